@@ -1,0 +1,323 @@
+"""Typed models of ``lakemend.yaml`` and of table contracts.
+
+Every model forbids unknown keys, so a typo fails loudly with the file and the key path
+instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lakemend.errors import ConfigError
+
+NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*$")
+SCALAR_TYPES = ("string", "integer", "bigint", "double", "boolean", "date", "timestamp")
+DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
+
+
+def check_name(value: str, what: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise ValueError(f"{what} {value!r} must be lower-case letters, digits and _ (start with a letter)")
+    return value
+
+
+def check_column_type(value: str) -> str:
+    value = value.strip().lower()
+    if value in SCALAR_TYPES or DECIMAL_TYPE.match(value):
+        return value
+    allowed = ", ".join(SCALAR_TYPES) + ", decimal(P,S)"
+    raise ValueError(f"unknown column type {value!r}; allowed: {allowed}")
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(StrictModel):
+    """One landing field kept in bronze: a scalar type, or ``fields`` for a nested object."""
+
+    type: str | None = None
+    """Scalar type (string, integer, bigint, double, boolean, date, timestamp, decimal(P,S))."""
+    fields: dict[str, ColumnSpec] | None = None
+    """Nested fields of an object column (JSON sources); stored as an Iceberg struct."""
+    required: bool = False
+    """A record without a value here is quarantined; a file without the column fails the job."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"type": value}
+        if isinstance(value, dict) and "type" not in value and "fields" not in value and value:
+            if all(isinstance(v, (str, dict)) for v in value.values()) and "required" not in value:
+                return {"fields": value}
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _check_type(cls, value: str | None) -> str | None:
+        return None if value is None else check_column_type(value)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ColumnSpec:
+        if (self.type is None) == (self.fields is None):
+            raise ValueError("give either a type or nested fields")
+        return self
+
+
+class BronzeTableConfig(StrictModel):
+    path: str
+    """Landing files of one day, relative to ``raw``; must contain ``{date}`` (YYYY-MM-DD)."""
+    format: Literal["jsonl", "csv", "parquet"]
+    columns: dict[str, ColumnSpec]
+    """Fields kept as delivered; undeclared fields are kept as JSON in ``_extra``."""
+    unique_key: list[str] = Field(default_factory=list)
+    description: str = ""
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        if "{date}" not in value:
+            raise ValueError("path must contain {date}, e.g. 'orders/{date}/*.csv'")
+        if value.startswith("/") or ".." in Path(value).parts:
+            raise ValueError("path must be relative to raw and stay inside it (no '..')")
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _check_columns(cls, value: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
+        if not value:
+            raise ValueError("declare at least one column")
+        for name in value:
+            if name.startswith("_") or name == "day":
+                raise ValueError(f"column name {name!r} is reserved (day and names starting with _)")
+        return value
+
+
+class SourceConfig(StrictModel):
+    bronze: dict[str, BronzeTableConfig]
+
+    @field_validator("bronze")
+    @classmethod
+    def _names(cls, value: dict[str, BronzeTableConfig]) -> dict[str, BronzeTableConfig]:
+        for name in value:
+            check_name(name, "bronze table name")
+        return value
+
+
+class Dependency(StrictModel):
+    """An input of a model and which of its days a target day reads."""
+
+    table: str
+    days: Literal["same", "upto"] | None = None
+    window: Annotated[int, Field(ge=1, le=3660)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"table": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_mapping(self) -> Dependency:
+        if self.days is not None and self.window is not None:
+            raise ValueError("give either days (same | upto) or window: N, not both")
+        return self
+
+    @property
+    def mapping(self) -> str:
+        if self.window is not None:
+            return f"window:{self.window}"
+        return self.days or "same"
+
+
+MaskPolicy = Literal["hash", "redact", "partial"]
+
+
+class ModelTableConfig(StrictModel):
+    sql: str
+    """Path of the model's SELECT, relative to the project."""
+    depends_on: list[Dependency]
+    unique_key: list[str] = Field(default_factory=list)
+    """Rows sharing this key are deduplicated, keeping the latest by ``dedup_order_by``."""
+    dedup_order_by: str | None = None
+    """SQL ORDER BY of the row to keep when deduplicating, e.g. ``updated_at DESC``."""
+    contract: str | None = None
+    mask: dict[str, MaskPolicy] = Field(default_factory=dict)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _inputs(self) -> ModelTableConfig:
+        if not self.depends_on:
+            raise ValueError("depends_on must name at least one input table")
+        if self.dedup_order_by and not self.unique_key:
+            raise ValueError("dedup_order_by needs unique_key")
+        return self
+
+
+class CatalogConfig(StrictModel):
+    type: Literal["sql"] = "sql"
+    uri: str = "sqlite:///lake/catalog.db"
+    name: str = "lakemend"
+
+
+class MaskingConfig(StrictModel):
+    key_env: str = "LAKEMEND_MASK_KEY"
+    """Environment variable holding the secret of the keyed hash."""
+    key_file: str | None = None
+    """A file holding the secret, relative to the project (``lakemend init`` makes one, git-ignored)."""
+    key: str | None = None
+    """The secret itself (prefer key_env or key_file; never commit a real key)."""
+
+
+class ProjectConfig(StrictModel):
+    name: str
+    warehouse: str = "./lake"
+    raw: str = "./landing"
+    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
+    engine: Literal["duckdb"] = "duckdb"
+    dialect: str = "duckdb"
+    state: str = "sqlite:///.lakemend/state.db"
+    logs: str = "./.lakemend/logs"
+    masking: MaskingConfig = Field(default_factory=MaskingConfig)
+    sources: dict[str, SourceConfig]
+    silver: dict[str, ModelTableConfig] = Field(default_factory=dict)
+    gold: dict[str, ModelTableConfig] = Field(default_factory=dict)
+
+    @field_validator("sources", "silver", "gold")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            check_name(name, "name")
+        return value
+
+    @field_validator("dialect")
+    @classmethod
+    def _dialect(cls, value: str) -> str:
+        from sqlglot.dialects.dialect import Dialect
+
+        try:
+            Dialect.get_or_raise(value)
+        except ValueError as exc:
+            raise ValueError(f"unknown SQL dialect {value!r} (sqlglot dialect names, e.g. duckdb, spark)") from exc
+        return value
+
+
+class ColumnContract(StrictModel):
+    type: str | None = None
+    nullable: bool = True
+    unique: bool = False
+    accepted_values: list[Any] | None = None
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _check_type(cls, value: str | None) -> str | None:
+        return None if value is None else check_column_type(value)
+
+    @field_validator("pattern")
+    @classmethod
+    def _check_pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from exc
+        return value
+
+
+class RowCountCheck(StrictModel):
+    min: int | None = None
+    max: int | None = None
+
+
+class FreshnessCheck(StrictModel):
+    column: str
+    max_lag_hours: float
+    """The newest value must be no older than this many hours before the end of the day."""
+
+
+class RecentRowCountCheck(StrictModel):
+    days: int = Field(default=7, ge=1)
+    min_ratio: float = 0.0
+    max_ratio: float | None = None
+
+
+class TableChecks(StrictModel):
+    row_count: RowCountCheck | None = None
+    null_rate: dict[str, float] = Field(default_factory=dict)
+    """Largest allowed share of NULLs per column (0..1)."""
+    freshness: FreshnessCheck | None = None
+    row_count_vs_recent: RecentRowCountCheck | None = None
+
+
+class Contract(StrictModel):
+    columns: dict[str, ColumnContract] = Field(default_factory=dict)
+    checks: TableChecks = Field(default_factory=TableChecks)
+
+
+def format_validation_error(exc: ValidationError, file: Path) -> str:
+    """One line per problem: ``file: key.path: message``."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"] if not str(part).startswith("function-"))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see docs/project-files.md)"
+        elif err["type"] == "literal_error":
+            message = message.replace("Input should be", "must be")
+        lines.append(f"{file}: {loc or '(top level)'}: {message}")
+    return "; ".join(lines)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found", "run `lakemend init DIR --example company` or pass --project") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax") from None
+
+
+def load_model(model: type[StrictModel], path: Path, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level", "see docs/project-files.md")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, path), "see docs/project-files.md for the allowed keys") from None
+
+
+def load_project_config(path: Path) -> ProjectConfig:
+    return load_model(ProjectConfig, path, read_yaml(path))
+
+
+def load_contract(path: Path) -> Contract:
+    return load_model(Contract, path, read_yaml(path))
+
+
+def mask_key(config: MaskingConfig, root: Path) -> bytes:
+    """The secret of the keyed hash: the environment wins over key_file, which wins over key."""
+    value = os.environ.get(config.key_env)
+    if not value and config.key_file:
+        key_path = root / config.key_file
+        if key_path.is_file():
+            value = key_path.read_text(encoding="utf-8").strip()
+    value = value or config.key
+    if not value:
+        raise ConfigError(
+            f"no masking key: gold tables hash PII with a keyed SHA-256 and ${config.key_env} is not set",
+            f"export {config.key_env}=<a long random secret> (or set masking.key in lakemend.yaml)",
+        )
+    return value.encode()

@@ -1,0 +1,1 @@
+"""Engines that run model SQL: DuckDB (embedded default)."""

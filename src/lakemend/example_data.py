@@ -1,0 +1,829 @@
+"""Deterministic landing-zone files for the example company lake, with faults on demand.
+
+Two sources deliver one folder per day into ``raw_dir``:
+
+* ``hubspot/contacts/YYYY-MM-DD/contacts-0001.jsonl`` — HubSpot CRM v3 contact objects;
+* ``orders/YYYY-MM-DD/orders-0001.csv`` and ``orders-0002.csv`` — the shop's order export.
+
+Every (source, day) is generated from its own random stream, so one day alone comes out
+byte-identical to the same day inside a longer range.  Facts that several days must agree
+on (a contact's id, e-mail, name and creation time) are not drawn from a stream at all but
+computed from the contact id with an integer hash, and contact ids come in fixed blocks per
+day: day ``D`` owns block ``(D - 2000-01-01).days + 60``, and its updates touch contacts of
+the 60 blocks before it.  That is how day ``D`` can name earlier contacts without generating
+earlier days.  Orders of a day only buy from contacts present in that day's contact file
+(created that day or updated that day, so created on or before it): the customers of any
+generated range are therefore in the generated contacts.
+
+Faults (``FAULT_KINDS``) change one day's files of one or both sources; each fault draws from
+its own stream so adding a fault never changes the clean records around it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import datetime
+import io
+import json
+import os
+import random
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lakemend.errors import UsageError
+
+FAULT_KINDS: tuple[str, ...] = (
+    "duplicates", "malformed", "bad-types", "extra-column", "missing-column", "late", "empty",
+)
+SOURCES: tuple[str, ...] = ("hubspot", "orders")
+
+ORDER_COLUMNS: tuple[str, ...] = (
+    "order_id", "customer_email", "amount", "currency", "status", "ordered_at", "updated_at",
+)
+LIFECYCLE_STAGES: tuple[str, ...] = (
+    "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
+    "opportunity", "customer", "evangelist", "other",
+)
+CURRENCIES: tuple[str, ...] = ("USD", "EUR", "GBP")
+ORDER_STATUSES: tuple[str, ...] = ("pending", "paid", "shipped", "cancelled", "refunded")
+
+#: Contact id blocks are counted from here; earlier days are refused.
+EPOCH = datetime.date(2000, 1, 1)
+#: Contact updates on day D touch contacts created during the this many days before D.
+UPDATE_WINDOW_DAYS = 60
+
+_DAY_MS = 86_400_000
+_DAY_S = 86_400
+_MESSY_EMAIL_SHARE = 0.05
+_ORDER_UPDATE_SHARE = 0.03
+_CONTACT_UPDATE_SHARE = 5  # one contact record in five is an update (n // 5)
+_DUPLICATE_SHARE = 0.05
+_FAULTY_LINES = 3
+_RECORD_FAULTS = frozenset({"duplicates", "malformed", "bad-types"})
+
+_FIRST_NAMES: tuple[tuple[str, str], ...] = (  # (as displayed, as used in e-mails)
+    ("Ada", "ada"), ("Alan", "alan"), ("Grace", "grace"), ("Linus", "linus"), ("Margaret", "margaret"),
+    ("Katherine", "katherine"), ("Dennis", "dennis"), ("Barbara", "barbara"), ("Ken", "ken"),
+    ("Frances", "frances"), ("Edsger", "edsger"), ("Radia", "radia"), ("Tim", "tim"),
+    ("Hedy", "hedy"), ("John", "john"), ("Mary", "mary"), ("Guido", "guido"), ("Sophie", "sophie"),
+    ("José", "jose"), ("Zoë", "zoe"), ("Björn", "bjorn"), ("Łukasz", "lukasz"), ("Siobhán", "siobhan"),
+    ("Aiko", "aiko"), ("Chidi", "chidi"), ("Priya", "priya"), ("Mateo", "mateo"), ("Noor", "noor"),
+)
+_LAST_NAMES: tuple[tuple[str, str], ...] = (
+    ("Lovelace", "lovelace"), ("Turing", "turing"), ("Hopper", "hopper"), ("Torvalds", "torvalds"),
+    ("Hamilton", "hamilton"), ("Johnson", "johnson"), ("Ritchie", "ritchie"), ("Liskov", "liskov"),
+    ("Thompson", "thompson"), ("Allen", "allen"), ("Dijkstra", "dijkstra"), ("Perlman", "perlman"),
+    ("Berners-Lee", "bernerslee"), ("Lamarr", "lamarr"), ("Backus", "backus"), ("Keller", "keller"),
+    ("van Rossum", "vanrossum"), ("Wilson", "wilson"), ("García", "garcia"), ("Müller", "muller"),
+    ("Nakamura", "nakamura"), ("Okafor", "okafor"), ("Sharma", "sharma"), ("O'Brien", "obrien"),
+)
+_DOMAINS: tuple[str, ...] = (  # reserved example domains only (RFC 2606)
+    "example.com", "example.org", "example.net", "mail.example", "acme.example", "globex.example",
+)
+_COMPANIES: tuple[str, ...] = (
+    "Acme Corp", "Globex", "Initech", "Umbrella Ltd", "Stark Industries", "Wayne Enterprises",
+    "Hooli", "Pied Piper", "Soylent", "Tyrell GmbH", "Wonka Sweets", "Cyberdyne", "",
+)
+_AREA_CODES: tuple[int, ...] = (415, 212, 312, 646, 206, 617, 303, 512)
+_COUPONS: tuple[str, ...] = ("WELCOME10", "FALL25", "VIP", "FREESHIP")
+
+_STATUS_CUMULATIVE = (0.15, 0.50, 0.85, 0.93)  # pending 15 %, paid 35 %, shipped 35 %, cancelled 8 %, refunded 7 %
+_NEXT_STATUS: dict[str, tuple[str, ...]] = {
+    "pending": ("paid", "cancelled"),
+    "paid": ("shipped", "refunded"),
+    "shipped": ("refunded",),
+}
+
+_DAY_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_FAULT_FORM = "KIND:YYYY-MM-DD or KIND:YYYY-MM-DD:SOURCE"
+
+
+# ----- public API ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault to inject: ``kind`` (one of FAULT_KINDS) on ``day``, in ``source`` or both."""
+
+    kind: str
+    day: datetime.date
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class DayFiles:
+    """The files of one (source, day) and what is in them.
+
+    ``records`` counts well-formed data records (CSV rows / JSON lines), duplicate copies
+    and bad-typed records included, malformed lines excluded.
+    """
+
+    source: str
+    day: datetime.date
+    files: tuple[Path, ...]
+    records: int
+    malformed: int
+    bad_types: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class GenerateSummary:
+    days: tuple[DayFiles, ...]
+
+
+def parse_fault(text: str) -> Fault:
+    """Parse ``KIND:YYYY-MM-DD`` or ``KIND:YYYY-MM-DD:SOURCE``."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise UsageError(f"fault {text!r} is not {_FAULT_FORM}", "e.g. malformed:2025-10-20:orders")
+    kind, day_text = parts[0], parts[1]
+    source = parts[2] if len(parts) == 3 else None
+    if kind not in FAULT_KINDS:
+        raise UsageError(f"unknown fault kind {kind!r} in {text!r}", f"use one of: {', '.join(FAULT_KINDS)}")
+    day = _parse_day(day_text)
+    if day is None:
+        raise UsageError(f"invalid fault date {day_text!r} in {text!r}",
+                         "use a real calendar day as YYYY-MM-DD, e.g. 2025-10-20")
+    if source is not None and source not in SOURCES:
+        raise UsageError(f"unknown source {source!r} in {text!r}",
+                         f"use one of: {', '.join(SOURCES)} (or leave it out for both)")
+    return Fault(kind, day, source)
+
+
+def generate(
+    raw_dir: Path,
+    start: datetime.date,
+    end: datetime.date,
+    rows: int = 2000,
+    seed: int = 7,
+    faults: Sequence[Fault] = (),
+) -> GenerateSummary:
+    """Write the landing files for every day in [start, end] and both sources.
+
+    ``rows`` is orders per day; contacts per day are ``max(1, rows // 4)``.  A ``late`` fault
+    adds ``*-late-0001.*`` to its day and leaves that day's existing regular files untouched.
+    """
+    _check_arguments(start, end, rows, seed)
+    raw_dir = Path(raw_dir)
+    plan = _plan_faults(faults, start, end)
+    _check_late_conflicts(raw_dir, plan)
+    days: list[DayFiles] = []
+    day = start
+    while day <= end:
+        for source in SOURCES:
+            kinds = plan.get((day, source), frozenset())
+            days.append(_generate_day(_FORMATS[source], raw_dir, day, rows, seed, kinds))
+        day += datetime.timedelta(days=1)
+    return GenerateSummary(tuple(days))
+
+
+# ----- argument checks ------------------------------------------------------------------------
+
+
+def _parse_day(text: str) -> datetime.date | None:
+    if not _DAY_TEXT.fullmatch(text):
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _is_day(value: object) -> bool:
+    return isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
+
+
+def _check_arguments(start: datetime.date, end: datetime.date, rows: int, seed: int) -> None:
+    if not (_is_day(start) and _is_day(end)):
+        raise UsageError(f"start and end must be dates, got {start!r} and {end!r}", "pass datetime.date values")
+    if start > end:
+        raise UsageError(f"end {end} is before start {start}", "swap them")
+    if start < EPOCH:
+        raise UsageError(f"start {start} is before {EPOCH}, where the example data begins",
+                         f"use days from {EPOCH} on")
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise UsageError(f"rows must be a positive whole number, got {rows!r}", "e.g. rows=2000")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise UsageError(f"seed must be a whole number, got {seed!r}", "e.g. seed=7")
+
+
+def _plan_faults(faults: Sequence[Fault], start: datetime.date, end: datetime.date
+                 ) -> dict[tuple[datetime.date, str], frozenset[str]]:
+    """The fault kinds per (day, source), checked against the range and each other."""
+    plan: dict[tuple[datetime.date, str], set[str]] = {}
+    for fault in faults:
+        if fault.kind not in FAULT_KINDS:
+            raise UsageError(f"unknown fault kind {fault.kind!r}", f"use one of: {', '.join(FAULT_KINDS)}")
+        if fault.source is not None and fault.source not in SOURCES:
+            raise UsageError(f"unknown source {fault.source!r} in fault {fault.kind}:{fault.day}",
+                             f"use one of: {', '.join(SOURCES)} (or None for both)")
+        if not _is_day(fault.day) or not start <= fault.day <= end:
+            raise UsageError(f"fault {fault.kind}:{fault.day} is outside {start}..{end}",
+                             "widen the range or move the fault")
+        for source in (fault.source,) if fault.source else SOURCES:
+            plan.setdefault((fault.day, source), set()).add(fault.kind)
+    for (day, source), kinds in sorted(plan.items()):
+        spoiled = sorted(kinds & _RECORD_FAULTS)
+        if "empty" in kinds and spoiled:
+            raise UsageError(f"empty:{day}:{source} leaves no records for {', '.join(spoiled)}",
+                             "drop one of them")
+    return {key: frozenset(kinds) for key, kinds in plan.items()}
+
+
+def _check_late_conflicts(raw_dir: Path, plan: dict[tuple[datetime.date, str], frozenset[str]]) -> None:
+    """``late`` keeps existing regular files as they are, so other faults could not apply to them."""
+    for (day, source), kinds in sorted(plan.items()):
+        others = sorted(kinds - {"late"})
+        fmt = _FORMATS[source]
+        if "late" in kinds and others and fmt.existing_regular(fmt.folder(raw_dir, day)):
+            raise UsageError(
+                f"{source} files for {day} already exist and late:{day} keeps them as they are, "
+                f"so {', '.join(others)} cannot be applied",
+                "generate the day with those faults first, then add late in a second run",
+            )
+
+
+# ----- deterministic identities -----------------------------------------------------------------
+
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(a: int, b: int) -> int:
+    """A 64-bit hash of two integers (splitmix64 finaliser): identities must not need a stream."""
+    x = ((a & _MASK64) * 0x9E3779B97F4A7C15 + (b & _MASK64) + 0x632BE59BD9B4E019) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    """What never changes about a contact, computed from its id alone."""
+
+    id: int
+    firstname: str
+    lastname: str
+    email: str
+    phone: str
+    company: str
+    stage: str
+    created_day: datetime.date
+    created_ms: int
+
+
+def _contacts_per_day(rows: int) -> int:
+    return max(1, rows // 4)
+
+
+def _late_count(records_per_day: int) -> int:
+    return max(1, records_per_day // 10)
+
+
+def _new_contacts_per_day(n: int) -> int:
+    return n - n // _CONTACT_UPDATE_SHARE
+
+
+def _block(day: datetime.date) -> int:
+    return (day - EPOCH).days + UPDATE_WINDOW_DAYS
+
+
+def _person(seed: int, contact_id: int, n: int) -> _Person:
+    h = _mix(seed, contact_id)
+    first, first_ascii = _FIRST_NAMES[h % len(_FIRST_NAMES)]
+    h //= len(_FIRST_NAMES)
+    last, last_ascii = _LAST_NAMES[h % len(_LAST_NAMES)]
+    h //= len(_LAST_NAMES)
+    domain = _DOMAINS[h % len(_DOMAINS)]
+    h //= len(_DOMAINS)
+    company = _COMPANIES[h % len(_COMPANIES)]
+    h //= len(_COMPANIES)
+    stage = LIFECYCLE_STAGES[h % 3]  # new contacts start as subscriber, lead or MQL
+    h //= 3
+    phone = _phone(h)
+    created_day = EPOCH + datetime.timedelta(days=(contact_id - 1) // n - UPDATE_WINDOW_DAYS)
+    created_ms = _mix(h, contact_id) % _DAY_MS
+    email = f"{first_ascii}.{last_ascii}{contact_id}@{domain}"
+    return _Person(contact_id, first, last, email, phone, company, stage, created_day, created_ms)
+
+
+def _phone(h: int) -> str:
+    """A fictional North American number (555-01xx is reserved for fiction)."""
+    return f"+1 {_AREA_CODES[h % len(_AREA_CODES)]} 555 {100 + (h >> 8) % 100:04d}"
+
+
+@dataclass(frozen=True)
+class _Roster:
+    """The contacts in one day's files: new ones, regular updates, and updates kept for a late file."""
+
+    new: range
+    updates: list[int]
+    late: list[int]
+
+
+def _roster(seed: int, day: datetime.date, n: int) -> _Roster:
+    new_count = _new_contacts_per_day(n)
+    update_count = n - new_count
+    first = _block(day) * n + 1
+    # regular and late updates are drawn together so they never touch the same contact
+    rng = random.Random(f"{seed}:hubspot:{day}:roster")
+    picks = rng.sample(range(UPDATE_WINDOW_DAYS * new_count), update_count + _late_count(n))
+    ids = [(_block(day) - 1 - p // new_count) * n + 1 + p % new_count for p in picks]
+    return _Roster(range(first, first + new_count), ids[:update_count], ids[update_count:])
+
+
+def _customer_emails(seed: int, day: datetime.date, rows: int) -> list[str]:
+    """E-mails of the contacts in ``day``'s regular contact file, i.e. created on or before ``day``."""
+    n = _contacts_per_day(rows)
+    roster = _roster(seed, day, n)
+    return [_person(seed, cid, n).email for cid in (*roster.new, *roster.updates)]
+
+
+# ----- shared formatting ---------------------------------------------------------------------------
+
+_CLOCK: list[str] = []
+
+
+def _clock(second: int) -> str:
+    """``HH:MM:SS`` for a second of the day, from a table built once (orders need millions)."""
+    if not _CLOCK:
+        _CLOCK.extend(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY_S))
+    return _CLOCK[second]
+
+
+def _stamp_ms(day: datetime.date, ms: int) -> str:
+    return f"{day.isoformat()}T{_clock(ms // 1000)}.{ms % 1000:03d}Z"
+
+
+def _raw_email(email: str, rng: random.Random) -> str:
+    """About 5 % of e-mails arrive padded with spaces and/or in upper case."""
+    if rng.random() >= _MESSY_EMAIL_SHARE:
+        return email
+    style = rng.randrange(4)
+    if style == 0:
+        return f" {email}"
+    if style == 1:
+        return f"{email}  "
+    if style == 2:
+        return email.upper()
+    local, _, domain = email.partition("@")
+    return f" {local.title()}@{domain.title()} "
+
+
+# ----- contacts --------------------------------------------------------------------------------------
+
+
+def _contact(person: _Person, modified: tuple[datetime.date, int], email: str, phone: str,
+             company: str, stage: str) -> dict[str, Any]:
+    created = _stamp_ms(person.created_day, person.created_ms)
+    updated = _stamp_ms(*modified)
+    return {
+        "id": str(person.id),
+        "properties": {
+            "email": email,
+            "firstname": person.firstname,
+            "lastname": person.lastname,
+            "phone": phone,
+            "company": company,
+            "lifecyclestage": stage,
+            "createdate": created,
+            "lastmodifieddate": updated,
+        },
+        "createdAt": created,
+        "updatedAt": updated,
+        "archived": False,
+    }
+
+
+def _new_contact(person: _Person, rng: random.Random) -> tuple[int, dict[str, Any]]:
+    modified_ms = min(_DAY_MS - 1, person.created_ms + _mix(person.id, person.created_ms) % 300_000)
+    record = _contact(person, (person.created_day, modified_ms), _raw_email(person.email, rng),
+                      person.phone, person.company, person.stage)
+    return modified_ms, record
+
+
+def _updated_contact(person: _Person, day: datetime.date, rng: random.Random) -> tuple[int, dict[str, Any]]:
+    """A later snapshot of an earlier contact: new timestamp, maybe a new stage/company/phone."""
+    modified_ms = int(rng.random() * _DAY_MS)
+    stage = LIFECYCLE_STAGES[rng.randrange(1, len(LIFECYCLE_STAGES))]
+    company = rng.choice(_COMPANIES) if rng.random() < 0.15 else person.company
+    phone = _phone(rng.getrandbits(32)) if rng.random() < 0.10 else person.phone
+    record = _contact(person, (day, modified_ms), _raw_email(person.email, rng), phone, company, stage)
+    return modified_ms, record
+
+
+def _sorted_records(keyed: list[tuple[int, int, Any]]) -> list[Any]:
+    """Records in delivery order: by change time, then by id (the pair is unique)."""
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    return [record for _, _, record in keyed]
+
+
+def _contacts_regular(seed: int, day: datetime.date, rows: int) -> list[dict[str, Any]]:
+    n = _contacts_per_day(rows)
+    roster = _roster(seed, day, n)
+    rng = random.Random(f"{seed}:hubspot:{day}")
+    keyed: list[tuple[int, int, Any]] = []
+    for cid in roster.new:
+        ms, record = _new_contact(_person(seed, cid, n), rng)
+        keyed.append((ms, cid, record))
+    for cid in roster.updates:
+        ms, record = _updated_contact(_person(seed, cid, n), day, rng)
+        keyed.append((ms, cid, record))
+    return _sorted_records(keyed)
+
+
+def _contacts_late(seed: int, day: datetime.date, rows: int) -> list[dict[str, Any]]:
+    n = _contacts_per_day(rows)
+    rng = random.Random(f"{seed}:hubspot:{day}:late")
+    keyed: list[tuple[int, int, Any]] = []
+    for cid in _roster(seed, day, n).late:
+        ms, record = _updated_contact(_person(seed, cid, n), day, rng)
+        keyed.append((ms, cid, record))
+    return _sorted_records(keyed)
+
+
+# ----- orders ----------------------------------------------------------------------------------------
+
+
+def _order_block(day: datetime.date, rows: int) -> int:
+    """First order number of ``day`` minus one; each day owns rows + late-file numbers."""
+    return (day - EPOCH).days * (rows + _late_count(rows))
+
+
+def _order_rows(day: datetime.date, numbers: range, emails: list[str], rng: random.Random) -> list[list[str]]:
+    """Orders with their status changes (~3 % get a second, later row), in updated_at order.
+
+    Hot loop of the 1M-orders benchmark: it uses ``rng.random()`` arithmetic instead of
+    ``choice``/``randrange`` and a table of clock strings.
+    """
+    rand = rng.random
+    prefix = f"{day.isoformat()}T"
+    clock = _clock
+    customers = len(emails)
+    keyed: list[tuple[int, int, list[str]]] = []
+    for number in numbers:
+        order_id = f"ord-{number:06d}"
+        email = _raw_email(emails[int(rand() * customers)], rng)
+        cents = 500 + int(rand() ** 2 * 60_000)
+        amount = f"{cents // 100}.{cents % 100:02d}"
+        r = rand()
+        currency = "USD" if r < 0.6 else "EUR" if r < 0.85 else "GBP"
+        ordered = int(rand() * (_DAY_S - 7200))
+        updated = ordered + int(rand() * 1800)
+        ordered_at, updated_at = f"{prefix}{clock(ordered)}Z", f"{prefix}{clock(updated)}Z"
+        if rand() < _ORDER_UPDATE_SHARE:
+            status = ORDER_STATUSES[int(rand() * 3)]  # an order that will change is not final yet
+            later = updated + 1 + int(rand() * 3600)
+            following = _NEXT_STATUS[status]
+            new_status = following[int(rand() * len(following))]
+            row = [order_id, email, amount, currency, new_status, ordered_at, f"{prefix}{clock(later)}Z"]
+            keyed.append((later, number, row))
+        else:
+            status = ORDER_STATUSES[bisect.bisect(_STATUS_CUMULATIVE, rand())]
+        keyed.append((updated, number, [order_id, email, amount, currency, status, ordered_at, updated_at]))
+    return _sorted_records(keyed)
+
+
+def _orders_regular(seed: int, day: datetime.date, rows: int) -> list[list[str]]:
+    first = _order_block(day, rows) + 1
+    rng = random.Random(f"{seed}:orders:{day}")
+    return _order_rows(day, range(first, first + rows), _customer_emails(seed, day, rows), rng)
+
+
+def _orders_late(seed: int, day: datetime.date, rows: int) -> list[list[str]]:
+    first = _order_block(day, rows) + rows + 1
+    rng = random.Random(f"{seed}:orders:{day}:late")
+    return _order_rows(day, range(first, first + _late_count(rows)), _customer_emails(seed, day, rows), rng)
+
+
+def _order_columns(kinds: frozenset[str]) -> list[str]:
+    columns = list(ORDER_COLUMNS)
+    if "missing-column" in kinds:
+        columns.remove("currency")
+    if "extra-column" in kinds:
+        columns.append("coupon_code")
+    return columns
+
+
+def _csv_line(fields: list[str]) -> str:
+    """One CSV line; plain join unless a field needs quoting (only spoiled values do)."""
+    line = ",".join(fields)
+    if '"' in line or line.count(",") != len(fields) - 1 or "\n" in line or "\r" in line:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="").writerow(fields)
+        line = buffer.getvalue()
+    return line + "\n"
+
+
+# ----- the two source formats ----------------------------------------------------------------------
+
+
+class _ContactsFormat:
+    """HubSpot contacts: one JSON object per line, one regular file per day."""
+
+    source = "hubspot"
+    stem, ext, files_per_day = "contacts", "jsonl", 1
+    _spoilers = (("createdAt", "not-a-date"), ("archived", "maybe"), ("createdAt", "not-a-date"))
+
+    def folder(self, raw_dir: Path, day: datetime.date) -> Path:
+        return raw_dir / "hubspot" / "contacts" / day.isoformat()
+
+    def regular(self, seed: int, day: datetime.date, rows: int) -> list[dict[str, Any]]:
+        return _contacts_regular(seed, day, rows)
+
+    def late(self, seed: int, day: datetime.date, rows: int) -> list[dict[str, Any]]:
+        return _contacts_late(seed, day, rows)
+
+    def header(self, kinds: frozenset[str]) -> list[str]:
+        return []
+
+    def reshape(self, records: list[dict[str, Any]], kinds: frozenset[str], rng: random.Random) -> None:
+        for record in records:
+            if "extra-column" in kinds:
+                record["associations"] = {"companies": [str(10_000 + rng.randrange(90_000))]}
+            if "missing-column" in kinds:
+                del record["updatedAt"]
+
+    def spoil(self, record: dict[str, Any], variant: int, kinds: frozenset[str]) -> None:
+        key, value = self._spoilers[variant % len(self._spoilers)]
+        record[key] = value
+
+    def dump(self, records: list[dict[str, Any]], kinds: frozenset[str]) -> list[str]:
+        dumps = json.dumps
+        return [dumps(record, ensure_ascii=False) + "\n" for record in records]
+
+    def break_line(self, line: str, variant: int, rng: random.Random) -> str:
+        """A proper prefix of a JSON object, which is never valid JSON."""
+        text = line.rstrip("\n")
+        if variant == 0:
+            cut = text.find('"email": ') + len('"email": ')
+        else:
+            cut = rng.randrange(len(text) // 3, len(text) - 1)
+        return text[:cut] + "\n"
+
+    def existing_regular(self, folder: Path) -> list[Path]:
+        return _matching(folder, re.compile(r"contacts-[0-9]{4}\.jsonl"))
+
+    def count(self, path: Path) -> _Counts:
+        return _count_jsonl(path)
+
+
+class _OrdersFormat:
+    """Shop orders: CSV with a header, the day split over two regular files."""
+
+    source = "orders"
+    stem, ext, files_per_day = "orders", "csv", 2
+    _spoilers = (("amount", "12,50 EUR"), ("amount", "abc"), ("ordered_at", "yesterday"))
+
+    def folder(self, raw_dir: Path, day: datetime.date) -> Path:
+        return raw_dir / "orders" / day.isoformat()
+
+    def regular(self, seed: int, day: datetime.date, rows: int) -> list[list[str]]:
+        return _orders_regular(seed, day, rows)
+
+    def late(self, seed: int, day: datetime.date, rows: int) -> list[list[str]]:
+        return _orders_late(seed, day, rows)
+
+    def header(self, kinds: frozenset[str]) -> list[str]:
+        return [",".join(_order_columns(kinds)) + "\n"]
+
+    def reshape(self, records: list[list[str]], kinds: frozenset[str], rng: random.Random) -> None:
+        currency = ORDER_COLUMNS.index("currency")
+        for record in records:
+            if "missing-column" in kinds:
+                del record[currency]
+            if "extra-column" in kinds:
+                record.append(rng.choice(_COUPONS) if rng.random() < 0.2 else "")
+
+    def spoil(self, record: list[str], variant: int, kinds: frozenset[str]) -> None:
+        column, value = self._spoilers[variant % len(self._spoilers)]
+        record[_order_columns(kinds).index(column)] = value
+
+    def dump(self, records: list[list[str]], kinds: frozenset[str]) -> list[str]:
+        return [_csv_line(record) for record in records]
+
+    def break_line(self, line: str, variant: int, rng: random.Random) -> str:
+        """A row with too few or too many fields (no unclosed quotes: they swallow later lines)."""
+        fields = line.rstrip("\n").split(",")
+        if variant == 0:
+            return ",".join(fields[:-2]) + "\n"
+        if variant == 1:
+            return ",".join(fields) + ",,oops\n"
+        return ",".join(fields[:3]) + "\n"
+
+    def existing_regular(self, folder: Path) -> list[Path]:
+        return _matching(folder, re.compile(r"orders-[0-9]{4}\.csv"))
+
+    def count(self, path: Path) -> _Counts:
+        return _count_csv(path)
+
+
+_Format = _ContactsFormat | _OrdersFormat
+_FORMATS: dict[str, _Format] = {"hubspot": _ContactsFormat(), "orders": _OrdersFormat()}
+
+
+# ----- building a day's files ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Counts:
+    records: int = 0
+    malformed: int = 0
+    bad_types: int = 0
+    duplicates: int = 0
+
+    def __add__(self, other: _Counts) -> _Counts:
+        return _Counts(self.records + other.records, self.malformed + other.malformed,
+                       self.bad_types + other.bad_types, self.duplicates + other.duplicates)
+
+
+def _fault_rng(seed: int, source: str, day: datetime.date, kind: str) -> random.Random:
+    """Each fault has its own stream, so one fault never moves another or the clean data."""
+    return random.Random(f"{seed}:{source}:{day}:{kind}")
+
+
+def _build_regular(fmt: _Format, seed: int, day: datetime.date, rows: int,
+                   kinds: frozenset[str]) -> tuple[list[list[str]], _Counts]:
+    """The lines of each regular file of the day, faults applied, and their counts."""
+    if "empty" in kinds:
+        return [fmt.header(kinds)], _Counts()
+    records = fmt.regular(seed, day, rows)
+
+    def rng(kind: str) -> random.Random:
+        return _fault_rng(seed, fmt.source, day, kind)
+
+    fmt.reshape(records, kinds, rng("schema"))
+    spoiled: list[int] = []
+    if "bad-types" in kinds:
+        spoiled = sorted(rng("bad-types").sample(range(len(records)), min(_FAULTY_LINES, len(records))))
+        for variant, index in enumerate(spoiled):
+            fmt.spoil(records[index], variant, kinds)
+    lines = fmt.dump(records, kinds)
+    copies = _pick_duplicates(len(lines), set(spoiled), rng("duplicates")) if "duplicates" in kinds else set()
+    broken: dict[int, list[str]] = {}
+    if "malformed" in kinds:
+        broken = _broken_lines(fmt, lines, set(spoiled), rng("malformed"))
+    files = _assemble(lines, fmt.files_per_day, copies, broken)
+    counts = _Counts(len(lines) + len(copies), sum(map(len, broken.values())), len(spoiled), len(copies))
+    return [fmt.header(kinds) + file_lines for file_lines in files], counts
+
+
+def _pick_duplicates(total: int, avoid: set[int], rng: random.Random) -> set[int]:
+    """~5 % of records to repeat; never a bad-typed one, so its count stays exact."""
+    wanted = max(1, round(total * _DUPLICATE_SHARE))
+    candidates = rng.sample(range(total), min(total, wanted + len(avoid)))
+    return set([index for index in candidates if index not in avoid][:wanted])
+
+
+def _broken_lines(fmt: _Format, lines: list[str], avoid: set[int], rng: random.Random) -> dict[int, list[str]]:
+    """Three broken lines, keyed by the record index they are inserted before."""
+    broken: dict[int, list[str]] = {}
+    for variant in range(_FAULTY_LINES):
+        base = rng.randrange(len(lines))
+        while base in avoid and len(avoid) < len(lines):  # break a clean copy, not a bad-typed record
+            base = rng.randrange(len(lines))
+        broken.setdefault(rng.randrange(len(lines) + 1), []).append(fmt.break_line(lines[base], variant, rng))
+    return broken
+
+
+def _assemble(lines: list[str], parts: int, copies: set[int], broken: dict[int, list[str]]) -> list[list[str]]:
+    """Split record lines over ``parts`` files; copies follow their original in the same file."""
+    size = -(-len(lines) // parts)
+    bounds = [(i * size, min(len(lines), (i + 1) * size)) for i in range(parts)]
+    if not copies and not broken:
+        return [lines[lo:hi] for lo, hi in bounds]
+    files: list[list[str]] = []
+    for number, (lo, hi) in enumerate(bounds):
+        out: list[str] = []
+        for index in range(lo, hi):
+            out.extend(broken.get(index, ()))
+            out.append(lines[index])
+            if index in copies:
+                out.append(lines[index])
+        if number == parts - 1:
+            out.extend(broken.get(len(lines), ()))
+        files.append(out)
+    return files
+
+
+def _generate_day(fmt: _Format, raw_dir: Path, day: datetime.date, rows: int, seed: int,
+                  kinds: frozenset[str]) -> DayFiles:
+    folder = fmt.folder(raw_dir, day)
+    existing = fmt.existing_regular(folder)
+    if "late" in kinds and existing:
+        paths, counts = existing, sum((fmt.count(path) for path in existing), _Counts())
+    else:
+        paths, counts = _write_regular(fmt, folder, seed, day, rows, kinds)
+    if "late" in kinds:
+        late_lines = fmt.header(frozenset()) + fmt.dump(fmt.late(seed, day, rows), frozenset())
+        late_path = folder / f"{fmt.stem}-late-0001.{fmt.ext}"
+        _write_atomic(late_path, late_lines)
+        paths = [*paths, late_path]
+        counts += _Counts(records=len(late_lines) - len(fmt.header(frozenset())))
+    return DayFiles(fmt.source, day, tuple(paths), counts.records, counts.malformed,
+                    counts.bad_types, counts.duplicates)
+
+
+def _write_regular(fmt: _Format, folder: Path, seed: int, day: datetime.date, rows: int,
+                   kinds: frozenset[str]) -> tuple[list[Path], _Counts]:
+    files, counts = _build_regular(fmt, seed, day, rows, kinds)
+    paths = [folder / f"{fmt.stem}-{number:04d}.{fmt.ext}" for number in range(1, len(files) + 1)]
+    for path, lines in zip(paths, files, strict=True):
+        _write_atomic(path, lines)
+    for stale in fmt.existing_regular(folder):  # e.g. orders-0002.csv after an `empty` day
+        if stale not in paths:
+            stale.unlink()
+    return paths, counts
+
+
+def _write_atomic(path: Path, lines: Iterable[str]) -> None:
+    """Write to a hidden temp file in the same folder, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temp.open("w", encoding="utf-8", newline="") as handle:
+            handle.writelines(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _matching(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if pattern.fullmatch(p.name) and p.is_file())
+
+
+# ----- counting files already on disk (a late day keeps its regular files) -------------------------
+
+
+def _data_lines(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def _tally(lines: Iterable[str], classify: Callable[[str], str]) -> _Counts:
+    """Count lines as records, malformed, bad-typed and exact repeats of an earlier record."""
+    records = malformed = bad = duplicates = 0
+    seen: set[str] = set()
+    for line in lines:
+        verdict = classify(line)
+        if verdict == "malformed":
+            malformed += 1
+            continue
+        records += 1
+        bad += verdict == "bad"
+        duplicates += line in seen
+        seen.add(line)
+    return _Counts(records, malformed, bad, duplicates)
+
+
+def _is_timestamp(value: object) -> bool:
+    try:
+        datetime.datetime.fromisoformat(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _count_jsonl(path: Path) -> _Counts:
+    def classify(line: str) -> str:
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            return "malformed"
+        if not isinstance(obj, dict):
+            return "malformed"
+        stamps_ok = all(_is_timestamp(obj[key]) for key in ("createdAt", "updatedAt") if key in obj)
+        return "ok" if stamps_ok and isinstance(obj.get("archived", False), bool) else "bad"
+
+    return _tally(_data_lines(path), classify)
+
+
+def _count_csv(path: Path) -> _Counts:
+    lines = _data_lines(path)
+    if not lines:
+        return _Counts()
+    header = next(csv.reader([lines[0]]))
+
+    def classify(line: str) -> str:
+        fields = next(csv.reader([line]), [])
+        if len(fields) != len(header):
+            return "malformed"
+        row = dict(zip(header, fields, strict=True))
+        try:
+            if "amount" in row:
+                float(row["amount"])
+        except ValueError:
+            return "bad"
+        stamps_ok = all(_is_timestamp(row[key]) for key in ("ordered_at", "updated_at") if key in row)
+        return "ok" if stamps_ok else "bad"
+
+    return _tally(lines[1:], classify)

@@ -1,0 +1,264 @@
+"""One partition job: build the rows of (table, day), write-audit-publish them, record it all.
+
+plan (done by the caller) → read inputs → transform → mask → dedup → contract → stage → audit
+→ publish (quarantine first, then the table) → ledger + partition state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from lakemend.config import mask_key
+from lakemend.contracts import CheckResult, order_by_sql, row_rule_sql, schema_problems, table_checks
+from lakemend.engines.duckdb import Connection, connect, lit, q
+from lakemend.errors import LakemendError
+from lakemend.ingest import QUARANTINE_SCHEMA, IngestContext, bronze_schema, ingest_day
+from lakemend.lake import Lake, partition_day
+from lakemend.masking import install_key, mask_expression
+from lakemend.project import TableSpec
+from lakemend.publish import publish_day
+from lakemend.sources import expected_location
+from lakemend.state import Fingerprint, utcnow
+
+
+class ContractFailed(LakemendError):
+    """Table-level checks failed: the partition was not published."""
+
+
+@dataclass(frozen=True)
+class PartitionJob:
+    """A planned build of one partition, with the input identity it will be recorded under."""
+
+    spec: TableSpec
+    day: dt.date
+    input_key: str
+    why: str
+    fingerprints: tuple[Fingerprint, ...] = ()
+
+
+@dataclass
+class Built:
+    rows: pa.Table
+    quarantine: pa.Table
+    rows_read: int
+    rows_deduplicated: int = 0
+    checks: list[CheckResult] = field(default_factory=list)
+
+
+@dataclass
+class JobResult:
+    table: str
+    day: dt.date
+    status: str
+    why: str = ""
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    rows_deduplicated: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    snapshot_before: int | None = None
+    snapshot_after: int | None = None
+
+
+def run_partition_job(lake: Lake, job: PartitionJob, run_id: str, command: str, reason: str | None,
+                      debug: bool = False) -> JobResult:
+    spec, day = job.spec, job.day
+    started = time.perf_counter()
+    current = lake.table(spec.qualified)
+    before = current.current_snapshot().snapshot_id if current is not None and current.current_snapshot() else None
+    job_id = lake.state.start_job(run_id, command, spec.layer, spec.qualified, day, reason, before, job.input_key)
+    result = JobResult(spec.qualified, day, "failed", job.why, snapshot_before=before)
+    try:
+        built = build_bronze(lake, job, run_id) if spec.layer == "bronze" else build_model(lake, spec, day)
+        result.rows_read = built.rows_read
+        result.rows_deduplicated = built.rows_deduplicated
+        result.rows_quarantined = built.quarantine.num_rows
+        _publish_quarantine(lake, spec, day, built.quarantine, run_id)
+        table = lake.ensure_table(spec.qualified, built.rows.schema)
+        published = publish_day(table, built.rows, day, run_id)
+        result.rows_written = published.rows
+        result.snapshot_before, result.snapshot_after = published.snapshot_before, published.snapshot_after
+        lake.state.record_partition(spec.qualified, day, input_key=job.input_key, files_key=published.files_key,
+                                    snapshot_id=published.snapshot_after, run_id=run_id, rows=published.rows)
+        if spec.layer == "bronze":
+            lake.state.record_fingerprints(spec.qualified, day, job.fingerprints, run_id)
+        result.status = "succeeded"
+    except LakemendError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a job failure is recorded, never lost
+        result.error = f"{type(exc).__name__}: {exc}"
+        if debug:
+            traceback.print_exc()
+    result.seconds = time.perf_counter() - started
+    lake.state.finish_job(
+        job_id, result.status, rows_read=result.rows_read, rows_written=result.rows_written,
+        rows_quarantined=result.rows_quarantined, rows_deduplicated=result.rows_deduplicated,
+        snapshot_before=result.snapshot_before, snapshot_after=result.snapshot_after, error=result.error,
+    )
+    return result
+
+
+def _publish_quarantine(lake: Lake, spec: TableSpec, day: dt.date, rows: pa.Table, run_id: str) -> None:
+    """Replace the day's quarantine rows (also with none, so a clean rebuild clears old ones)."""
+    qualified = f"quarantine.{spec.name}"
+    existing = lake.table(qualified)
+    if rows.num_rows == 0 and (existing is None or day not in lake.published_days(qualified)):
+        return
+    rows = rows.cast(QUARANTINE_SCHEMA)
+    rows = rows.set_column(rows.schema.get_field_index("run_id"), "run_id", pa.array([run_id] * rows.num_rows, pa.string()))
+    table = lake.ensure_table(qualified, QUARANTINE_SCHEMA)
+    publish_day(table, rows, day, run_id)
+
+
+# ----- bronze ---------------------------------------------------------------------------------------
+
+
+def build_bronze(lake: Lake, job: PartitionJob, run_id: str) -> Built:
+    spec, day = job.spec, job.day
+    assert spec.bronze is not None
+    raw = lake.project.raw
+    files = [(raw / p.path, p.path) for p in job.fingerprints]
+    if not files:
+        raise LakemendError(
+            f"no landing data for {spec.qualified} on {day}: expected files at {expected_location(lake.project, spec, day)}",
+            "check the delivery, or run `lakemend generate` for the example",
+        )
+    ctx = IngestContext(run_id=run_id, day=day, ingested_at=utcnow())
+    con = connect()
+    try:
+        result = ingest_day(con, spec.bronze, files, ctx)
+    finally:
+        con.close()
+    return Built(rows=result.rows.cast(bronze_schema(spec.bronze)), quarantine=result.quarantine, rows_read=result.records_read)
+
+
+# ----- silver and gold --------------------------------------------------------------------------------
+
+
+def transpile(sql: str, dialect: str) -> str:
+    if dialect == "duckdb":
+        return sql
+    import sqlglot
+
+    return sqlglot.transpile(sql, read=dialect, write="duckdb")[0]
+
+
+def bind_inputs(lake: Lake, con: Connection, spec: TableSpec, day: dt.date) -> int:
+    """Expose each input as ``layer.table`` holding only the days its mapping asks for."""
+    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+
+    read = 0
+    for index, inp in enumerate(spec.inputs):
+        layer, name = inp.table.split(".", 1)
+        table = lake.table(inp.table)
+        if table is None:
+            raise LakemendError(f"input {inp.table} of {spec.qualified} does not exist yet", f"build it first: lakemend run --date {day}")
+        first, last = inp.window(day)
+        row_filter = LessThanOrEqual("day", last.isoformat())
+        if first is not None:
+            row_filter = And(GreaterThanOrEqual("day", first.isoformat()), row_filter)
+        data = table.scan(row_filter=row_filter).to_arrow()
+        read += data.num_rows
+        con.register(f"_input_{index}", data)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
+        con.execute(f"CREATE OR REPLACE VIEW {q(layer)}.{q(name)} AS SELECT * FROM _input_{index}")
+    return read
+
+
+def build_model(lake: Lake, spec: TableSpec, day: dt.date) -> Built:
+    assert spec.model is not None
+    con = connect()
+    try:
+        rows_read = bind_inputs(lake, con, spec, day)
+        sql = transpile(spec.sql, lake.project.config.dialect)
+        try:
+            con.execute(f"CREATE TEMP TABLE _model AS {sql}")
+        except duckdb.Error as exc:  # the model's own SQL mistake
+            message = str(exc).splitlines()[0]
+            raise LakemendError(f"model {spec.model.sql} failed on {day}: {message}", "fix the SQL and rerun") from None
+        columns = [r[0] for r in con.execute("DESCRIBE _model") if r[0] != "day"]
+        _apply_masking(lake, con, spec, columns)
+        deduplicated = _deduplicate(con, spec)
+        good, quarantine, checks = _apply_contract(lake, con, spec, day, columns)
+        return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=deduplicated, checks=checks)
+    finally:
+        con.close()
+
+
+def _apply_masking(lake: Lake, con: Connection, spec: TableSpec, columns: list[str]) -> None:
+    assert spec.model is not None
+    policies = spec.model.mask
+    missing = [c for c in policies if c not in columns]
+    if missing:
+        raise LakemendError(f"{spec.qualified}: mask names column {missing[0]!r}, which the model does not output", "fix mask in lakemend.yaml")
+    if policies:
+        install_key(con, mask_key(lake.project.config.masking, lake.project.root))
+    select = ", ".join(f"{mask_expression(c, policies[c])} AS {q(c)}" if c in policies else q(c) for c in columns)
+    con.execute(f"CREATE TEMP TABLE _masked AS SELECT {select} FROM _model")
+
+
+def _deduplicate(con: Connection, spec: TableSpec) -> int:
+    """Keep the latest row per unique key; rows with a NULL key are left to the contract."""
+    assert spec.model is not None
+    cfg = spec.model
+    if not (cfg.unique_key and cfg.dedup_order_by):
+        con.execute("CREATE TEMP VIEW _deduped AS SELECT * FROM _masked")
+        return 0
+    try:
+        order = order_by_sql(cfg.dedup_order_by)
+    except ValueError as exc:
+        raise LakemendError(f"{spec.qualified}: {exc}", "fix dedup_order_by in lakemend.yaml") from None
+    keys = ", ".join(q(k) for k in cfg.unique_key)
+    any_null = " OR ".join(f"{q(k)} IS NULL" for k in cfg.unique_key)
+    before = con.scalar("SELECT count(*) FROM _masked")
+    con.execute(
+        f"CREATE TEMP TABLE _deduped AS SELECT * FROM _masked "
+        f"QUALIFY ({any_null}) OR row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
+    )
+    after = con.scalar("SELECT count(*) FROM _deduped")
+    return int(before - after)
+
+
+def _recent_counts(lake: Lake, spec: TableSpec, day: dt.date, days: int) -> list[int]:
+    table = lake.table(spec.qualified)
+    if table is None or table.current_snapshot() is None:
+        return []
+    counts = []
+    for row in table.inspect.partitions().to_pylist():
+        when = partition_day(row["partition"]["day"])
+        if day - dt.timedelta(days=days) <= when < day:
+            counts.append(int(row["record_count"]))
+    return counts
+
+
+def _apply_contract(lake: Lake, con: Connection, spec: TableSpec, day: dt.date,
+                    columns: list[str]) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
+    contract = spec.contract
+    rule = row_rule_sql(contract, set(columns))
+    con.execute(f"CREATE TEMP TABLE _checked AS SELECT *, {rule} AS _reason FROM _deduped")
+    cols = ", ".join(q(c) for c in columns)
+    con.execute(f"CREATE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE _reason IS NULL")
+    good = con.arrow(f"SELECT {cols}, DATE {lit(day.isoformat())} AS day FROM _good")
+    problems = schema_problems(contract, good.schema)
+    recent = []
+    if contract and contract.checks.row_count_vs_recent:
+        recent = _recent_counts(lake, spec, day, contract.checks.row_count_vs_recent.days)
+    checks = table_checks(con, "_good", contract, day, recent)
+    failed = problems + [c.describe() for c in checks if not c.passed]
+    if failed:
+        raise ContractFailed(f"{spec.qualified} {day}: contract failed: {'; '.join(failed)}",
+                             "the published data is untouched; fix the input or the contract and rerun")
+    now = utcnow()
+    quarantine = con.arrow(f"SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line, _reason AS reason, "
+        f"to_json(struct_pack({', '.join(f'{q(c)} := {q(c)}' for c in columns)}))::VARCHAR AS raw, "
+        f"CAST(NULL AS VARCHAR) AS run_id, TIMESTAMP {lit(now.isoformat(sep=' '))} AS quarantined_at, "
+        f"DATE {lit(day.isoformat())} AS day FROM _checked WHERE _reason IS NOT NULL",
+    )
+    return good, quarantine.cast(QUARANTINE_SCHEMA), checks

@@ -1,0 +1,80 @@
+"""The open lake: project + catalog + state, and metadata-only views of what is published."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from lakemend.catalog import create_table, load_table, open_catalog
+from lakemend.project import Project, load_project
+from lakemend.publish import files_key
+from lakemend.state import StateStore
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def partition_day(value: object) -> dt.date:
+    """The ``day`` of an identity partition value (pyiceberg keeps dates as days since epoch)."""
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int):
+        return EPOCH + dt.timedelta(days=value)
+    return dt.date.fromisoformat(str(value))
+
+
+@dataclass
+class Lake:
+    project: Project
+    _tables: dict[str, Table] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, root: object = None) -> Lake:
+        from pathlib import Path
+
+        return cls(load_project(Path(root) if root else None))
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return open_catalog(self.project)
+
+    @cached_property
+    def state(self) -> StateStore:
+        return StateStore(self.project.state_url)
+
+    def table(self, qualified: str) -> Table | None:
+        table = self._tables.get(qualified)
+        if table is None:
+            table = load_table(self.catalog, qualified)
+            if table is not None:
+                self._tables[qualified] = table
+        else:
+            table.refresh()
+        return table
+
+    def ensure_table(self, qualified: str, schema: pa.Schema) -> Table:
+        """Load or create a table; a new one starts with an empty snapshot (the first restore point)."""
+        table = self.table(qualified)
+        if table is None:
+            table = create_table(self.catalog, self.project, qualified, schema)
+            if table.current_snapshot() is None:
+                table.append(schema.empty_table())
+            self._tables[qualified] = table
+        return table
+
+    def published_days(self, qualified: str) -> dict[dt.date, str]:
+        """Day → files key of the table's current snapshot, from manifests only (no data read)."""
+        table = self.table(qualified)
+        if table is None or table.current_snapshot() is None:
+            return {}
+        by_day: dict[dt.date, list[str]] = defaultdict(list)
+        for task in table.scan().plan_files():
+            by_day[partition_day(task.file.partition[0])].append(task.file.file_path)
+        return {day: files_key(paths) for day, paths in by_day.items()}

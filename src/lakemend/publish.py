@@ -1,0 +1,145 @@
+"""Write-audit-publish of one day of one Iceberg table.
+
+1. stage: the new rows are written to a branch ``stage-<run>-<day>`` forked from main;
+2. audit: the staged files are checked against what was meant to be written (row count, day);
+3. restore point: main's current snapshot is tagged ``pre-<run_id>`` (once per run and table);
+4. publish: one OVERWRITE commit on main swaps that day's files for the staged ones; a
+   concurrent commit on another day is retried, readers never see a half-published day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import warnings
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakemend.errors import LakemendError
+
+COMMIT_ATTEMPTS = 8
+
+
+class AuditFailed(LakemendError):
+    """The staged data is not what lakemend meant to write; main was not touched."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    snapshot_before: int | None
+    snapshot_after: int | None
+    files: tuple[str, ...]
+    rows: int
+
+    @property
+    def files_key(self) -> str:
+        return files_key(self.files)
+
+
+def files_key(paths: tuple[str, ...] | list[str]) -> str:
+    """Identity of a published day: the set of its data files."""
+    return hashlib.sha256("\n".join(sorted(paths)).encode()).hexdigest()[:32]
+
+
+def restore_tag(run_id: str) -> str:
+    return f"pre-{run_id}"
+
+
+def day_filter(day: dt.date):  # noqa: ANN201 - pyiceberg expression
+    from pyiceberg.expressions import EqualTo
+
+    return EqualTo("day", day.isoformat())
+
+
+def conform(table, rows: pa.Table, day: dt.date) -> pa.Table:  # noqa: ANN001 - pyiceberg Table
+    """Rows in the table's column order and types; every row must belong to ``day``."""
+    if rows.num_rows:
+        days = pc.unique(rows.column("day")).to_pylist()
+        if days != [day]:
+            raise AuditFailed(f"rows for {days} in a publish of {day}", "this is a bug: a model cannot write other days")
+    target = table.schema().as_arrow()
+    columns = []
+    for field in target:
+        if field.name in rows.column_names:
+            columns.append(rows.column(field.name).cast(field.type))
+        else:
+            columns.append(pa.nulls(rows.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=target)
+
+
+def day_files(table, day: dt.date, snapshot_id: int | None = None) -> list:  # noqa: ANN001
+    """The data files of one day in a snapshot (main's current one by default), from metadata."""
+    if table.current_snapshot() is None:
+        return []
+    scan = table.scan(row_filter=day_filter(day), snapshot_id=snapshot_id)
+    return [task.file for task in scan.plan_files()]
+
+
+def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResult:  # noqa: ANN001
+    from pyiceberg.exceptions import CommitFailedException
+
+    rows = conform(table, rows, day)
+    table.refresh()
+    before = table.current_snapshot()
+    assert before is not None, "tables are created with an empty first snapshot"
+    branch = f"stage-{run_id}-{day:%Y%m%d}"
+    if table.metadata.refs.get(branch):
+        table.manage_snapshots().remove_branch(branch).commit()
+    table.manage_snapshots().create_branch(before.snapshot_id, branch).commit()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Delete operation did not match any records" on a new day
+            table.overwrite(rows, overwrite_filter=day_filter(day), branch=branch)
+        staged = table.metadata.snapshot_by_name(branch)
+        assert staged is not None
+        staged_files = day_files(table, day, staged.snapshot_id)
+        _audit(staged_files, rows.num_rows, day, branch)
+        tag = restore_tag(run_id)
+        if tag not in table.metadata.refs:
+            table.manage_snapshots().create_tag(before.snapshot_id, tag).commit()
+        for attempt in range(COMMIT_ATTEMPTS):
+            current = day_files(table, day)
+            try:
+                with table.transaction() as tx:
+                    with tx.update_snapshot(snapshot_properties={"lakemend.run-id": run_id, "lakemend.day": day.isoformat()}).overwrite() as swap:
+                        for data_file in current:
+                            swap.delete_data_file(data_file)
+                        for data_file in staged_files:
+                            swap.append_data_file(data_file)
+                break
+            except CommitFailedException:
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                table.refresh()
+        table.refresh()
+    finally:
+        _drop_branch(table, branch)
+    after = table.current_snapshot()
+    return PublishResult(
+        snapshot_before=before.snapshot_id,
+        snapshot_after=after.snapshot_id if after else None,
+        files=tuple(f.file_path for f in staged_files),
+        rows=rows.num_rows,
+    )
+
+
+def _audit(staged_files: list, expected_rows: int, day: dt.date, branch: str) -> None:
+    staged_rows = sum(f.record_count for f in staged_files)
+    if staged_rows != expected_rows:
+        raise AuditFailed(f"branch {branch} holds {staged_rows} rows for {day}, expected {expected_rows}", "main is untouched; rerun the job")
+    for data_file in staged_files:
+        from lakemend.lake import partition_day
+
+        if partition_day(data_file.partition[0]) != day:
+            raise AuditFailed(f"staged file {data_file.file_path} is in partition {data_file.partition}", "main is untouched; rerun")
+
+
+def _drop_branch(table, branch: str) -> None:  # noqa: ANN001
+    try:
+        table.refresh()
+        if branch in table.metadata.refs:
+            table.manage_snapshots().remove_branch(branch).commit()
+    except Exception:  # noqa: BLE001 - a leftover stage branch is harmless; vacuum removes it
+        pass

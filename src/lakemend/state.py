@@ -1,0 +1,236 @@
+"""The state database: run ledger, per-partition build state and landing fingerprints.
+
+SQLite by default, any SQLAlchemy URL (PostgreSQL for teams). It records what lakemend did;
+decisions about what is published or stale are checked against Iceberg metadata as well.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("command", String(64), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("reason", Text),
+    Column("user", String(128)),
+    Column("host", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("ended_at", DateTime),
+    Column("error", Text),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("command", String(64), nullable=False),
+    Column("layer", String(16), nullable=False),
+    Column("table_name", String(128), nullable=False, index=True),
+    Column("day", Date, nullable=False),
+    Column("reason", Text),
+    Column("user", String(128)),
+    Column("host", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("ended_at", DateTime),
+    Column("rows_read", BigInteger),
+    Column("rows_written", BigInteger),
+    Column("rows_quarantined", BigInteger),
+    Column("rows_deduplicated", BigInteger),
+    Column("snapshot_before", BigInteger),
+    Column("snapshot_after", BigInteger),
+    Column("input_key", String(64)),
+    Column("error", Text),
+)
+
+partitions = Table(
+    "partitions",
+    metadata,
+    Column("table_name", String(128), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("input_key", String(64), nullable=False),
+    Column("files_key", String(64), nullable=False),
+    Column("snapshot_id", BigInteger),
+    Column("run_id", String(64), nullable=False),
+    Column("rows", BigInteger),
+    Column("built_at", DateTime, nullable=False),
+)
+
+source_files = Table(
+    "source_files",
+    metadata,
+    Column("table_name", String(128), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def whoami() -> tuple[str, str]:
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        user = "unknown"
+    return user, socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies one landing file's content without reading it again."""
+
+    path: str
+    size: int
+    mtime: str
+    sha256: str
+
+
+class StateStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    # ----- runs ----------------------------------------------------------------------------
+    def start_run(self, run_id: str, command: str, args: dict[str, Any], reason: str | None) -> None:
+        user, host = whoami()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(runs).values(
+                    run_id=run_id, command=command, args=json.loads(json.dumps(args, default=str)), reason=reason,
+                    user=user, host=host, status="running", started_at=utcnow(),
+                )
+            )
+
+    def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.run_id == run_id).values(status=status, ended_at=utcnow(), error=error))
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
+        return dict(row) if row else None
+
+    # ----- jobs (the ledger) --------------------------------------------------------------
+    def start_job(self, run_id: str, command: str, layer: str, table: str, day: dt.date, reason: str | None,
+                  snapshot_before: int | None, input_key: str | None) -> int:
+        user, host = whoami()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(jobs).values(
+                    run_id=run_id, command=command, layer=layer, table_name=table, day=day, reason=reason,
+                    user=user, host=host, status="running", started_at=utcnow(),
+                    snapshot_before=snapshot_before, input_key=input_key,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def finish_job(self, job_id: int, status: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(status=status, ended_at=utcnow(), **values))
+
+    def list_jobs(self, *, status: str | None = None, table: str | None = None, run_id: str | None = None,
+                  day: dt.date | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        query = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+        if status:
+            query = query.where(jobs.c.status == status)
+        if table:
+            query = query.where(jobs.c.table_name == table)
+        if run_id:
+            query = query.where(jobs.c.run_id == run_id)
+        if day:
+            query = query.where(jobs.c.day == day)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # ----- partition build state -----------------------------------------------------------
+    def partition_states(self, table: str) -> dict[dt.date, dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(partitions).where(partitions.c.table_name == table)).mappings()
+            return {r["day"]: dict(r) for r in rows}
+
+    def record_partition(self, table: str, day: dt.date, *, input_key: str, files_key: str, snapshot_id: int | None,
+                         run_id: str, rows: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(partitions).where(partitions.c.table_name == table, partitions.c.day == day))
+            conn.execute(
+                insert(partitions).values(
+                    table_name=table, day=day, input_key=input_key, files_key=files_key, snapshot_id=snapshot_id,
+                    run_id=run_id, rows=rows, built_at=utcnow(),
+                )
+            )
+
+    # ----- landing fingerprints --------------------------------------------------------------
+    def record_fingerprints(self, table: str, day: dt.date, prints: Iterable[Fingerprint], run_id: str) -> None:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(delete(source_files).where(source_files.c.table_name == table, source_files.c.day == day))
+            rows = [dict(table_name=table, day=day, path=p.path, size=p.size, mtime=p.mtime, sha256=p.sha256,
+                         run_id=run_id, recorded_at=now) for p in prints]
+            if rows:
+                conn.execute(insert(source_files), rows)
+
+    def fingerprints(self, table: str, day: dt.date) -> list[Fingerprint]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(source_files).where(source_files.c.table_name == table, source_files.c.day == day)
+                .order_by(source_files.c.path)
+            ).mappings()
+            return [Fingerprint(r["path"], r["size"], r["mtime"], r["sha256"]) for r in rows]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def as_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """JSON-friendly copies of ledger rows (dates and datetimes as ISO strings)."""
+    out = []
+    for record in records:
+        out.append({k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in record.items()})
+    return out
