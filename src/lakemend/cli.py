@@ -261,3 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(result)
 
 
+
+
+if __name__ == "__main__":
+    main()

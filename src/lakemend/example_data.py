@@ -21,9 +21,9 @@ its own stream so adding a fault never changes the clean records around it.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import datetime
+import functools
 import io
 import json
 import os
@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lakemend.errors import UsageError
 
@@ -53,7 +53,7 @@ ORDER_STATUSES: tuple[str, ...] = ("pending", "paid", "shipped", "cancelled", "r
 
 #: Contact id blocks are counted from here; earlier days are refused.
 EPOCH = datetime.date(2000, 1, 1)
-#: Contact updates on day D touch contacts created during the this many days before D.
+#: Contact updates on day D touch contacts created during this many days before D.
 UPDATE_WINDOW_DAYS = 60
 
 _DAY_MS = 86_400_000
@@ -91,7 +91,6 @@ _COMPANIES: tuple[str, ...] = (
 _AREA_CODES: tuple[int, ...] = (415, 212, 312, 646, 206, 617, 303, 512)
 _COUPONS: tuple[str, ...] = ("WELCOME10", "FALL25", "VIP", "FREESHIP")
 
-_STATUS_CUMULATIVE = (0.15, 0.50, 0.85, 0.93)  # pending 15 %, paid 35 %, shipped 35 %, cancelled 8 %, refunded 7 %
 _NEXT_STATUS: dict[str, tuple[str, ...]] = {
     "pending": ("paid", "cancelled"),
     "paid": ("shipped", "refunded"),
@@ -261,8 +260,7 @@ def _mix(a: int, b: int) -> int:
     return x ^ (x >> 31)
 
 
-@dataclass(frozen=True, slots=True)
-class _Person:
+class _Person(NamedTuple):
     """What never changes about a contact, computed from its id alone."""
 
     id: int
@@ -272,8 +270,12 @@ class _Person:
     phone: str
     company: str
     stage: str
-    created_day: datetime.date
-    created_ms: int
+    day: str  # creation day, ISO text
+    created: str  # createdate / createdAt text
+    saved_ms: int  # when the new contact was last modified on its creation day
+
+
+_NF, _NL, _ND, _NC = len(_FIRST_NAMES), len(_LAST_NAMES), len(_DOMAINS), len(_COMPANIES)
 
 
 def _contacts_per_day(rows: int) -> int:
@@ -292,23 +294,38 @@ def _block(day: datetime.date) -> int:
     return (day - EPOCH).days + UPDATE_WINDOW_DAYS
 
 
+@functools.lru_cache(maxsize=1024)
+def _block_day(block: int) -> str:
+    """The day (as text) whose new contacts hold id block ``block``."""
+    return (EPOCH + datetime.timedelta(days=block - UPDATE_WINDOW_DAYS)).isoformat()
+
+
+def _email(h: int, contact_id: int) -> str:
+    """The canonical e-mail of a contact; ``h`` is ``_mix(seed, contact_id)``."""
+    first = _FIRST_NAMES[h % _NF][1]
+    last = _LAST_NAMES[h // _NF % _NL][1]
+    domain = _DOMAINS[h // (_NF * _NL) % _ND]
+    return f"{first}.{last}{contact_id}@{domain}"
+
+
 def _person(seed: int, contact_id: int, n: int) -> _Person:
     h = _mix(seed, contact_id)
-    first, first_ascii = _FIRST_NAMES[h % len(_FIRST_NAMES)]
-    h //= len(_FIRST_NAMES)
-    last, last_ascii = _LAST_NAMES[h % len(_LAST_NAMES)]
-    h //= len(_LAST_NAMES)
-    domain = _DOMAINS[h % len(_DOMAINS)]
-    h //= len(_DOMAINS)
-    company = _COMPANIES[h % len(_COMPANIES)]
-    h //= len(_COMPANIES)
-    stage = LIFECYCLE_STAGES[h % 3]  # new contacts start as subscriber, lead or MQL
-    h //= 3
-    phone = _phone(h)
-    created_day = EPOCH + datetime.timedelta(days=(contact_id - 1) // n - UPDATE_WINDOW_DAYS)
-    created_ms = _mix(h, contact_id) % _DAY_MS
-    email = f"{first_ascii}.{last_ascii}{contact_id}@{domain}"
-    return _Person(contact_id, first, last, email, phone, company, stage, created_day, created_ms)
+    rest = h // (_NF * _NL * _ND)
+    times = _mix(h, contact_id)
+    created_ms = times % _DAY_MS
+    day = _block_day((contact_id - 1) // n)
+    return _Person(
+        id=contact_id,
+        firstname=_FIRST_NAMES[h % _NF][0],
+        lastname=_LAST_NAMES[h // _NF % _NL][0],
+        email=_email(h, contact_id),
+        phone=_phone(rest // (_NC * 3)),
+        company=_COMPANIES[rest % _NC],
+        stage=LIFECYCLE_STAGES[rest // _NC % 3],  # new contacts start as subscriber, lead or MQL
+        day=day,
+        created=_stamp_ms(day, created_ms),
+        saved_ms=min(_DAY_MS - 1, created_ms + (times >> 32) % 300_000),
+    )
 
 
 def _phone(h: int) -> str:
@@ -338,32 +355,36 @@ def _roster(seed: int, day: datetime.date, n: int) -> _Roster:
 
 def _customer_emails(seed: int, day: datetime.date, rows: int) -> list[str]:
     """E-mails of the contacts in ``day``'s regular contact file, i.e. created on or before ``day``."""
-    n = _contacts_per_day(rows)
-    roster = _roster(seed, day, n)
-    return [_person(seed, cid, n).email for cid in (*roster.new, *roster.updates)]
+    roster = _roster(seed, day, _contacts_per_day(rows))
+    return [_email(_mix(seed, cid), cid) for cid in (*roster.new, *roster.updates)]
 
 
 # ----- shared formatting ---------------------------------------------------------------------------
 
 _CLOCK: list[str] = []
+_AMOUNTS: list[str] = []
 
 
-def _clock(second: int) -> str:
-    """``HH:MM:SS`` for a second of the day, from a table built once (orders need millions)."""
+def _clock_table() -> list[str]:
+    """``HH:MM:SS`` for every second of a day, built once: orders need millions of them."""
     if not _CLOCK:
         _CLOCK.extend(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY_S))
-    return _CLOCK[second]
+    return _CLOCK
 
 
-def _stamp_ms(day: datetime.date, ms: int) -> str:
-    return f"{day.isoformat()}T{_clock(ms // 1000)}.{ms % 1000:03d}Z"
+def _amount_table() -> list[str]:
+    """Every order amount from 5.00 to 604.99, as text."""
+    if not _AMOUNTS:
+        _AMOUNTS.extend(f"{cents // 100}.{cents % 100:02d}" for cents in range(500, 60_500))
+    return _AMOUNTS
 
 
-def _raw_email(email: str, rng: random.Random) -> str:
-    """About 5 % of e-mails arrive padded with spaces and/or in upper case."""
-    if rng.random() >= _MESSY_EMAIL_SHARE:
-        return email
-    style = rng.randrange(4)
+def _stamp_ms(day: str, ms: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` for a millisecond of ``day`` (ISO text)."""
+    return f"{day}T{_clock_table()[ms // 1000]}.{ms % 1000:03d}Z"
+
+
+def _messy(email: str, style: int) -> str:
     if style == 0:
         return f" {email}"
     if style == 1:
@@ -374,139 +395,19 @@ def _raw_email(email: str, rng: random.Random) -> str:
     return f" {local.title()}@{domain.title()} "
 
 
-# ----- contacts --------------------------------------------------------------------------------------
+def _mess_up(emails: list[str], rng: random.Random) -> None:
+    """Pad and/or upper-case ~5 % of the e-mails in place, as people type them."""
+    for index in rng.sample(range(len(emails)), round(len(emails) * _MESSY_EMAIL_SHARE)):
+        emails[index] = _messy(emails[index], rng.randrange(4))
 
 
-def _contact(person: _Person, modified: tuple[datetime.date, int], email: str, phone: str,
-             company: str, stage: str) -> dict[str, Any]:
-    created = _stamp_ms(person.created_day, person.created_ms)
-    updated = _stamp_ms(*modified)
-    return {
-        "id": str(person.id),
-        "properties": {
-            "email": email,
-            "firstname": person.firstname,
-            "lastname": person.lastname,
-            "phone": phone,
-            "company": company,
-            "lifecyclestage": stage,
-            "createdate": created,
-            "lastmodifieddate": updated,
-        },
-        "createdAt": created,
-        "updatedAt": updated,
-        "archived": False,
-    }
+def _in_time_order(lines: list[str], times: list[int]) -> list[str]:
+    """Lines sorted by change time; the sort is stable, so ties keep generation order."""
+    return [lines[index] for index in sorted(range(len(lines)), key=times.__getitem__)]
 
 
-def _new_contact(person: _Person, rng: random.Random) -> tuple[int, dict[str, Any]]:
-    modified_ms = min(_DAY_MS - 1, person.created_ms + _mix(person.id, person.created_ms) % 300_000)
-    record = _contact(person, (person.created_day, modified_ms), _raw_email(person.email, rng),
-                      person.phone, person.company, person.stage)
-    return modified_ms, record
-
-
-def _updated_contact(person: _Person, day: datetime.date, rng: random.Random) -> tuple[int, dict[str, Any]]:
-    """A later snapshot of an earlier contact: new timestamp, maybe a new stage/company/phone."""
-    modified_ms = int(rng.random() * _DAY_MS)
-    stage = LIFECYCLE_STAGES[rng.randrange(1, len(LIFECYCLE_STAGES))]
-    company = rng.choice(_COMPANIES) if rng.random() < 0.15 else person.company
-    phone = _phone(rng.getrandbits(32)) if rng.random() < 0.10 else person.phone
-    record = _contact(person, (day, modified_ms), _raw_email(person.email, rng), phone, company, stage)
-    return modified_ms, record
-
-
-def _sorted_records(keyed: list[tuple[int, int, Any]]) -> list[Any]:
-    """Records in delivery order: by change time, then by id (the pair is unique)."""
-    keyed.sort(key=lambda item: (item[0], item[1]))
-    return [record for _, _, record in keyed]
-
-
-def _contacts_regular(seed: int, day: datetime.date, rows: int) -> list[dict[str, Any]]:
-    n = _contacts_per_day(rows)
-    roster = _roster(seed, day, n)
-    rng = random.Random(f"{seed}:hubspot:{day}")
-    keyed: list[tuple[int, int, Any]] = []
-    for cid in roster.new:
-        ms, record = _new_contact(_person(seed, cid, n), rng)
-        keyed.append((ms, cid, record))
-    for cid in roster.updates:
-        ms, record = _updated_contact(_person(seed, cid, n), day, rng)
-        keyed.append((ms, cid, record))
-    return _sorted_records(keyed)
-
-
-def _contacts_late(seed: int, day: datetime.date, rows: int) -> list[dict[str, Any]]:
-    n = _contacts_per_day(rows)
-    rng = random.Random(f"{seed}:hubspot:{day}:late")
-    keyed: list[tuple[int, int, Any]] = []
-    for cid in _roster(seed, day, n).late:
-        ms, record = _updated_contact(_person(seed, cid, n), day, rng)
-        keyed.append((ms, cid, record))
-    return _sorted_records(keyed)
-
-
-# ----- orders ----------------------------------------------------------------------------------------
-
-
-def _order_block(day: datetime.date, rows: int) -> int:
-    """First order number of ``day`` minus one; each day owns rows + late-file numbers."""
-    return (day - EPOCH).days * (rows + _late_count(rows))
-
-
-def _order_rows(day: datetime.date, numbers: range, emails: list[str], rng: random.Random) -> list[list[str]]:
-    """Orders with their status changes (~3 % get a second, later row), in updated_at order.
-
-    Hot loop of the 1M-orders benchmark: it uses ``rng.random()`` arithmetic instead of
-    ``choice``/``randrange`` and a table of clock strings.
-    """
-    rand = rng.random
-    prefix = f"{day.isoformat()}T"
-    clock = _clock
-    customers = len(emails)
-    keyed: list[tuple[int, int, list[str]]] = []
-    for number in numbers:
-        order_id = f"ord-{number:06d}"
-        email = _raw_email(emails[int(rand() * customers)], rng)
-        cents = 500 + int(rand() ** 2 * 60_000)
-        amount = f"{cents // 100}.{cents % 100:02d}"
-        r = rand()
-        currency = "USD" if r < 0.6 else "EUR" if r < 0.85 else "GBP"
-        ordered = int(rand() * (_DAY_S - 7200))
-        updated = ordered + int(rand() * 1800)
-        ordered_at, updated_at = f"{prefix}{clock(ordered)}Z", f"{prefix}{clock(updated)}Z"
-        if rand() < _ORDER_UPDATE_SHARE:
-            status = ORDER_STATUSES[int(rand() * 3)]  # an order that will change is not final yet
-            later = updated + 1 + int(rand() * 3600)
-            following = _NEXT_STATUS[status]
-            new_status = following[int(rand() * len(following))]
-            row = [order_id, email, amount, currency, new_status, ordered_at, f"{prefix}{clock(later)}Z"]
-            keyed.append((later, number, row))
-        else:
-            status = ORDER_STATUSES[bisect.bisect(_STATUS_CUMULATIVE, rand())]
-        keyed.append((updated, number, [order_id, email, amount, currency, status, ordered_at, updated_at]))
-    return _sorted_records(keyed)
-
-
-def _orders_regular(seed: int, day: datetime.date, rows: int) -> list[list[str]]:
-    first = _order_block(day, rows) + 1
-    rng = random.Random(f"{seed}:orders:{day}")
-    return _order_rows(day, range(first, first + rows), _customer_emails(seed, day, rows), rng)
-
-
-def _orders_late(seed: int, day: datetime.date, rows: int) -> list[list[str]]:
-    first = _order_block(day, rows) + rows + 1
-    rng = random.Random(f"{seed}:orders:{day}:late")
-    return _order_rows(day, range(first, first + _late_count(rows)), _customer_emails(seed, day, rows), rng)
-
-
-def _order_columns(kinds: frozenset[str]) -> list[str]:
-    columns = list(ORDER_COLUMNS)
-    if "missing-column" in kinds:
-        columns.remove("currency")
-    if "extra-column" in kinds:
-        columns.append("coupon_code")
-    return columns
+def _json_line(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False) + "\n"
 
 
 def _csv_line(fields: list[str]) -> str:
@@ -517,6 +418,127 @@ def _csv_line(fields: list[str]) -> str:
         csv.writer(buffer, lineterminator="").writerow(fields)
         line = buffer.getvalue()
     return line + "\n"
+
+
+# ----- contacts --------------------------------------------------------------------------------------
+
+
+def _contact_line(person: _Person, email: str, phone: str, company: str, stage: str, updated: str) -> str:
+    """A contact as ``json.dumps(obj, ensure_ascii=False)`` would write it.
+
+    A template, because json.dumps was the slowest step at a million rows; safe because every
+    value comes from the fixed tables above (no quotes, backslashes or control characters).
+    The tests check the bytes against json.dumps.
+    """
+    created = person.created
+    return (
+        f'{{"id": "{person.id}", "properties": {{"email": "{email}", "firstname": "{person.firstname}", '
+        f'"lastname": "{person.lastname}", "phone": "{phone}", "company": "{company}", '
+        f'"lifecyclestage": "{stage}", "createdate": "{created}", "lastmodifieddate": "{updated}"}}, '
+        f'"createdAt": "{created}", "updatedAt": "{updated}", "archived": false}}\n'
+    )
+
+
+def _update_lines(people: list[_Person], day: str, rng: random.Random,
+                  times: list[int], lines: list[str]) -> None:
+    """Later snapshots of earlier contacts: a new timestamp, maybe a new stage, company or phone."""
+    emails = [person.email for person in people]
+    _mess_up(emails, rng)
+    for person, email in zip(people, emails, strict=True):
+        ms = int(rng.random() * _DAY_MS)
+        stage = LIFECYCLE_STAGES[rng.randrange(1, len(LIFECYCLE_STAGES))]
+        company = rng.choice(_COMPANIES) if rng.random() < 0.15 else person.company
+        phone = _phone(rng.getrandbits(32)) if rng.random() < 0.10 else person.phone
+        times.append(ms)
+        lines.append(_contact_line(person, email, phone, company, stage, _stamp_ms(day, ms)))
+
+
+def _contacts_regular(seed: int, day: datetime.date, rows: int) -> list[str]:
+    n = _contacts_per_day(rows)
+    roster = _roster(seed, day, n)
+    rng = random.Random(f"{seed}:hubspot:{day}")
+    people = [_person(seed, cid, n) for cid in roster.new]
+    emails = [person.email for person in people]
+    _mess_up(emails, rng)
+    times = [person.saved_ms for person in people]
+    lines = [
+        _contact_line(person, email, person.phone, person.company, person.stage, _stamp_ms(person.day, person.saved_ms))
+        for person, email in zip(people, emails, strict=True)
+    ]
+    _update_lines([_person(seed, cid, n) for cid in roster.updates], day.isoformat(), rng, times, lines)
+    return _in_time_order(lines, times)
+
+
+def _contacts_late(seed: int, day: datetime.date, rows: int) -> list[str]:
+    n = _contacts_per_day(rows)
+    rng = random.Random(f"{seed}:hubspot:{day}:late")
+    times: list[int] = []
+    lines: list[str] = []
+    _update_lines([_person(seed, cid, n) for cid in _roster(seed, day, n).late], day.isoformat(), rng, times, lines)
+    return _in_time_order(lines, times)
+
+
+# ----- orders ----------------------------------------------------------------------------------------
+
+
+def _order_block(day: datetime.date, rows: int) -> int:
+    """First order number of ``day`` minus one; each day owns rows + late-file numbers."""
+    return (day - EPOCH).days * (rows + _late_count(rows))
+
+
+def _order_lines(day: datetime.date, numbers: range, emails: list[str], rng: random.Random) -> list[str]:
+    """Orders and their status changes (~3 % get a second, later row), in updated_at order.
+
+    Built column by column with comprehensions and lookup tables: this is the hot path of the
+    1M-orders benchmark.
+    """
+    count = len(numbers)
+    rand = rng.random
+    ids = [f"ord-{number:06d}" for number in numbers]
+    buyers = rng.choices(emails, k=count)
+    _mess_up(buyers, rng)
+    amounts = _amount_table()
+    prices = [amounts[int(rand() ** 2 * len(amounts))] for _ in numbers]
+    currencies = rng.choices(CURRENCIES, cum_weights=(60, 85, 100), k=count)
+    statuses = rng.choices(ORDER_STATUSES, cum_weights=(15, 50, 85, 93, 100), k=count)
+    ordered = [int(rand() * (_DAY_S - 7200)) for _ in numbers]
+    updated = [second + int(rand() * 1800) for second in ordered]
+    for index in sorted(rng.sample(range(count), round(count * _ORDER_UPDATE_SHARE))):
+        # the order changes later that day: same order_id, a later row with the next status
+        statuses[index] = ORDER_STATUSES[rng.randrange(3)]  # pending, paid or shipped
+        for column in (ids, buyers, prices, currencies, ordered):
+            column.append(column[index])
+        statuses.append(rng.choice(_NEXT_STATUS[statuses[index]]))
+        updated.append(updated[index] + 1 + rng.randrange(3600))
+    prefix = f"{day.isoformat()}T"
+    clock = _clock_table()
+    lines = [
+        f"{order_id},{email},{amount},{currency},{status},{prefix}{clock[at]}Z,{prefix}{clock[changed]}Z\n"
+        for order_id, email, amount, currency, status, at, changed
+        in zip(ids, buyers, prices, currencies, statuses, ordered, updated)
+    ]
+    return _in_time_order(lines, updated)
+
+
+def _orders_regular(seed: int, day: datetime.date, rows: int) -> list[str]:
+    first = _order_block(day, rows) + 1
+    rng = random.Random(f"{seed}:orders:{day}")
+    return _order_lines(day, range(first, first + rows), _customer_emails(seed, day, rows), rng)
+
+
+def _orders_late(seed: int, day: datetime.date, rows: int) -> list[str]:
+    first = _order_block(day, rows) + rows + 1
+    rng = random.Random(f"{seed}:orders:{day}:late")
+    return _order_lines(day, range(first, first + _late_count(rows)), _customer_emails(seed, day, rows), rng)
+
+
+def _order_columns(kinds: frozenset[str]) -> list[str]:
+    columns = list(ORDER_COLUMNS)
+    if "missing-column" in kinds:
+        columns.remove("currency")
+    if "extra-column" in kinds:
+        columns.append("coupon_code")
+    return columns
 
 
 # ----- the two source formats ----------------------------------------------------------------------
@@ -532,35 +554,37 @@ class _ContactsFormat:
     def folder(self, raw_dir: Path, day: datetime.date) -> Path:
         return raw_dir / "hubspot" / "contacts" / day.isoformat()
 
-    def regular(self, seed: int, day: datetime.date, rows: int) -> list[dict[str, Any]]:
+    def regular(self, seed: int, day: datetime.date, rows: int) -> list[str]:
         return _contacts_regular(seed, day, rows)
 
-    def late(self, seed: int, day: datetime.date, rows: int) -> list[dict[str, Any]]:
+    def late(self, seed: int, day: datetime.date, rows: int) -> list[str]:
         return _contacts_late(seed, day, rows)
 
     def header(self, kinds: frozenset[str]) -> list[str]:
         return []
 
-    def reshape(self, records: list[dict[str, Any]], kinds: frozenset[str], rng: random.Random) -> None:
-        for record in records:
+    def reshape(self, lines: list[str], kinds: frozenset[str], rng: random.Random) -> list[str]:
+        out = []
+        for line in lines:
+            obj = json.loads(line)
             if "extra-column" in kinds:
-                record["associations"] = {"companies": [str(10_000 + rng.randrange(90_000))]}
+                obj["associations"] = {"companies": [str(10_000 + rng.randrange(90_000))]}
             if "missing-column" in kinds:
-                del record["updatedAt"]
+                del obj["updatedAt"]
+            out.append(_json_line(obj))
+        return out
 
-    def spoil(self, record: dict[str, Any], variant: int, kinds: frozenset[str]) -> None:
+    def spoil(self, line: str, variant: int, kinds: frozenset[str]) -> str:
         key, value = self._spoilers[variant % len(self._spoilers)]
-        record[key] = value
-
-    def dump(self, records: list[dict[str, Any]], kinds: frozenset[str]) -> list[str]:
-        dumps = json.dumps
-        return [dumps(record, ensure_ascii=False) + "\n" for record in records]
+        obj = json.loads(line)
+        obj[key] = value
+        return _json_line(obj)
 
     def break_line(self, line: str, variant: int, rng: random.Random) -> str:
         """A proper prefix of a JSON object, which is never valid JSON."""
         text = line.rstrip("\n")
-        if variant == 0:
-            cut = text.find('"email": ') + len('"email": ')
+        if variant == 0 and '"email": ' in text:
+            cut = text.index('"email": ') + len('"email": ')
         else:
             cut = rng.randrange(len(text) // 3, len(text) - 1)
         return text[:cut] + "\n"
@@ -582,29 +606,33 @@ class _OrdersFormat:
     def folder(self, raw_dir: Path, day: datetime.date) -> Path:
         return raw_dir / "orders" / day.isoformat()
 
-    def regular(self, seed: int, day: datetime.date, rows: int) -> list[list[str]]:
+    def regular(self, seed: int, day: datetime.date, rows: int) -> list[str]:
         return _orders_regular(seed, day, rows)
 
-    def late(self, seed: int, day: datetime.date, rows: int) -> list[list[str]]:
+    def late(self, seed: int, day: datetime.date, rows: int) -> list[str]:
         return _orders_late(seed, day, rows)
 
     def header(self, kinds: frozenset[str]) -> list[str]:
         return [",".join(_order_columns(kinds)) + "\n"]
 
-    def reshape(self, records: list[list[str]], kinds: frozenset[str], rng: random.Random) -> None:
+    def reshape(self, lines: list[str], kinds: frozenset[str], rng: random.Random) -> list[str]:
+        """Drop ``currency`` and/or add ``coupon_code``; clean lines hold no commas inside fields."""
         currency = ORDER_COLUMNS.index("currency")
-        for record in records:
+        out = []
+        for line in lines:
+            fields = line.rstrip("\n").split(",")
             if "missing-column" in kinds:
-                del record[currency]
+                del fields[currency]
             if "extra-column" in kinds:
-                record.append(rng.choice(_COUPONS) if rng.random() < 0.2 else "")
+                fields.append(rng.choice(_COUPONS) if rng.random() < 0.2 else "")
+            out.append(",".join(fields) + "\n")
+        return out
 
-    def spoil(self, record: list[str], variant: int, kinds: frozenset[str]) -> None:
+    def spoil(self, line: str, variant: int, kinds: frozenset[str]) -> str:
         column, value = self._spoilers[variant % len(self._spoilers)]
-        record[_order_columns(kinds).index(column)] = value
-
-    def dump(self, records: list[list[str]], kinds: frozenset[str]) -> list[str]:
-        return [_csv_line(record) for record in records]
+        fields = line.rstrip("\n").split(",")
+        fields[_order_columns(kinds).index(column)] = value
+        return _csv_line(fields)
 
     def break_line(self, line: str, variant: int, rng: random.Random) -> str:
         """A row with too few or too many fields (no unclosed quotes: they swallow later lines)."""
@@ -641,32 +669,26 @@ class _Counts:
                        self.bad_types + other.bad_types, self.duplicates + other.duplicates)
 
 
-def _fault_rng(seed: int, source: str, day: datetime.date, kind: str) -> random.Random:
-    """Each fault has its own stream, so one fault never moves another or the clean data."""
-    return random.Random(f"{seed}:{source}:{day}:{kind}")
-
-
 def _build_regular(fmt: _Format, seed: int, day: datetime.date, rows: int,
                    kinds: frozenset[str]) -> tuple[list[list[str]], _Counts]:
     """The lines of each regular file of the day, faults applied, and their counts."""
     if "empty" in kinds:
         return [fmt.header(kinds)], _Counts()
-    records = fmt.regular(seed, day, rows)
 
     def rng(kind: str) -> random.Random:
-        return _fault_rng(seed, fmt.source, day, kind)
+        """Each fault has its own stream, so one fault never moves another or the clean data."""
+        return random.Random(f"{seed}:{fmt.source}:{day}:{kind}")
 
-    fmt.reshape(records, kinds, rng("schema"))
+    lines = fmt.regular(seed, day, rows)
+    if kinds & {"extra-column", "missing-column"}:
+        lines = fmt.reshape(lines, kinds, rng("schema"))
     spoiled: list[int] = []
     if "bad-types" in kinds:
-        spoiled = sorted(rng("bad-types").sample(range(len(records)), min(_FAULTY_LINES, len(records))))
+        spoiled = sorted(rng("bad-types").sample(range(len(lines)), min(_FAULTY_LINES, len(lines))))
         for variant, index in enumerate(spoiled):
-            fmt.spoil(records[index], variant, kinds)
-    lines = fmt.dump(records, kinds)
+            lines[index] = fmt.spoil(lines[index], variant, kinds)
     copies = _pick_duplicates(len(lines), set(spoiled), rng("duplicates")) if "duplicates" in kinds else set()
-    broken: dict[int, list[str]] = {}
-    if "malformed" in kinds:
-        broken = _broken_lines(fmt, lines, set(spoiled), rng("malformed"))
+    broken = _broken_lines(fmt, lines, set(spoiled), rng("malformed")) if "malformed" in kinds else {}
     files = _assemble(lines, fmt.files_per_day, copies, broken)
     counts = _Counts(len(lines) + len(copies), sum(map(len, broken.values())), len(spoiled), len(copies))
     return [fmt.header(kinds) + file_lines for file_lines in files], counts
@@ -684,7 +706,7 @@ def _broken_lines(fmt: _Format, lines: list[str], avoid: set[int], rng: random.R
     broken: dict[int, list[str]] = {}
     for variant in range(_FAULTY_LINES):
         base = rng.randrange(len(lines))
-        while base in avoid and len(avoid) < len(lines):  # break a clean copy, not a bad-typed record
+        while base in avoid and len(avoid) < len(lines):  # break a clean record, not a bad-typed one
             base = rng.randrange(len(lines))
         broken.setdefault(rng.randrange(len(lines) + 1), []).append(fmt.break_line(lines[base], variant, rng))
     return broken
@@ -719,11 +741,11 @@ def _generate_day(fmt: _Format, raw_dir: Path, day: datetime.date, rows: int, se
     else:
         paths, counts = _write_regular(fmt, folder, seed, day, rows, kinds)
     if "late" in kinds:
-        late_lines = fmt.header(frozenset()) + fmt.dump(fmt.late(seed, day, rows), frozenset())
+        late_records = fmt.late(seed, day, rows)
         late_path = folder / f"{fmt.stem}-late-0001.{fmt.ext}"
-        _write_atomic(late_path, late_lines)
+        _write_atomic(late_path, fmt.header(frozenset()) + late_records)
         paths = [*paths, late_path]
-        counts += _Counts(records=len(late_lines) - len(fmt.header(frozenset())))
+        counts += _Counts(records=len(late_records))
     return DayFiles(fmt.source, day, tuple(paths), counts.records, counts.malformed,
                     counts.bad_types, counts.duplicates)
 

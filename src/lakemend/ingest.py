@@ -196,14 +196,15 @@ def _read_csv_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative
     )
     good, bad = _split(con, "_staged", cfg, _required_null_sql(cfg), relative, ctx)
     rejects = con.execute(
-        "SELECT line, error_type, column_name, error_message, csv_line FROM _rejects ORDER BY line"
+        "SELECT line, error_type, column_name, error_message, csv_line FROM _rejects ORDER BY line, column_idx"
     )
     con.execute("DROP VIEW _staged")
     con.execute("DROP TABLE _file")
-    rejected = [
-        {"line": line, "raw": raw, "reason": _reject_reason(kind, column, message)}
-        for line, kind, column, message, raw in rejects
-    ]
+    # DuckDB may report several errors for one line: quarantine the line once, with its first error
+    first_error: dict[int, dict[str, Any]] = {}
+    for line, kind, column, message, raw in rejects:
+        first_error.setdefault(line, {"line": line, "raw": raw, "reason": _reject_reason(kind, column, message)})
+    rejected = list(first_error.values())
     quarantine = pa.concat_tables([bad, _quarantine_table(rejected, relative, ctx)])
     # the rejects tables are replaced by the next read_csv; drop them to keep memory flat
     con.execute("DROP TABLE IF EXISTS _rejects")
@@ -287,7 +288,7 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                rejected.append({"line": number, "raw": text, "reason": f"malformed JSON: {exc.msg} at column {exc.colno}"})
+                rejected.append({"line": number, "raw": text, "reason": f"malformed JSON: {exc.msg} (column {exc.colno})"})
                 continue
             values, extra, reason = _flatten_record(obj, cfg, leaves)
             if reason:

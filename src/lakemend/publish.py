@@ -1,17 +1,18 @@
 """Write-audit-publish of one day of one Iceberg table.
 
-1. stage: the new rows are written to a branch ``stage-<run>-<day>`` forked from main;
+1. stage (one commit): a branch ``stage-<run>-<day>`` is forked from main and the day's new data
+   files are appended there; main is untouched;
 2. audit: the staged files are checked against what was meant to be written (row count, day);
-3. restore point: main's current snapshot is tagged ``pre-<run_id>`` (once per run and table);
-4. publish: one OVERWRITE commit on main swaps that day's files for the staged ones; a
-   concurrent commit on another day is retried, readers never see a half-published day.
+3. publish (one commit): main's current snapshot is tagged ``pre-<run_id>`` (the restore point,
+   once per run and table), one OVERWRITE snapshot swaps that day's files for the staged ones and
+   the branch is dropped. A concurrent commit on another day is retried; readers never see a
+   half-published day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import warnings
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -78,44 +79,54 @@ def day_files(table, day: dt.date, snapshot_id: int | None = None) -> list:  # n
 
 
 def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResult:  # noqa: ANN001
+    """Stage ``rows`` as the new content of ``day`` on a branch, audit, then publish in one commit."""
     from pyiceberg.exceptions import CommitFailedException
+    from pyiceberg.table.update.snapshot import ManageSnapshots
 
     rows = conform(table, rows, day)
     table.refresh()
     before = table.current_snapshot()
     assert before is not None, "tables are created with an empty first snapshot"
     branch = f"stage-{run_id}-{day:%Y%m%d}"
-    if table.metadata.refs.get(branch):
+    if branch in table.metadata.refs:  # left by a crashed attempt of this same run
         table.manage_snapshots().remove_branch(branch).commit()
-    table.manage_snapshots().create_branch(before.snapshot_id, branch).commit()
+    # commit 1 — stage: fork main into a branch and append the day's new files there (an append,
+    # not an overwrite: it is several times cheaper, and the swap happens at publish)
+    published = {f.file_path for f in day_files(table, day)}
+    with table.transaction() as tx:
+        ManageSnapshots(tx).create_branch(before.snapshot_id, branch).commit()
+        tx.append(rows, branch=branch)
+    staged = table.metadata.snapshot_by_name(branch)
+    assert staged is not None
+    staged_files = [f for f in day_files(table, day, staged.snapshot_id) if f.file_path not in published]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "Delete operation did not match any records" on a new day
-            table.overwrite(rows, overwrite_filter=day_filter(day), branch=branch)
-        staged = table.metadata.snapshot_by_name(branch)
-        assert staged is not None
-        staged_files = day_files(table, day, staged.snapshot_id)
         _audit(staged_files, rows.num_rows, day, branch)
-        tag = restore_tag(run_id)
-        if tag not in table.metadata.refs:
-            table.manage_snapshots().create_tag(before.snapshot_id, tag).commit()
-        for attempt in range(COMMIT_ATTEMPTS):
-            current = day_files(table, day)
-            try:
-                with table.transaction() as tx:
-                    with tx.update_snapshot(snapshot_properties={"lakemend.run-id": run_id, "lakemend.day": day.isoformat()}).overwrite() as swap:
-                        for data_file in current:
-                            swap.delete_data_file(data_file)
-                        for data_file in staged_files:
-                            swap.append_data_file(data_file)
-                break
-            except CommitFailedException:
-                if attempt == COMMIT_ATTEMPTS - 1:
-                    raise
-                table.refresh()
-        table.refresh()
-    finally:
+    except AuditFailed:
         _drop_branch(table, branch)
+        raise
+    # commit 2 — restore point + publish + drop the branch, atomically
+    tag = restore_tag(run_id)
+    properties = {"lakemend.run-id": run_id, "lakemend.day": day.isoformat()}
+    for attempt in range(COMMIT_ATTEMPTS):
+        current = day_files(table, day)
+        try:
+            with table.transaction() as tx:
+                refs = ManageSnapshots(tx)
+                if tag not in table.metadata.refs:
+                    refs.create_tag(table.current_snapshot().snapshot_id, tag)
+                refs.remove_branch(branch)
+                refs.commit()
+                with tx.update_snapshot(snapshot_properties=properties).overwrite() as swap:
+                    for data_file in current:
+                        swap.delete_data_file(data_file)
+                    for data_file in staged_files:
+                        swap.append_data_file(data_file)
+            break
+        except CommitFailedException:
+            if attempt == COMMIT_ATTEMPTS - 1:
+                _drop_branch(table, branch)
+                raise
+            table.refresh()
     after = table.current_snapshot()
     return PublishResult(
         snapshot_before=before.snapshot_id,

@@ -1,0 +1,378 @@
+"""Benchmark: one day of the example company lake through ``lakemend run`` vs plain DuckDB.
+
+Run from the repository root with the project's venv:
+
+    .venv/bin/python bench/bench_pipeline.py [--rows 1000000] [--repeat 1] [--write-docs] [--profile] [--keep]
+
+What it does:
+
+1. ``lakemend init DIR --example company --no-data`` in a temp folder, then lands ONE day
+   (2025-10-26) of example data: ``rows`` orders (plus the generator's late duplicates) and
+   ``rows // 4`` HubSpot contacts.
+2. Times ``lakemend run --date 2025-10-26`` (bronze → silver → gold, 6 tables) in its own
+   subprocess, in a fresh project per repeat (the landing files are hard-linked, not copied).
+3. Times ``bench/duckdb_baseline.py`` — the same day done by hand with DuckDB alone, every layer
+   written to Parquet — in its own subprocess.
+4. Prints a Markdown table: wall seconds (median of the repeats), orders landed per second,
+   peak RSS (``ru_maxrss`` of the child from ``os.wait4``, max over the repeats), ratio to DuckDB.
+   ``--write-docs`` puts it between ``<!-- bench_pipeline:start -->`` and
+   ``<!-- bench_pipeline:end -->`` in docs/benchmarks.md (the file is created if missing).
+5. ``--profile`` also runs the build once under ``python -m cProfile`` and prints lakemend's
+   top 15 cumulative hotspots and the time per area (not written to the docs).
+
+This is a benchmark, not a test: it asserts nothing and exits 0 unless a subprocess fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import pstats
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DAY = dt.date(2025, 10, 26)
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+DOCS = REPO / "docs" / "benchmarks.md"
+BASELINE = BENCH / "duckdb_baseline.py"
+START_MARK = "<!-- bench_pipeline:start -->"
+END_MARK = "<!-- bench_pipeline:end -->"
+RATIO_TARGET = 1.5
+RSS_TARGET_MB = 2048
+TABLES = (
+    "bronze.hubspot_contacts", "bronze.orders", "silver.customers_clean", "silver.orders_clean",
+    "gold.customer_orders", "gold.daily_revenue",
+)
+DOCS_INTRO = """# Benchmarks
+
+Numbers measured by the scripts in `bench/`; each section below is rewritten by its script
+with `--write-docs`, together with the machine and the exact command that produced it.
+
+## Pipeline: one day, lakemend vs plain DuckDB (`bench/bench_pipeline.py`)
+
+What is measured: one day (2025-10-26) of the example company project (`lakemend init --example
+company`), built from its landing files to all 6 tables (bronze → silver → gold), once by
+`lakemend run --date 2025-10-26` and once by `bench/duckdb_baseline.py`, a hand-written DuckDB
+script that runs the same model SQL, deduplication and masking and writes every table to ZSTD
+Parquet (no quarantine, no contract checks, no Iceberg commits, no ledger). Each engine runs in
+its own subprocess: *wall s* is its wall time (median over the repeats), *rows/s* is order
+records landed divided by wall time, *peak RSS* is the subprocess's `ru_maxrss` (from `os.wait4`).
+
+Targets: lakemend at most **1.5×** the wall time of plain DuckDB, peak RSS at most **2 GB**.
+
+"""
+
+
+@dataclass
+class Run:
+    """One measured subprocess."""
+
+    wall: float
+    peak_rss_mb: float
+    stdout: str
+
+
+@dataclass
+class Engine:
+    """The repeats of one engine, and the seconds it spent per table (from its last repeat)."""
+
+    name: str
+    runs: list[Run] = field(default_factory=list)
+    per_table: dict[str, float] = field(default_factory=dict)
+    rows_written: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(r.peak_rss_mb for r in self.runs)
+
+
+@dataclass(frozen=True)
+class Landing:
+    raw: Path
+    orders: int
+    contacts: int
+    megabytes: float
+
+
+# ----- subprocesses ---------------------------------------------------------------------------
+
+
+def lakemend_exe() -> str:
+    """The ``lakemend`` console script next to this Python (the venv's), else the one on PATH."""
+    beside = Path(sys.executable).parent / "lakemend"
+    return str(beside) if beside.exists() else shutil.which("lakemend") or "lakemend"
+
+
+def measure(cmd: list[str], cwd: Path | None = None) -> Run:
+    """Run ``cmd`` to completion; wall time and the child's own peak RSS (``os.wait4``)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} exited {proc.returncode}:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+    return Run(wall=wall, peak_rss_mb=usage.ru_maxrss / 1024, stdout=stdout)
+
+
+def check(cmd: list[str], cwd: Path | None = None) -> str:
+    return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+# ----- set-up --------------------------------------------------------------------------------
+
+
+def new_project(directory: Path, landing: Landing | None = None) -> Path:
+    """``lakemend init`` a fresh example project; hard-link an existing landing day into it."""
+    check([lakemend_exe(), "init", str(directory), "--example", "company", "--no-data"])
+    if landing is not None:
+        shutil.copytree(landing.raw, directory / "landing", copy_function=os.link, dirs_exist_ok=True)
+    return directory
+
+
+def land_day(project: Path, rows: int) -> Landing:
+    from lakemend.example_data import generate
+
+    raw = project / "landing"
+    summary = generate(raw, DAY, DAY, rows=rows)
+    records = {d.source: d.records for d in summary.days}
+    size = sum(f.stat().st_size for d in summary.days for f in d.files)
+    return Landing(raw=raw, orders=records["orders"], contacts=records["hubspot"], megabytes=size / 2**20)
+
+
+# ----- the two engines -------------------------------------------------------------------------
+
+
+def lakemend_ledger(project: Path) -> tuple[dict[str, float], dict[str, int]]:
+    """Seconds and rows written per table, from the run ledger of a project."""
+    jobs = json.loads(check([lakemend_exe(), "-C", str(project), "runs", "-o", "json", "--limit", "100"]))
+    seconds, rows = {}, {}
+    for job in jobs:
+        started, ended = dt.datetime.fromisoformat(job["started_at"]), dt.datetime.fromisoformat(job["ended_at"])
+        seconds[job["table_name"]] = (ended - started).total_seconds()
+        rows[job["table_name"]] = int(job["rows_written"] or 0)
+    return seconds, rows
+
+
+def run_lakemend(engine: Engine, work: Path, landing: Landing, index: int) -> None:
+    project = new_project(work / f"lakemend-{index}", landing)
+    engine.runs.append(measure([lakemend_exe(), "-C", str(project), "run", "--date", DAY.isoformat()]))
+    engine.per_table, engine.rows_written = lakemend_ledger(project)
+
+
+def run_baseline(engine: Engine, work: Path, project: Path, index: int) -> None:
+    out = work / f"duckdb-{index}"
+    run = measure([sys.executable, str(BASELINE), "--project", str(project), "--out", str(out), "--day", DAY.isoformat()])
+    engine.runs.append(run)
+    tables = json.loads(run.stdout.strip().splitlines()[-1])["tables"]
+    engine.per_table = {name: t["seconds"] for name, t in tables.items()}
+    engine.rows_written = {name: int(t["rows"]) for name, t in tables.items()}
+
+
+# ----- profile -----------------------------------------------------------------------------------
+
+# area → (file, function) whose cumulative time it is; names that no longer exist show as n/a
+AREAS = {
+    "bronze job (build_bronze)": ("jobs.py", "build_bronze"),
+    "  CSV ingest (_read_csv_file)": ("ingest.py", "_read_csv_file"),
+    "  JSONL ingest (_read_jsonl_file)": ("ingest.py", "_read_jsonl_file"),
+    "  split good/bad + md5 (_split)": ("ingest.py", "_split"),
+    "landing sha256 (sources.fingerprint)": ("sources.py", "fingerprint"),
+    "model job (build_model)": ("jobs.py", "build_model"),
+    "  input scans Iceberg→Arrow (bind_inputs)": ("jobs.py", "bind_inputs"),
+    "  masking (_apply_masking)": ("jobs.py", "_apply_masking"),
+    "  dedup (_deduplicate)": ("jobs.py", "_deduplicate"),
+    "  contract (_apply_contract)": ("jobs.py", "_apply_contract"),
+    "    table checks (table_checks)": ("contracts.py", "table_checks"),
+    "publish (publish_day)": ("publish.py", "publish_day"),
+    "  conform": ("publish.py", "conform"),
+    "  day_files / plan_files": ("publish.py", "day_files"),
+    "planning (decide)": ("runner.py", "decide"),
+    "quarantine publish": ("jobs.py", "_publish_quarantine"),
+}
+
+
+def profile(work: Path, landing: Landing) -> Path:
+    project = new_project(work / "lakemend-profile", landing)
+    prof = work / "lakemend-run.prof"
+    cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), lakemend_exe(), "-C", str(project), "run", "--date", DAY.isoformat()]
+    run = measure(cmd)
+    print(f"\nProfiled build: {run.wall:.1f} s wall under cProfile, profile in {prof}")
+    return prof
+
+
+# the call chain every job runs under: always ~100 %, so left out of the hotspot list
+ENTRY_FRAMES = {("cli.py", "main"), ("cli.py", "run"), ("progress.py", "run_with_progress"), ("runner.py", "execute")}
+
+
+def _is_lakemend(filename: str) -> bool:
+    return f"{os.sep}lakemend{os.sep}" in filename and f"{os.sep}site-packages{os.sep}" not in filename
+
+
+def print_hotspots(prof: Path, top: int = 15) -> None:
+    stats = pstats.Stats(str(prof)).stats  # type: ignore[attr-defined]
+    total = max(ct for (_, _, _, ct, _) in stats.values())
+    ours = [(key, value) for key, value in stats.items()
+            if _is_lakemend(key[0]) and (Path(key[0]).name, key[2]) not in ENTRY_FRAMES and key[2] != "<module>"]
+    ours.sort(key=lambda kv: kv[1][3], reverse=True)
+    print(f"\nTop {top} cumulative hotspots inside lakemend (total {total:.1f} s; entry frames left out):\n")
+    print("| cum s | % | own s | calls | function |\n| ---: | ---: | ---: | ---: | --- |")
+    for (filename, line, name), (_, calls, own, cum, _) in ours[:top]:
+        where = filename.split(f"{os.sep}lakemend{os.sep}", 1)[-1]
+        print(f"| {cum:.2f} | {100 * cum / total:.0f} | {own:.2f} | {calls} | {where}:{line} {name} |")
+    print("\nTime per area (cumulative, areas nest):\n")
+    for area, (file, func) in AREAS.items():
+        found = [v[3] for (f, _, n), v in stats.items() if _is_lakemend(f) and f.endswith(file) and n == func]
+        print(f"  {area:<45} {f'{sum(found):7.2f} s' if found else '    n/a'}")
+    print(f"\nTop {top} own-time functions anywhere (where the CPU goes):\n")
+    everything = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    for (filename, line, name), (_, calls, own, cum, _) in everything:
+        print(f"  {own:7.2f} s own {cum:7.2f} s cum {calls:>8} calls  {Path(filename).name}:{line} {name}")
+
+
+# ----- report ------------------------------------------------------------------------------------
+
+
+def results_table(engines: list[Engine], landing: Landing) -> str:
+    baseline = next(e for e in engines if e.name == "plain DuckDB")
+    lines = ["| engine | wall s | rows/s | peak RSS MB | ratio to DuckDB |", "| --- | ---: | ---: | ---: | ---: |"]
+    for e in engines:
+        lines.append(
+            f"| {e.name} | {e.wall:.1f} | {landing.orders / e.wall:,.0f} | {e.peak_rss_mb:,.0f} | {e.wall / baseline.wall:.2f}× |"
+        )
+    return "\n".join(lines)
+
+
+def per_table(engines: list[Engine]) -> str:
+    head = "| table | " + " | ".join(f"{e.name} s | {e.name} rows" for e in engines) + " |"
+    lines = [head, "| --- |" + " ---: | ---: |" * len(engines)]
+    for table in TABLES:
+        cells = [f"{e.per_table.get(table, float('nan')):.1f} | {e.rows_written.get(table, 0):,}" for e in engines]
+        lines.append(f"| {table} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def verdict(lakemend: Engine, baseline: Engine) -> str:
+    ratio = lakemend.wall / baseline.wall
+    speed = "met" if ratio <= RATIO_TARGET else "**missed**"
+    memory = "met" if lakemend.peak_rss_mb <= RSS_TARGET_MB else "**missed**"
+    return (
+        f"Targets: lakemend ≤ {RATIO_TARGET}× plain DuckDB — {speed} ({ratio:.2f}×); "
+        f"peak RSS ≤ {RSS_TARGET_MB / 1024:.0f} GB — {memory} ({lakemend.peak_rss_mb:,.0f} MB)."
+    )
+
+
+def machine() -> str:
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("duckdb", "pyarrow", "pyiceberg"))
+    return (f"{os.cpu_count()} CPUs (nproc; {cpu}), {mem_kb / 2**20:.1f} GB RAM, Linux {platform.release()}, "
+            f"Python {platform.python_version()}, {versions}")
+
+
+def section(engines: list[Engine], landing: Landing, args: argparse.Namespace) -> str:
+    lakemend, baseline = engines
+    command = "python bench/bench_pipeline.py " + shlex.join(sys.argv[1:])
+    mismatched = [t for t in TABLES if lakemend.rows_written.get(t) != baseline.rows_written.get(t)]
+    same = "same rows per table in both" if not mismatched else f"row counts differ for {', '.join(mismatched)}"
+    return "\n".join([
+        START_MARK,
+        f"Measured {dt.date.today()} on {machine()}.",
+        "",
+        f"Command: `{command}` (repeats: {args.repeat}).",
+        "",
+        f"Landed for {DAY}: {landing.orders:,} order records ({args.rows:,} orders + late duplicates, 2 CSV files) and "
+        f"{landing.contacts:,} contacts (1 JSONL file), {landing.megabytes:,.0f} MB in all; {same}.",
+        "",
+        results_table(engines, landing),
+        "",
+        verdict(lakemend, baseline),
+        "",
+        "Seconds per table (lakemend: job time from its run ledger; DuckDB: the table's `COPY`):",
+        "",
+        per_table(engines),
+        END_MARK,
+    ])
+
+
+def write_docs(text: str) -> None:
+    current = DOCS.read_text() if DOCS.exists() else DOCS_INTRO
+    if START_MARK in current and END_MARK in current:
+        head, rest = current.split(START_MARK, 1)
+        tail = rest.split(END_MARK, 1)[1]
+        updated = head + text + tail
+    else:
+        updated = current.rstrip("\n") + "\n\n" + text + "\n"
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(updated)
+    print(f"\nWrote {DOCS}")
+
+
+# ----- main ----------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="orders landed for the day (contacts: rows // 4)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per engine; wall is the median, RSS the max")
+    parser.add_argument("--write-docs", action="store_true", help=f"update the section in {DOCS.relative_to(REPO)}")
+    parser.add_argument("--profile", action="store_true", help="also profile one lakemend build with cProfile")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder (projects, outputs, profile)")
+    args = parser.parse_args()
+    if args.rows < 1 or args.repeat < 1:
+        parser.error("--rows and --repeat must be at least 1")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lakemend-bench-"))
+    try:
+        first = new_project(work / "landing-project")
+        started = time.perf_counter()
+        landing = land_day(first, args.rows)
+        print(f"Landed {landing.orders:,} orders + {landing.contacts:,} contacts ({landing.megabytes:,.0f} MB) "
+              f"in {time.perf_counter() - started:.1f} s under {work}")
+        lakemend, baseline = Engine("lakemend"), Engine("plain DuckDB")
+        for index in range(args.repeat):
+            run_lakemend(lakemend, work, landing, index)
+            run_baseline(baseline, work, first, index)
+            print(f"repeat {index + 1}/{args.repeat}: lakemend {lakemend.runs[-1].wall:.1f} s, "
+                  f"DuckDB {baseline.runs[-1].wall:.1f} s")
+        engines = [lakemend, baseline]
+        text = section(engines, landing, args)
+        print("\n" + text.replace(START_MARK + "\n", "").replace("\n" + END_MARK, ""))
+        if args.write_docs:
+            write_docs(text)
+        if args.profile:
+            print_hotspots(profile(work, landing))
+    finally:
+        if args.keep:
+            print(f"\nKept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

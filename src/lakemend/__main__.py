@@ -1,0 +1,5 @@
+"""python -m lakemend"""
+
+from lakemend.cli import main
+
+main()

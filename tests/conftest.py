@@ -1,0 +1,88 @@
+"""Shared fixtures: real example projects in tmp_path, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lakemend.cli import main
+from lakemend.example_data import generate
+from lakemend.scaffold import init_project
+
+START, END = dt.date(2025, 10, 20), dt.date(2025, 10, 27)
+SMALL_ROWS = 120
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the user's own project, state or secrets."""
+    for name in list(os.environ):
+        if name.startswith("LAKEMEND_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COLUMNS", "250")
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run ``lakemend ARGS`` in-process from a folder; returns exit code, stdout, stderr."""
+
+    def run(*args: str, cwd: Path | None = None) -> CliResult:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def _pristine_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = init_project(tmp_path_factory.mktemp("pristine") / "company", "company")
+    generate(root / "landing", START, END, rows=SMALL_ROWS)
+    return root
+
+
+@pytest.fixture
+def example(tmp_path: Path, _pristine_example: Path) -> Path:
+    """A fresh example project with small landing data for 2025-10-20 … 2025-10-27 (not built)."""
+    target = tmp_path / "company"
+    shutil.copytree(_pristine_example, target, symlinks=True)
+    return target
+
+
+def build(root: Path, start: dt.date = START, end: dt.date = END):  # noqa: ANN201 - RunReport
+    """Build every table for the days through the library (the CLI is tested separately)."""
+    from lakemend.dates import day_range
+    from lakemend.lake import Lake
+    from lakemend.runner import execute
+
+    lake = Lake.open(root)
+    return execute(lake, command="run", days=day_range(start, end), tables=lake.project.ordered, reason="test")
+
+
+@pytest.fixture(scope="session")
+def built_example(tmp_path_factory: pytest.TempPathFactory, _pristine_example: Path) -> Path:
+    """The example built for every day, shared by read-only tests: do not modify it."""
+    target = tmp_path_factory.mktemp("built") / "company"
+    shutil.copytree(_pristine_example, target, symlinks=True)
+    report = build(target)
+    assert not report.failed, [r.error for r in report.failed]
+    return target
