@@ -60,7 +60,7 @@ _DAY_MS = 86_400_000
 _DAY_S = 86_400
 _MESSY_EMAIL_SHARE = 0.05
 _ORDER_UPDATE_SHARE = 0.03
-_CONTACT_UPDATE_SHARE = 5  # one contact record in five is an update (n // 5)
+_CONTACT_UPDATE_SHARE = 5  # one contact record in five is an update of an older contact (n // 5)
 _DUPLICATE_SHARE = 0.05
 _FAULTY_LINES = 3
 _RECORD_FAULTS = frozenset({"duplicates", "malformed", "bad-types"})
@@ -361,22 +361,16 @@ def _customer_emails(seed: int, day: datetime.date, rows: int) -> list[str]:
 
 # ----- shared formatting ---------------------------------------------------------------------------
 
-_CLOCK: list[str] = []
-_AMOUNTS: list[str] = []
-
-
-def _clock_table() -> list[str]:
+@functools.cache
+def _clock_table() -> tuple[str, ...]:
     """``HH:MM:SS`` for every second of a day, built once: orders need millions of them."""
-    if not _CLOCK:
-        _CLOCK.extend(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY_S))
-    return _CLOCK
+    return tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY_S))
 
 
-def _amount_table() -> list[str]:
+@functools.cache
+def _amount_table() -> tuple[str, ...]:
     """Every order amount from 5.00 to 604.99, as text."""
-    if not _AMOUNTS:
-        _AMOUNTS.extend(f"{cents // 100}.{cents % 100:02d}" for cents in range(500, 60_500))
-    return _AMOUNTS
+    return tuple(f"{cents // 100}.{cents % 100:02d}" for cents in range(500, 60_500))
 
 
 def _stamp_ms(day: str, ms: int) -> str:
@@ -635,13 +629,18 @@ class _OrdersFormat:
         return _csv_line(fields)
 
     def break_line(self, line: str, variant: int, rng: random.Random) -> str:
-        """A row with too few or too many fields (no unclosed quotes: they swallow later lines)."""
+        """A row with the last field missing or a field too many at the end.
+
+        Not an unclosed quote (it swallows the lines after it), and the fields before the break
+        stay in place: DuckDB's rejects table then lists each broken line exactly once, where a
+        shifted or shorter row shows up once per missing column or failed cast.
+        """
         fields = line.rstrip("\n").split(",")
         if variant == 0:
-            return ",".join(fields[:-2]) + "\n"
+            return ",".join(fields[:-1]) + "\n"
         if variant == 1:
-            return ",".join(fields) + ",,oops\n"
-        return ",".join(fields[:3]) + "\n"
+            return ",".join(fields) + ",oops\n"
+        return ",".join(fields + fields[-1:]) + "\n"  # the last value written twice
 
     def existing_regular(self, folder: Path) -> list[Path]:
         return _matching(folder, re.compile(r"orders-[0-9]{4}\.csv"))
