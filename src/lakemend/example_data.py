@@ -629,18 +629,19 @@ class _OrdersFormat:
         return _csv_line(fields)
 
     def break_line(self, line: str, variant: int, rng: random.Random) -> str:
-        """A row with the last field missing or a field too many at the end.
+        """A row with its last field missing, or one non-empty field too many at the end.
 
-        Not an unclosed quote (it swallows the lines after it), and the fields before the break
-        stay in place: DuckDB's rejects table then lists each broken line exactly once, where a
-        shifted or shorter row shows up once per missing column or failed cast.
+        Not an unclosed quote (it swallows the lines after it), the fields before the break stay
+        in place, and the surplus is never empty: then DuckDB's rejects table lists each broken
+        line exactly once (it lists a shifted row once per failed cast, a short row once per
+        missing column, and accepts a single empty trailing field).
         """
         fields = line.rstrip("\n").split(",")
         if variant == 0:
             return ",".join(fields[:-1]) + "\n"
         if variant == 1:
             return ",".join(fields) + ",oops\n"
-        return ",".join(fields + fields[-1:]) + "\n"  # the last value written twice
+        return ",".join(fields + fields[:1]) + "\n"  # the order id written twice
 
     def existing_regular(self, folder: Path) -> list[Path]:
         return _matching(folder, re.compile(r"orders-[0-9]{4}\.csv"))

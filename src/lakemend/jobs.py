@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from lakemend import leases, metrics
 from lakemend.config import mask_key
 from lakemend.contracts import CheckResult, order_by_sql, row_rule_sql, schema_problems, table_checks
 from lakemend.engines.duckdb import Connection, connect, lit, q
@@ -21,10 +22,11 @@ from lakemend.errors import LakemendError
 from lakemend.ingest import QUARANTINE_SCHEMA, IngestContext, bronze_schema, ingest_day
 from lakemend.lake import Lake, partition_day
 from lakemend.masking import install_key, mask_expression
+from lakemend.metrics import Dimensions
 from lakemend.project import TableSpec
 from lakemend.publish import publish_day
 from lakemend.sources import expected_location
-from lakemend.state import Fingerprint, utcnow
+from lakemend.state import Fingerprint, PauseFlags, utcnow
 
 
 class ContractFailed(LakemendError):
@@ -67,15 +69,35 @@ class JobResult:
     snapshot_after: int | None = None
 
 
+class PartitionPaused(LakemendError):
+    """The table is paused; jobs refuse to write it unless forced."""
+
+
+def check_not_paused(lake: Lake, table: str) -> None:
+    flag = PauseFlags(lake.state).why_paused(table)
+    if flag:
+        scope = "all tables are" if flag["table_name"] == "*" else f"{table} is"
+        raise PartitionPaused(
+            f"{scope} paused since {flag['since']:%Y-%m-%d %H:%M} UTC by {flag['user']}: {flag['reason']}",
+            f"lakemend resume {'--all' if flag['table_name'] == '*' else '--table ' + table}, or pass --force",
+        )
+
+
 def run_partition_job(lake: Lake, job: PartitionJob, run_id: str, command: str, reason: str | None,
-                      debug: bool = False) -> JobResult:
+                      debug: bool = False, force: bool = False, wait_seconds: float = 0.0) -> JobResult:
     spec, day = job.spec, job.day
     started = time.perf_counter()
+    dims = Dimensions(spec.layer, spec.qualified, ",".join(lake.project.sources_of(spec.qualified)) or None)
+    metrics.record(lake.state, metrics.STARTED, 1, dims, run_id)
     current = lake.table(spec.qualified)
     before = current.current_snapshot().snapshot_id if current is not None and current.current_snapshot() else None
     job_id = lake.state.start_job(run_id, command, spec.layer, spec.qualified, day, reason, before, job.input_key)
     result = JobResult(spec.qualified, day, "failed", job.why, snapshot_before=before)
+    key = (spec.qualified, day)
     try:
+        if not force:
+            check_not_paused(lake, spec.qualified)
+        leases.acquire(lake.state, [key], run_id, wait_seconds=wait_seconds)
         built = build_bronze(lake, job, run_id) if spec.layer == "bronze" else build_model(lake, spec, day)
         result.rows_read = built.rows_read
         result.rows_deduplicated = built.rows_deduplicated
@@ -96,7 +118,11 @@ def run_partition_job(lake: Lake, job: PartitionJob, run_id: str, command: str, 
         result.error = f"{type(exc).__name__}: {exc}"
         if debug:
             traceback.print_exc()
+    finally:
+        leases.release(lake.state, run_id, [key])
     result.seconds = time.perf_counter() - started
+    metrics.record(lake.state, metrics.SUCCEEDED if result.status == "succeeded" else metrics.FAILED, 1, dims, run_id)
+    metrics.record(lake.state, metrics.DURATION, round(result.seconds, 3), dims, run_id)
     lake.state.finish_job(
         job_id, result.status, rows_read=result.rows_read, rows_written=result.rows_written,
         rows_quarantined=result.rows_quarantined, rows_deduplicated=result.rows_deduplicated,

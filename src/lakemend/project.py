@@ -159,6 +159,18 @@ class Project:
         position = {name: i for i, name in enumerate(order)}
         return sorted(self.tables.values(), key=lambda t: (rank[t.layer], position[t.qualified]))
 
+    def sources_of(self, qualified: str) -> list[str]:
+        """The landing sources a table is built from (its own for bronze, transitively otherwise)."""
+        spec = self.tables[qualified]
+        if spec.source:
+            return [spec.source]
+        found: list[str] = []
+        for inp in spec.inputs:
+            for source in self.sources_of(inp.table):
+                if source not in found:
+                    found.append(source)
+        return found
+
     def dependants(self, qualified: str) -> list[tuple[TableSpec, Input]]:
         """Direct dependants of a table, with the input edge that links them."""
         return [(t, i) for t in self.ordered for i in t.inputs if i.table == qualified]

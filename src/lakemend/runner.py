@@ -12,8 +12,10 @@ import datetime as dt
 import hashlib
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lakemend.jobs import JobResult, PartitionJob, run_partition_job
@@ -115,40 +117,73 @@ def decide(lake: Lake, spec: TableSpec, day: dt.date, published_cache: dict[str,
 
 
 ProgressHook = Callable[[str, JobResult | Decision], None]
+Chooser = Callable[[Lake, TableSpec, dt.date, dict[str, dict[dt.date, str]]], Decision]
+
+
+def choose_changed(lake: Lake, spec: TableSpec, day: dt.date, cache: dict[str, dict[dt.date, str]]) -> Decision:
+    """The daily pipeline: build what is new or whose inputs changed."""
+    return decide(lake, spec, day, cache)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What to run: tables in dependency order, each with its days, and how to choose per partition."""
+
+    command: str
+    tables: tuple[TableSpec, ...]
+    days: dict[str, tuple[dt.date, ...]]
+    reason: str | None
+    args: dict
+    choose: Chooser = choose_changed
+    force: bool = False
+    max_parallel: int = 1
+    wait_seconds: float = 0.0
 
 
 def execute(lake: Lake, *, command: str, days: list[dt.date], tables: list[TableSpec], reason: str | None,
             run_id: str | None = None, force: bool = False, on_event: ProgressHook | None = None,
-            debug: bool = False) -> RunReport:
-    """Build the given tables × days in dependency order; record the run in the ledger."""
+            debug: bool = False, max_parallel: int = 1) -> RunReport:
+    """The daily pipeline over tables × days (see ``execute_plan`` for the general form)."""
+    plan = Execution(command=command, tables=tuple(tables), days={t.qualified: tuple(days) for t in tables},
+                     reason=reason, args={"days": [d.isoformat() for d in days], "tables": [t.qualified for t in tables]},
+                     force=force, max_parallel=max_parallel)
+    return execute_plan(lake, plan, run_id=run_id, on_event=on_event, debug=debug)
+
+
+def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_event: ProgressHook | None = None,
+                 debug: bool = False, on_start: Callable[[str], None] | None = None) -> RunReport:
+    """Run partition jobs table by table (inputs first); the days of one table run in parallel.
+
+    The run is recorded in the ledger before the first job and closed after the last; an
+    interruption closes it as failed, and each published day stays published (atomic per day).
+    """
     run_id = run_id or new_run_id()
     report = RunReport(run_id)
     started = time.perf_counter()
-    lake.state.start_run(run_id, command, {"days": [d.isoformat() for d in days], "tables": [t.qualified for t in tables]}, reason)
-    failed_tables: set[tuple[str, dt.date]] = set()
+    lake.state.start_run(run_id, plan.command, plan.args, plan.reason)
+    failed: set[tuple[str, dt.date]] = set()
     try:
-        for spec in tables:
+        if on_start:
+            on_start(run_id)
+        for spec in plan.tables:
             cache: dict[str, dict[dt.date, str]] = {}
-            for day in days:
-                if any((inp.table, day) in failed_tables for inp in spec.inputs):
+            jobs: list[PartitionJob] = []
+            for day in plan.days.get(spec.qualified, ()):
+                if any((inp.table, day) in failed for inp in spec.inputs if inp.mapping == "same"):
                     decision = Decision(spec, day, "blocked", "an input failed in this run")
-                    failed_tables.add((spec.qualified, day))
-                    report.skipped.append(decision)
-                    _emit(on_event, "skipped", decision)
-                    continue
-                decision = decide(lake, spec, day, cache, force=force)
+                else:
+                    decision = plan.choose(lake, spec, day, cache)
                 if decision.action != "build":
+                    if decision.action == "blocked":
+                        failed.add((spec.qualified, day))
                     report.skipped.append(decision)
                     _emit(on_event, "skipped", decision)
                     continue
-                _emit(on_event, "start", decision)
-                job = PartitionJob(spec, day, decision.input_key, decision.why, decision.fingerprints)
-                result = run_partition_job(lake, job, run_id, command, reason, debug=debug)
+                jobs.append(PartitionJob(spec, day, decision.input_key, decision.why, decision.fingerprints))
+            for result in _run_wave(lake, jobs, run_id, plan, on_event, debug):
                 report.results.append(result)
-                cache.pop(spec.qualified, None)
                 if result.status != "succeeded":
-                    failed_tables.add((spec.qualified, day))
-                _emit(on_event, "done", result)
+                    failed.add((result.table, result.day))
     except BaseException as exc:
         lake.state.finish_run(run_id, "failed", f"interrupted: {type(exc).__name__}")
         raise
@@ -156,6 +191,29 @@ def execute(lake: Lake, *, command: str, days: list[dt.date], tables: list[Table
     status = "failed" if report.failed else "succeeded"
     lake.state.finish_run(run_id, status, f"{len(report.failed)} partition job(s) failed" if report.failed else None)
     return report
+
+
+def _run_wave(lake: Lake, jobs: list[PartitionJob], run_id: str, plan: Execution, on_event: ProgressHook | None,
+              debug: bool) -> list[JobResult]:
+    """The jobs of one table; with max_parallel > 1, each worker thread has its own catalog handle."""
+    def one(target: Lake, job: PartitionJob) -> JobResult:
+        _emit(on_event, "start", Decision(job.spec, job.day, "build", job.why))
+        result = run_partition_job(target, job, run_id, plan.command, plan.reason, debug=debug, force=plan.force,
+                                   wait_seconds=plan.wait_seconds)
+        _emit(on_event, "done", result)
+        return result
+
+    if plan.max_parallel <= 1 or len(jobs) <= 1:
+        return [one(lake, job) for job in jobs]
+    local = threading.local()
+
+    def worker(job: PartitionJob) -> JobResult:
+        if not hasattr(local, "lake"):
+            local.lake = Lake(lake.project)
+        return one(local.lake, job)
+
+    with ThreadPoolExecutor(max_workers=plan.max_parallel, thread_name_prefix="lakemend-job") as pool:
+        return list(pool.map(worker, jobs))
 
 
 def _emit(hook: ProgressHook | None, event: str, payload: JobResult | Decision) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     Integer,
     MetaData,
     String,
@@ -100,6 +101,41 @@ source_files = Table(
     Column("sha256", String(64), nullable=False),
     Column("run_id", String(64), nullable=False),
     Column("recorded_at", DateTime, nullable=False),
+)
+
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("table_name", String(128), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+pauses = Table(
+    "pauses",
+    metadata,
+    Column("table_name", String(128), primary_key=True),  # "*" pauses every table
+    Column("reason", Text, nullable=False),
+    Column("user", String(128)),
+    Column("since", DateTime, nullable=False),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, index=True),
+    Column("value", Float, nullable=False),
+    Column("layer", String(16)),
+    Column("table_name", String(128)),
+    Column("source", String(128)),
+    Column("run_id", String(64)),
+    Column("at", DateTime, nullable=False, index=True),
 )
 
 
@@ -219,6 +255,31 @@ class StateStore:
                 .order_by(source_files.c.path)
             ).mappings()
             return [Fingerprint(r["path"], r["size"], r["mtime"], r["sha256"]) for r in rows]
+
+
+class PauseFlags:
+    """Paused tables (``*`` = all): jobs on them refuse to start unless forced."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+
+    def pause(self, table: str, reason: str) -> None:
+        user, _ = whoami()
+        with self.store.engine.begin() as conn:
+            conn.execute(delete(pauses).where(pauses.c.table_name == table))
+            conn.execute(insert(pauses).values(table_name=table, reason=reason, user=user, since=utcnow()))
+
+    def resume(self, table: str) -> bool:
+        with self.store.engine.begin() as conn:
+            return conn.execute(delete(pauses).where(pauses.c.table_name == table)).rowcount > 0
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        with self.store.engine.connect() as conn:
+            return {r["table_name"]: dict(r) for r in conn.execute(select(pauses)).mappings()}
+
+    def why_paused(self, table: str) -> dict[str, Any] | None:
+        flags = self.all()
+        return flags.get(table) or flags.get("*")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
