@@ -30,6 +30,17 @@ runs_app = typer.Typer(help="The run ledger: every partition job lakemend ran, w
 app.add_typer(runs_app, name="runs")
 
 
+def _register() -> None:
+    from lakemend import cli_backfill, cli_ops
+
+    app.add_typer(cli_backfill.backfill_app, name="backfill")
+    app.add_typer(cli_backfill.rebuild_app, name="rebuild")
+    app.add_typer(cli_backfill.refresh_app, name="refresh")
+    for command in (cli_ops.pause, cli_ops.resume, cli_ops.status, cli_ops.metrics):
+        app.command()(command)
+    runs_app.command("resume")(cli_ops.runs_resume)
+
+
 class Settings:
     project: Path | None = None
     output: str = "text"
@@ -262,6 +273,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 
+
+_register()
 
 if __name__ == "__main__":
     main()

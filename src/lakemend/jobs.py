@@ -176,21 +176,29 @@ def transpile(sql: str, dialect: str) -> str:
     return sqlglot.transpile(sql, read=dialect, write="duckdb")[0]
 
 
-def bind_inputs(lake: Lake, con: Connection, spec: TableSpec, day: dt.date) -> int:
-    """Expose each input as ``layer.table`` holding only the days its mapping asks for."""
+Overrides = dict[tuple[str, dt.date], pa.Table]
+
+
+def bind_inputs(lake: Lake, con: Connection, spec: TableSpec, day: dt.date, overrides: Overrides | None = None) -> int:
+    """Expose each input as ``layer.table`` holding only the days its mapping asks for.
+
+    ``overrides`` replaces published input days with rows built in memory (used by dry runs, so
+    a downstream diff shows what the upstream rebuild would change, without writing it).
+    """
     from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
     read = 0
     for index, inp in enumerate(spec.inputs):
         layer, name = inp.table.split(".", 1)
         table = lake.table(inp.table)
-        if table is None:
+        if table is None and not any(t == inp.table for t, _ in (overrides or {})):
             raise LakemendError(f"input {inp.table} of {spec.qualified} does not exist yet", f"build it first: lakemend run --date {day}")
         first, last = inp.window(day)
         row_filter = LessThanOrEqual("day", last.isoformat())
         if first is not None:
             row_filter = And(GreaterThanOrEqual("day", first.isoformat()), row_filter)
-        data = table.scan(row_filter=row_filter).to_arrow()
+        data = table.scan(row_filter=row_filter).to_arrow() if table is not None else None
+        data = _apply_overrides(inp.table, data, first, last, overrides or {})
         read += data.num_rows
         con.register(f"_input_{index}", data)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
@@ -198,11 +206,28 @@ def bind_inputs(lake: Lake, con: Connection, spec: TableSpec, day: dt.date) -> i
     return read
 
 
-def build_model(lake: Lake, spec: TableSpec, day: dt.date) -> Built:
+def _apply_overrides(qualified: str, data: pa.Table | None, first: dt.date | None, last: dt.date,
+                     overrides: Overrides) -> pa.Table:
+    import pyarrow.compute as pc
+
+    mine = {d: rows for (t, d), rows in overrides.items() if t == qualified and (first is None or d >= first) and d <= last}
+    if not mine:
+        assert data is not None
+        return data
+    parts = []
+    if data is not None:
+        keep = pc.invert(pc.is_in(data.column("day"), value_set=pa.array(list(mine), pa.date32())))
+        parts.append(data.filter(keep))
+    schema = parts[0].schema if parts else next(iter(mine.values())).schema
+    parts += [rows.select(schema.names).cast(schema) for rows in mine.values()]
+    return pa.concat_tables(parts)
+
+
+def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides | None = None) -> Built:
     assert spec.model is not None
     con = connect()
     try:
-        rows_read = bind_inputs(lake, con, spec, day)
+        rows_read = bind_inputs(lake, con, spec, day, overrides)
         sql = transpile(spec.sql, lake.project.config.dialect)
         try:
             con.execute(f"CREATE TEMP TABLE _model AS {sql}")

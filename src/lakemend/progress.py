@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,12 +13,20 @@ from lakemend.jobs import JobResult
 from lakemend.lake import Lake
 from lakemend.output import console, emit_json, emit_table, error
 from lakemend.project import TableSpec
-from lakemend.runner import Decision, RunReport, execute
+from lakemend.runner import Decision, ProgressHook, RunReport, execute
 
 
 def run_with_progress(lake: Lake, *, command: str, days: list[dt.date], tables: list[TableSpec], reason: str | None,
                       output: str, debug: bool = False, force: bool = False) -> RunReport:
-    total = len(days) * len(tables)
+    return with_progress(
+        len(days) * len(tables), output,
+        lambda hook: execute(lake, command=command, days=days, tables=tables, reason=reason, on_event=hook,
+                             debug=debug, force=force),
+    )
+
+
+def with_progress(total: int, output: str, work: Callable[[ProgressHook], RunReport]) -> RunReport:
+    """Run ``work`` with a progress bar fed by its job events, then print the summary."""
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=True, disable=output == "json",
@@ -32,8 +41,7 @@ def run_with_progress(lake: Lake, *, command: str, days: list[dt.date], tables: 
             else:
                 progress.advance(task)
 
-        report = execute(lake, command=command, days=days, tables=tables, reason=reason, on_event=on_event,
-                         debug=debug, force=force)
+        report = work(on_event)
     print_summary(report, output)
     return report
 
@@ -57,17 +65,20 @@ def print_summary(report: RunReport, output: str) -> None:
                       "rows_deduplicated": r.rows_deduplicated, "error": r.error} for r in report.results],
         })
         return
-    columns = ["table", "built", "up to date", "no input", "failed", "rows read", "written", "quarantined", "deduplicated"]
+    columns = ["table", "built", "skipped", "no input", "failed", "rows read", "written", "quarantined", "deduplicated"]
     rows = [
-        [table, v["built"], v["up-to-date"], v["no-input"] + v["blocked"], v["failed"], v["rows_read"], v["rows_written"],
+        [table, v["built"], v["up-to-date"] + v["resumed"], v["no-input"] + v["blocked"], v["failed"], v["rows_read"], v["rows_written"],
          v["rows_quarantined"], v["rows_deduplicated"]]
         for table, v in per_table.items()
     ]
     emit_table(f"Run {report.run_id}", columns, rows, "text")
     built = sum(1 for r in report.results if r.status == "succeeded")
     up_to_date = sum(1 for d in report.skipped if d.action == "up-to-date")
+    resumed = sum(1 for d in report.skipped if d.action == "resumed")
+    resumed_text = f", {resumed} already published by the interrupted attempt" if resumed else ""
     console.print(
-        f"{built} partition(s) built, {up_to_date} up to date, {len(report.failed)} failed in {report.seconds:.1f} s"
+        f"{built} partition(s) built, {up_to_date} up to date{resumed_text}, {len(report.failed)} failed "
+        f"in {report.seconds:.1f} s (run {report.run_id}, restore point tag pre-{report.run_id})"
     )
     for result in report.failed:
         error(f"{result.table} {result.day}: {result.error}")
