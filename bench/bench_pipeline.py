@@ -269,6 +269,8 @@ def per_table(engines: list[Engine]) -> str:
     for table in TABLES:
         cells = [f"{e.per_table.get(table, float('nan')):.1f} | {e.rows_written.get(table, 0):,}" for e in engines]
         lines.append(f"| {table} | " + " | ".join(cells) + " |")
+    outside = [f"{e.runs[-1].wall - sum(e.per_table.values()):.1f} | " for e in engines]
+    lines.append("| outside the table jobs (start-up, planning, ledger) | " + " | ".join(outside) + " |")
     return "\n".join(lines)
 
 
@@ -309,7 +311,7 @@ def section(engines: list[Engine], landing: Landing, args: argparse.Namespace) -
         "",
         verdict(lakemend, baseline),
         "",
-        "Seconds per table (lakemend: job time from its run ledger; DuckDB: the table's `COPY`):",
+        "Seconds per table in the last repeat (lakemend: job time from its run ledger; DuckDB: the table's `COPY`):",
         "",
         per_table(engines),
         END_MARK,
