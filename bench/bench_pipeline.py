@@ -67,7 +67,7 @@ company`), built from its landing files to all 6 tables (bronze → silver → g
 `lakemend run --date 2025-10-26` and once by `bench/duckdb_baseline.py`, a hand-written DuckDB
 script that runs the same model SQL, deduplication and masking and writes every table to ZSTD
 Parquet (no quarantine, no contract checks, no Iceberg commits, no ledger). Each engine runs in
-its own subprocess: *wall s* is its wall time (median over the repeats), *rows/s* is order
+its own subprocess: *wall s* is its wall time (median over the repeats, min–max in brackets), *rows/s* is order
 records landed divided by wall time, *peak RSS* is the subprocess's `ru_maxrss` (from `os.wait4`).
 
 Targets: lakemend at most **1.5×** the wall time of plain DuckDB, peak RSS at most **2 GB**.
@@ -82,6 +82,7 @@ class Run:
     wall: float
     peak_rss_mb: float
     stdout: str
+    others: float  # share of all CPUs that other processes used meanwhile: it skews the times
 
 
 @dataclass
@@ -119,20 +120,31 @@ def lakemend_exe() -> str:
     return str(beside) if beside.exists() else shutil.which("lakemend") or "lakemend"
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds all processes have used since boot (``/proc/stat``; idle and iowait excluded)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(cmd: list[str], cwd: Path | None = None) -> Run:
     """Run ``cmd`` to completion; wall time and the child's own peak RSS (``os.wait4``)."""
+    os.sync()  # flush the previous run's writes so they do not land in this run's time
+    busy_before = busy_cpu_seconds()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
+        others = busy_cpu_seconds() - busy_before - usage.ru_utime - usage.ru_stime
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{shlex.join(cmd)} exited {proc.returncode}:\n{stdout[-3000:]}\n{stderr[-3000:]}")
-    return Run(wall=wall, peak_rss_mb=usage.ru_maxrss / 1024, stdout=stdout)
+    return Run(wall=wall, peak_rss_mb=usage.ru_maxrss / 1024, stdout=stdout,
+               others=max(0.0, others) / (wall * (os.cpu_count() or 1)))
 
 
 def check(cmd: list[str], cwd: Path | None = None) -> str:
@@ -221,8 +233,9 @@ def profile(work: Path, landing: Landing) -> Path:
     return prof
 
 
-# the call chain every job runs under: always ~100 %, so left out of the hotspot list
-ENTRY_FRAMES = {("cli.py", "main"), ("cli.py", "run"), ("progress.py", "run_with_progress"), ("runner.py", "execute")}
+# frames above this share of the total are the call chain every job runs under (cli → runner →
+# run_partition_job): always there, never a hotspot, so left out of the list
+WRAPPER_SHARE = 0.9
 
 
 def _is_lakemend(filename: str) -> bool:
@@ -233,9 +246,9 @@ def print_hotspots(prof: Path, top: int = 15) -> None:
     stats = pstats.Stats(str(prof)).stats  # type: ignore[attr-defined]
     total = max(ct for (_, _, _, ct, _) in stats.values())
     ours = [(key, value) for key, value in stats.items()
-            if _is_lakemend(key[0]) and (Path(key[0]).name, key[2]) not in ENTRY_FRAMES and key[2] != "<module>"]
+            if _is_lakemend(key[0]) and value[3] < WRAPPER_SHARE * total and key[2] != "<module>"]
     ours.sort(key=lambda kv: kv[1][3], reverse=True)
-    print(f"\nTop {top} cumulative hotspots inside lakemend (total {total:.1f} s; entry frames left out):\n")
+    print(f"\nTop {top} cumulative hotspots inside lakemend (total {total:.1f} s; the call chain above {WRAPPER_SHARE:.0%} left out):\n")
     print("| cum s | % | own s | calls | function |\n| ---: | ---: | ---: | ---: | --- |")
     for (filename, line, name), (_, calls, own, cum, _) in ours[:top]:
         where = filename.split(f"{os.sep}lakemend{os.sep}", 1)[-1]
@@ -253,12 +266,18 @@ def print_hotspots(prof: Path, top: int = 15) -> None:
 # ----- report ------------------------------------------------------------------------------------
 
 
+def spread(engine: Engine) -> str:
+    """`` (min–max)`` of the repeats' wall times, when there are several."""
+    walls = [r.wall for r in engine.runs]
+    return f" ({min(walls):.1f}–{max(walls):.1f})" if len(walls) > 1 else ""
+
+
 def results_table(engines: list[Engine], landing: Landing) -> str:
     baseline = next(e for e in engines if e.name == "plain DuckDB")
     lines = ["| engine | wall s | rows/s | peak RSS MB | ratio to DuckDB |", "| --- | ---: | ---: | ---: | ---: |"]
     for e in engines:
         lines.append(
-            f"| {e.name} | {e.wall:.1f} | {landing.orders / e.wall:,.0f} | {e.peak_rss_mb:,.0f} | {e.wall / baseline.wall:.2f}× |"
+            f"| {e.name} | {e.wall:.1f}{spread(e)} | {landing.orders / e.wall:,.0f} | {e.peak_rss_mb:,.0f} | {e.wall / baseline.wall:.2f}× |"
         )
     return "\n".join(lines)
 
@@ -296,11 +315,13 @@ def machine() -> str:
 def section(engines: list[Engine], landing: Landing, args: argparse.Namespace) -> str:
     lakemend, baseline = engines
     command = "python bench/bench_pipeline.py " + shlex.join(sys.argv[1:])
+    others = [r.others for e in engines for r in e.runs]
     mismatched = [t for t in TABLES if lakemend.rows_written.get(t) != baseline.rows_written.get(t)]
     same = "same rows per table in both" if not mismatched else f"row counts differ for {', '.join(mismatched)}"
     return "\n".join([
         START_MARK,
-        f"Measured {dt.date.today()} on {machine()}.",
+        f"Measured {dt.date.today()} on {machine()}. Other processes used {min(others):.0%}–{max(others):.0%} "
+        "of the CPUs during the runs (the machine is shared; more than a few % makes the times noisy).",
         "",
         f"Command: `{command}` (repeats: {args.repeat}).",
         "",

@@ -128,29 +128,37 @@ def _check_inputs(lake: Lake, spec: TableSpec, day: dt.date, planned: set[tuple[
 
 
 def _previous_attempt(lake: Lake, key: str) -> tuple[str | None, set[tuple[str, dt.date]]]:
-    """The newest unfinished run of the same backfill, and the partitions it already published."""
+    """The unfinished attempts of the same backfill since its last success, and what they published.
+
+    A partition counts as done when its recorded build still belongs to one of those attempts
+    (a later run may have rebuilt it since; then it is simply rebuilt again).
+    """
     from sqlalchemy import select
 
     from lakemend.state import runs
 
     with lake.state.engine.connect() as conn:
-        rows = conn.execute(select(runs).order_by(runs.c.started_at.desc()).limit(200)).mappings().all()
+        rows = conn.execute(select(runs).order_by(runs.c.started_at.desc()).limit(500)).mappings().all()
+    attempts = []
     for row in rows:
         if (row["args"] or {}).get("plan_key") != key:
             continue
         if row["status"] == "succeeded":
-            return None, set()
-        done = set()
-        published = {}
-        for job in lake.state.list_jobs(run_id=row["run_id"], status="succeeded", limit=100000):
+            break
+        attempts.append(row["run_id"])
+    if not attempts:
+        return None, set()
+    done = set()
+    states: dict[str, dict] = {}
+    for run_id in attempts:
+        for job in lake.state.list_jobs(run_id=run_id, status="succeeded", limit=100000):
             table = job["table_name"]
-            if table not in published:
-                published[table] = lake.state.partition_states(table)
-            state = published[table].get(job["day"])
-            if state and state["run_id"] == row["run_id"]:
+            if table not in states:
+                states[table] = lake.state.partition_states(table)
+            state = states[table].get(job["day"])
+            if state and state["run_id"] in attempts:
                 done.add((table, job["day"]))
-        return row["run_id"], done
-    return None, set()
+    return attempts[0], done
 
 
 def plan_backfill(lake: Lake, *, command: str, layer: str, tables: list[TableSpec], days: list[dt.date],

@@ -4,8 +4,8 @@
    files are appended there; main is untouched;
 2. audit: the staged files are checked against what was meant to be written (row count, day);
 3. publish (one commit): main's current snapshot is tagged ``pre-<run_id>`` (the restore point,
-   once per run and table), one OVERWRITE snapshot swaps that day's files for the staged ones and
-   the branch is dropped. A concurrent commit on another day is retried; readers never see a
+   once per run and table), one OVERWRITE snapshot swaps that day's files for the staged ones, and
+   the branch and its snapshot are dropped (their files are main's now). A concurrent commit on another day is retried; readers never see a
    half-published day.
 """
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
+import time
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -80,8 +82,7 @@ def day_files(table, day: dt.date, snapshot_id: int | None = None) -> list:  # n
 
 def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResult:  # noqa: ANN001
     """Stage ``rows`` as the new content of ``day`` on a branch, audit, then publish in one commit."""
-    from pyiceberg.exceptions import CommitFailedException
-    from pyiceberg.table.update.snapshot import ManageSnapshots
+    from pyiceberg.table.update.snapshot import ExpireSnapshots, ManageSnapshots
 
     rows = conform(table, rows, day)
     table.refresh()
@@ -92,12 +93,15 @@ def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResu
         table.manage_snapshots().remove_branch(branch).commit()
     # commit 1 — stage: fork main into a branch and append the day's new files there (an append,
     # not an overwrite: it is several times cheaper, and the swap happens at publish)
-    published = {f.file_path for f in day_files(table, day)}
-    with table.transaction() as tx:
-        ManageSnapshots(tx).create_branch(before.snapshot_id, branch).commit()
-        tx.append(rows, branch=branch)
+    def stage() -> None:
+        with table.transaction() as tx:
+            ManageSnapshots(tx).create_branch(before.snapshot_id, branch).commit()
+            tx.append(rows, branch=branch)
+
+    _with_retries(table, stage)
     staged = table.metadata.snapshot_by_name(branch)
     assert staged is not None
+    published = {f.file_path for f in day_files(table, day, before.snapshot_id)}
     staged_files = [f for f in day_files(table, day, staged.snapshot_id) if f.file_path not in published]
     try:
         _audit(staged_files, rows.num_rows, day, branch)
@@ -107,26 +111,28 @@ def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResu
     # commit 2 — restore point + publish + drop the branch, atomically
     tag = restore_tag(run_id)
     properties = {"lakemend.run-id": run_id, "lakemend.day": day.isoformat()}
-    for attempt in range(COMMIT_ATTEMPTS):
+
+    def publish() -> None:
         current = day_files(table, day)
-        try:
-            with table.transaction() as tx:
-                refs = ManageSnapshots(tx)
-                if tag not in table.metadata.refs:
-                    refs.create_tag(table.current_snapshot().snapshot_id, tag)
-                refs.remove_branch(branch)
-                refs.commit()
-                with tx.update_snapshot(snapshot_properties=properties).overwrite() as swap:
-                    for data_file in current:
-                        swap.delete_data_file(data_file)
-                    for data_file in staged_files:
-                        swap.append_data_file(data_file)
-            break
-        except CommitFailedException:
-            if attempt == COMMIT_ATTEMPTS - 1:
-                _drop_branch(table, branch)
-                raise
-            table.refresh()
+        with table.transaction() as tx:
+            refs = ManageSnapshots(tx)
+            if tag not in table.metadata.refs:
+                refs.create_tag(table.current_snapshot().snapshot_id, tag)
+            refs.remove_branch(branch)
+            refs.commit()
+            with tx.update_snapshot(snapshot_properties=properties).overwrite() as swap:
+                for data_file in current:
+                    swap.delete_data_file(data_file)
+                for data_file in staged_files:
+                    swap.append_data_file(data_file)
+            # the staged snapshot's files now live on main; keeping it would only grow the metadata
+            ExpireSnapshots(tx).by_id(staged.snapshot_id).commit()
+
+    try:
+        _with_retries(table, publish)
+    except Exception:
+        _drop_branch(table, branch)
+        raise
     after = table.current_snapshot()
     return PublishResult(
         snapshot_before=before.snapshot_id,
@@ -134,6 +140,29 @@ def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResu
         files=tuple(f.file_path for f in staged_files),
         rows=rows.num_rows,
     )
+
+
+def _with_retries(table, commit) -> None:  # noqa: ANN001
+    """Run a commit, reloading and redoing it when another writer committed first.
+
+    Commits of other days (other threads or processes) make ours stale: pyiceberg reports that
+    as CommitFailedException, as a ValidationException of its overwrite conflict check, or as a
+    ValueError about sequence numbers when two commits raced on the same metadata version.
+    Each retry recomputes what it swaps from the refreshed table.
+    """
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
+
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            commit()
+            return
+        except (CommitFailedException, ValidationException, ValueError) as exc:
+            if isinstance(exc, ValueError) and "sequence number" not in str(exc):
+                raise
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+            table.refresh()
 
 
 def _audit(staged_files: list, expected_rows: int, day: dt.date, branch: str) -> None:
