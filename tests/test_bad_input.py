@@ -148,3 +148,16 @@ def test_no_project_says_how_to_make_one(tmp_path: Path, cli) -> None:
     result = cli("runs", cwd=tmp_path)
     assert result.code == 1
     assert "no lakemend.yaml" in result.err and "lakemend init" in result.err
+
+
+def test_undeclared_json_fields_are_kept_in_extra(example: Path) -> None:
+    record = contact(1, associations={"companies": ["123"]})
+    record["properties"]["hs_score"] = 7
+    land_contacts(example, "2025-11-02", [json.dumps(record), json.dumps(contact(2)), "[1, 2]"])
+    build(example, dt.date(2025, 11, 2), dt.date(2025, 11, 2))
+    rows = sorted(Lake.open(example).table("bronze.hubspot_contacts").scan().to_arrow().to_pylist(), key=lambda r: r["id"])
+    assert json.loads(rows[0]["_extra"]) == {"associations": {"companies": ["123"]}, "properties": {"hs_score": 7}}
+    assert rows[1]["_extra"] is None
+    assert rows[0]["properties"]["email"] == "c1@example.com" and rows[0]["archived"] is False
+    [bad] = quarantine_rows(example, "hubspot_contacts")
+    assert bad["line"] == 3 and bad["reason"] == "not a JSON object (got array)"

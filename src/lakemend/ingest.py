@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from lakemend.coltypes import arrow_type, duckdb_type
@@ -231,89 +232,113 @@ def _leaf_paths(columns: dict[str, ColumnSpec], prefix: tuple[str, ...] = ()) ->
     return out
 
 
-def _as_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"))
+def _json_path(path: tuple[str, ...]) -> str:
+    return "$" + "".join(f'."{key}"' for key in path)
 
 
-def _undeclared(obj: dict[str, Any], columns: dict[str, ColumnSpec]) -> dict[str, Any]:
-    extra: dict[str, Any] = {}
-    for key, value in obj.items():
-        col = columns.get(key)
-        if col is None:
-            extra[key] = value
-        elif col.fields is not None and isinstance(value, dict):
-            nested = _undeclared(value, col.fields)
-            if nested:
-                extra[key] = nested
-    return extra
+def _transform_shape(columns: dict[str, ColumnSpec]) -> dict[str, Any]:
+    """The json_transform structure: every declared leaf as text (typed later, with TRY_CAST)."""
+    return {name: _transform_shape(col.fields) if col.fields is not None else "VARCHAR" for name, col in columns.items()}
 
 
-def _flatten_record(obj: Any, cfg: BronzeTableConfig, leaves: list[tuple[tuple[str, ...], ColumnSpec]]
-                    ) -> tuple[list[str | None], str | None, str | None]:
-    """Leaf values as text, the undeclared fields as JSON, or a reason to quarantine."""
-    if not isinstance(obj, dict):
-        return [], None, f"not a JSON object (got {type(obj).__name__})"
+def _object_paths(columns: dict[str, ColumnSpec], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], list[str]]]:
+    """Every object level of the declared shape with the names declared there (root first)."""
+    levels = [(prefix, list(columns))]
+    for name, col in columns.items():
+        if col.fields is not None:
+            levels += _object_paths(col.fields, prefix + (name,))
+    return levels
+
+
+def _extra_sql(levels: list[tuple[tuple[str, ...], list[str]]]) -> str:
+    """``_extra``: the undeclared fields as one JSON object, NULL when there are none.
+
+    The key lists (``_x0``, ``_x1``, ...) are computed once per record; the JSON object is only
+    assembled for the rare records that have undeclared fields.
+    """
+    def entries(level: int) -> str:
+        path, _ = levels[level]
+        here = lit(_json_path(path))
+        own = (f"list_transform(coalesce(_x{level}, []), lambda k: struct_pack(k := k, "
+               f"v := json_extract(raw, {here} || '.\"' || k || '\"')))")
+        for child, (child_path, _) in enumerate(levels):
+            if child_path[:-1] == path and len(child_path) == len(path) + 1:
+                nested = entries(child)
+                own = (f"list_concat({own}, CASE WHEN len({nested}) > 0 THEN "
+                       f"[struct_pack(k := {lit(child_path[-1])}, v := to_json(map_from_entries({nested})))] ELSE [] END)")
+        return own
+
+    any_extra = " OR ".join(f"len(coalesce(_x{i}, [])) > 0" for i in range(len(levels)))
+    return f"CASE WHEN {any_extra} THEN to_json(map_from_entries({entries(0)}))::VARCHAR END"
+
+
+def _record_problem_sql(cfg: BronzeTableConfig) -> str:
+    """Why a valid JSON line is not a usable record (not an object, required field, nested type)."""
+    cases = ["WHEN _kind <> 'OBJECT' THEN 'not a JSON object (got ' || lower(_kind) || ')'"]
     for name, col in cfg.columns.items():
-        if col.required and obj.get(name) in (None, ""):
-            return [], None, f"required field {name} is missing or empty"
-        if col.fields is not None and obj.get(name) is not None and not isinstance(obj[name], dict):
-            return [], None, f"field {name} must be an object, got {type(obj[name]).__name__}"
-    values: list[str | None] = []
-    for path, _col in leaves:
-        node: Any = obj
-        for key in path:
-            node = node.get(key) if isinstance(node, dict) else None
-        values.append(_as_text(node))
-    extra = _undeclared(obj, cfg.columns)
-    return values, (json.dumps(extra, sort_keys=True) if extra else None), None
+        if col.required:
+            cases.append(f"WHEN coalesce(CAST(_v.{q(name)} AS VARCHAR), '') = '' THEN 'required field {name} is missing or empty'")
+        if col.fields is not None:
+            kind = f"json_type(raw, {lit(_json_path((name,)))})"
+            cases.append(f"WHEN {kind} NOT IN ('OBJECT', 'NULL') THEN 'field {name} must be an object, got ' || lower({kind})")
+    return f"CASE {' '.join(cases)} END"
 
 
 def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative: str,
                      ctx: IngestContext) -> tuple[pa.Table, pa.Table, int]:
-    leaves = _leaf_paths(cfg.columns)
-    columns: list[list[str | None]] = [[] for _ in leaves]
-    extras: list[str | None] = []
-    lines: list[int] = []
-    raws: list[str] = []
-    rejected: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, text in enumerate(handle, start=1):
-            text = text.rstrip("\r\n")
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                rejected.append({"line": number, "raw": text, "reason": f"malformed JSON: {exc.msg} (column {exc.colno})"})
-                continue
-            values, extra, reason = _flatten_record(obj, cfg, leaves)
-            if reason:
-                rejected.append({"line": number, "raw": text, "reason": reason})
-                continue
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
-            extras.append(extra)
-            lines.append(number)
-            raws.append(text)
-    leaf_names = ["__".join(p) for p, _ in leaves]
-    staged = pa.table(
-        {**{n: pa.array(c, pa.string()) for n, c in zip(leaf_names, columns, strict=True)},
-         "_extra": pa.array(extras, pa.string()), "_line": pa.array(lines, pa.int64()), "_raw": pa.array(raws, pa.string())}
+    """JSON lines, all in DuckDB: numbered lines → valid JSON → records (parsed once) → typed rows."""
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _lines AS SELECT * FROM (WITH f AS (SELECT string_split(content, chr(10)) AS lines "
+            f"FROM read_text({lit(str(path))})) SELECT CAST(generate_subscripts(lines, 1) AS BIGINT) AS _line, "
+            f"rtrim(unnest(lines), chr(13)) AS raw FROM f) WHERE trim(raw) <> ''"
+        )
+    except duckdb.Error as exc:
+        raise IngestError(f"{relative}: cannot read the file ({str(exc).splitlines()[0]})", "re-deliver it as UTF-8 JSON lines") from None
+    invalid = con.execute("SELECT _line, raw FROM _lines WHERE NOT json_valid(raw) ORDER BY _line")
+    rejected = [{"line": line, "raw": raw, "reason": _json_error(raw)} for line, raw in invalid]
+    levels = _object_paths(cfg.columns)
+    keys = ", ".join(
+        f"CASE WHEN json_type(raw, {lit(_json_path(path))}) = 'OBJECT' THEN list_filter(json_keys(raw, {lit(_json_path(path))}), "
+        f"lambda k: k NOT IN ({', '.join(lit(n) for n in names)})) END AS _x{i}"
+        for i, (path, names) in enumerate(levels)
     )
-    good, bad = _typed_split(con, cfg, staged, leaves, leaf_names, relative, ctx)
-    quarantine = pa.concat_tables([bad, _quarantine_table(rejected, relative, ctx)])
+    shape = lit(json.dumps(_transform_shape(cfg.columns)))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT _line, raw, json_type(raw) AS _kind, json_transform(raw, {shape}) AS _v, "
+        f"{keys} FROM _lines WHERE json_valid(raw)"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _records AS SELECT *, {_record_problem_sql(cfg)} AS _problem FROM _parsed")
+    rejected += [{"line": line, "raw": raw, "reason": problem} for line, raw, problem in
+                 con.execute("SELECT _line, raw, _problem FROM _records WHERE _problem IS NOT NULL ORDER BY _line")]
+    leaves = _leaf_paths(cfg.columns)
+    leaf_names = ["__".join(p) for p, _ in leaves]
+    texts = ", ".join(f"_v.{'.'.join(q(k) for k in p)} AS {q(n)}" for (p, _), n in zip(leaves, leaf_names, strict=True))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _text AS SELECT {texts}, {_extra_sql(levels)} AS _extra, _line, raw AS _raw "
+        f"FROM _records WHERE _problem IS NULL"
+    )
+    for temp in ("_lines", "_parsed", "_records"):
+        con.execute(f"DROP TABLE {temp}")
+    good, bad = _typed_split(con, cfg, "_text", leaves, leaf_names, relative, ctx)
+    con.execute("DROP TABLE _text")
+    quarantine = pa.concat_tables([bad, _quarantine_table(sorted(rejected, key=lambda r: r["line"]), relative, ctx)])
     return good, quarantine, good.num_rows + quarantine.num_rows
 
 
-def _typed_split(con: Connection, cfg: BronzeTableConfig, staged: pa.Table,
+def _json_error(raw: str) -> str:
+    """Python's parser names what is wrong; DuckDB only says the line is not JSON."""
+    try:
+        json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return f"malformed JSON: {exc.msg} (column {exc.colno})"
+    return "malformed JSON"
+
+
+def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,
                  leaves: list[tuple[tuple[str, ...], ColumnSpec]], leaf_names: list[str], relative: str,
                  ctx: IngestContext) -> tuple[pa.Table, pa.Table]:
-    """TRY_CAST text leaves to their declared types; a value that does not convert is a bad record."""
-    con.register("_text", staged)
+    """TRY_CAST text leaves (relation ``source``) to their declared types; a failed cast is a bad record."""
     casts = {name: f"TRY_CAST({q(name)} AS {duckdb_type(col)})" for name, (_, col) in zip(leaf_names, leaves, strict=True)}
     problems = [
         f"CASE WHEN {q(name)} IS NOT NULL AND {casts[name]} IS NULL THEN "
@@ -338,12 +363,11 @@ def _typed_split(con: Connection, cfg: BronzeTableConfig, staged: pa.Table,
 
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT {', '.join(build(cfg.columns, ()))}, _extra, _line, _raw, "
-        f"{reason_sql} AS _cast_problem FROM _text"
+        f"{reason_sql} AS _cast_problem FROM {source}"
     )
     required = _required_null_sql(cfg)
     result = _split(con, "_staged", cfg, f"coalesce(_cast_problem, {required})", relative, ctx)
     con.execute("DROP VIEW _staged")
-    con.unregister("_text")
     return result
 
 
@@ -375,5 +399,7 @@ def _read_parquet_file(con: Connection, cfg: BronzeTableConfig, path: Path, rela
     for name, col in cfg.columns.items():
         if col.fields is not None:
             raise IngestError(f"column {name!r}: nested fields are read from JSON sources only", "flatten it for Parquet")
-    good, bad = _typed_split(con, cfg, staged, leaves, names, relative, ctx)
+    con.register("_pq_text", staged)
+    good, bad = _typed_split(con, cfg, "_pq_text", leaves, names, relative, ctx)
+    con.unregister("_pq_text")
     return good, bad, good.num_rows + bad.num_rows
