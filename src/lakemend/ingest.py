@@ -137,16 +137,19 @@ def _required_null_sql(cfg: BronzeTableConfig) -> str:
 
 def _split(con: Connection, staged: str, cfg: BronzeTableConfig, reason_sql: str,
            relative: str, ctx: IngestContext) -> tuple[pa.Table, pa.Table]:
-    """Split a staged relation into good rows and quarantine rows by ``reason_sql``."""
+    """Split a staged relation into good rows and quarantine rows by ``reason_sql``.
+
+    A view, not a table: the raw text of a record is only rendered for the few quarantined ones.
+    """
     declared = list(cfg.columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS SELECT *, {reason_sql} AS _reason FROM {staged}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT *, {reason_sql} AS _reason FROM {staged}")
     cols = ", ".join(q(c) for c in declared)
     good = con.arrow(f"SELECT {cols}, _extra, {_meta_sql(relative, ctx, declared + ['_extra'])} FROM _checked WHERE _reason IS NULL",
     )
     bad_rows = con.execute(
         f"SELECT _line, _reason, _raw FROM _checked WHERE _reason IS NOT NULL ORDER BY _line"
     )
-    con.execute("DROP TABLE _checked")
+    con.execute("DROP VIEW _checked")
     records = [{"line": line, "reason": reason, "raw": raw} for line, reason, raw in bad_rows]
     return good, _quarantine_table(records, relative, ctx)
 

@@ -197,13 +197,35 @@ def bind_inputs(lake: Lake, con: Connection, spec: TableSpec, day: dt.date, over
         row_filter = LessThanOrEqual("day", last.isoformat())
         if first is not None:
             row_filter = And(GreaterThanOrEqual("day", first.isoformat()), row_filter)
-        data = table.scan(row_filter=row_filter).to_arrow() if table is not None else None
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
+        files = _direct_files(table, row_filter) if not any(t == inp.table for t, _ in (overrides or {})) else None
+        if files is not None and files[0]:
+            paths, rows = files
+            read += rows
+            listing = ", ".join(lit(path) for path in paths)
+            con.execute(f"CREATE OR REPLACE VIEW {q(layer)}.{q(name)} AS SELECT * FROM read_parquet([{listing}])")
+            continue
+        data = table.scan(row_filter=row_filter).to_arrow() if table is not None and files is None else None
+        if data is None and table is not None:
+            data = table.schema().as_arrow().empty_table()
         data = _apply_overrides(inp.table, data, first, last, overrides or {})
         read += data.num_rows
         con.register(f"_input_{index}", data)
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
         con.execute(f"CREATE OR REPLACE VIEW {q(layer)}.{q(name)} AS SELECT * FROM _input_{index}")
     return read
+
+
+def _direct_files(table, row_filter) -> tuple[list[str], int] | None:  # noqa: ANN001
+    """Local data files (and their row count) that DuckDB may read itself, streaming only the
+    columns a model uses; None when pyiceberg must read (evolved schema, delete files, remote)."""
+    from urllib.parse import unquote, urlparse
+
+    if table is None or len(table.metadata.schemas) != 1:
+        return None
+    tasks = list(table.scan(row_filter=row_filter).plan_files())
+    if any(task.delete_files for task in tasks) or any(not t.file.file_path.startswith("file:") for t in tasks):
+        return None
+    return [unquote(urlparse(t.file.file_path).path) for t in tasks], sum(t.file.record_count for t in tasks)
 
 
 def _apply_overrides(qualified: str, data: pa.Table | None, first: dt.date | None, last: dt.date,
@@ -224,26 +246,32 @@ def _apply_overrides(qualified: str, data: pa.Table | None, first: dt.date | Non
 
 
 def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides | None = None) -> Built:
+    """Model → mask → dedup → contract, as one DuckDB table ``_checked`` (few copies of a big day)."""
     assert spec.model is not None
     con = connect()
     try:
         rows_read = bind_inputs(lake, con, spec, day, overrides)
         sql = transpile(spec.sql, lake.project.config.dialect)
         try:
-            con.execute(f"CREATE TEMP TABLE _model AS {sql}")
+            columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({sql}\n) AS _model") if r[0] != "day"]
         except duckdb.Error as exc:  # the model's own SQL mistake
             message = str(exc).splitlines()[0]
             raise LakemendError(f"model {spec.model.sql} failed on {day}: {message}", "fix the SQL and rerun") from None
-        columns = [r[0] for r in con.execute("DESCRIBE _model") if r[0] != "day"]
-        _apply_masking(lake, con, spec, columns)
-        deduplicated = _deduplicate(con, spec)
+        masked = _masked_columns(lake, con, spec, columns)
+        duplicate = _duplicate_sql(spec)
+        rule = row_rule_sql(spec.contract, set(columns))
+        con.execute(
+            f"CREATE TEMP TABLE _checked AS SELECT *, CASE WHEN _dup THEN NULL ELSE {rule} END AS _reason "
+            f"FROM (SELECT {masked}, {duplicate} AS _dup FROM ({sql}\n) AS _model) AS _masked"
+        )
+        deduplicated = con.scalar("SELECT count(*) FROM _checked WHERE _dup")
         good, quarantine, checks = _apply_contract(lake, con, spec, day, columns)
-        return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=deduplicated, checks=checks)
+        return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated), checks=checks)
     finally:
         con.close()
 
 
-def _apply_masking(lake: Lake, con: Connection, spec: TableSpec, columns: list[str]) -> None:
+def _masked_columns(lake: Lake, con: Connection, spec: TableSpec, columns: list[str]) -> str:
     assert spec.model is not None
     policies = spec.model.mask
     missing = [c for c in policies if c not in columns]
@@ -251,30 +279,22 @@ def _apply_masking(lake: Lake, con: Connection, spec: TableSpec, columns: list[s
         raise LakemendError(f"{spec.qualified}: mask names column {missing[0]!r}, which the model does not output", "fix mask in lakemend.yaml")
     if policies:
         install_key(con, mask_key(lake.project.config.masking, lake.project.root))
-    select = ", ".join(f"{mask_expression(c, policies[c])} AS {q(c)}" if c in policies else q(c) for c in columns)
-    con.execute(f"CREATE TEMP TABLE _masked AS SELECT {select} FROM _model")
+    return ", ".join(f"{mask_expression(c, policies[c])} AS {q(c)}" if c in policies else q(c) for c in columns)
 
 
-def _deduplicate(con: Connection, spec: TableSpec) -> int:
-    """Keep the latest row per unique key; rows with a NULL key are left to the contract."""
+def _duplicate_sql(spec: TableSpec) -> str:
+    """TRUE for every row but the latest per unique key; rows with a NULL key are left to the contract."""
     assert spec.model is not None
     cfg = spec.model
     if not (cfg.unique_key and cfg.dedup_order_by):
-        con.execute("CREATE TEMP VIEW _deduped AS SELECT * FROM _masked")
-        return 0
+        return "FALSE"
     try:
         order = order_by_sql(cfg.dedup_order_by)
     except ValueError as exc:
         raise LakemendError(f"{spec.qualified}: {exc}", "fix dedup_order_by in lakemend.yaml") from None
     keys = ", ".join(q(k) for k in cfg.unique_key)
-    any_null = " OR ".join(f"{q(k)} IS NULL" for k in cfg.unique_key)
-    before = con.scalar("SELECT count(*) FROM _masked")
-    con.execute(
-        f"CREATE TEMP TABLE _deduped AS SELECT * FROM _masked "
-        f"QUALIFY ({any_null}) OR row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
-    )
-    after = con.scalar("SELECT count(*) FROM _deduped")
-    return int(before - after)
+    no_null = " AND ".join(f"{q(k)} IS NOT NULL" for k in cfg.unique_key)
+    return f"({no_null} AND row_number() OVER (PARTITION BY {keys} ORDER BY {order}) > 1)"
 
 
 def _recent_counts(lake: Lake, spec: TableSpec, day: dt.date, days: int) -> list[int]:
@@ -292,10 +312,8 @@ def _recent_counts(lake: Lake, spec: TableSpec, day: dt.date, days: int) -> list
 def _apply_contract(lake: Lake, con: Connection, spec: TableSpec, day: dt.date,
                     columns: list[str]) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
     contract = spec.contract
-    rule = row_rule_sql(contract, set(columns))
-    con.execute(f"CREATE TEMP TABLE _checked AS SELECT *, {rule} AS _reason FROM _deduped")
     cols = ", ".join(q(c) for c in columns)
-    con.execute(f"CREATE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE _reason IS NULL")
+    con.execute(f"CREATE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE NOT _dup AND _reason IS NULL")
     good = con.arrow(f"SELECT {cols}, DATE {lit(day.isoformat())} AS day FROM _good")
     problems = schema_problems(contract, good.schema)
     recent = []
@@ -310,6 +328,6 @@ def _apply_contract(lake: Lake, con: Connection, spec: TableSpec, day: dt.date,
     quarantine = con.arrow(f"SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line, _reason AS reason, "
         f"to_json(struct_pack({', '.join(f'{q(c)} := {q(c)}' for c in columns)}))::VARCHAR AS raw, "
         f"CAST(NULL AS VARCHAR) AS run_id, TIMESTAMP {lit(now.isoformat(sep=' '))} AS quarantined_at, "
-        f"DATE {lit(day.isoformat())} AS day FROM _checked WHERE _reason IS NOT NULL",
+        f"DATE {lit(day.isoformat())} AS day FROM _checked WHERE NOT _dup AND _reason IS NOT NULL",
     )
     return good, quarantine.cast(QUARANTINE_SCHEMA), checks

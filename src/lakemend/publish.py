@@ -91,12 +91,16 @@ def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResu
     branch = f"stage-{run_id}-{day:%Y%m%d}"
     if branch in table.metadata.refs:  # left by a crashed attempt of this same run
         table.manage_snapshots().remove_branch(branch).commit()
-    # commit 1 — stage: fork main into a branch and append the day's new files there (an append,
-    # not an overwrite: it is several times cheaper, and the swap happens at publish)
+    # commit 1 — stage: write the day's data files once, then fork main into a branch holding
+    # them (an append: the swap happens at publish). Retries redo the commit, not the writing.
+    new_files = write_day_files(table, rows, day)
+
     def stage() -> None:
         with table.transaction() as tx:
             ManageSnapshots(tx).create_branch(before.snapshot_id, branch).commit()
-            tx.append(rows, branch=branch)
+            with tx.update_snapshot(branch=branch).fast_append() as append:
+                for data_file in new_files:
+                    append.append_data_file(data_file)
 
     _with_retries(table, stage)
     staged = table.metadata.snapshot_by_name(branch)
@@ -140,6 +144,35 @@ def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResu
         files=tuple(f.file_path for f in staged_files),
         rows=rows.num_rows,
     )
+
+
+def write_day_files(table, rows: pa.Table, day: dt.date) -> list:  # noqa: ANN001
+    """Write one day's rows as Iceberg data files under ``day=YYYY-MM-DD/`` (nothing committed).
+
+    pyiceberg's own append would split the rows by partition again (a group-by and a copy of
+    the whole day); ``conform`` already proved every row belongs to ``day``.
+    """
+    import uuid
+
+    from pyiceberg.io.pyarrow import bin_pack_arrow_table, pyarrow_to_schema, write_file
+    from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
+    from pyiceberg.table import TableProperties, WriteTask
+    from pyiceberg.utils.properties import property_as_int
+
+    if rows.num_rows == 0:
+        return []
+    metadata = table.metadata
+    spec = metadata.spec()
+    key = PartitionKey(field_values=[PartitionFieldValue(spec.fields[0], day)], partition_spec=spec, schema=metadata.schema())
+    schema = pyarrow_to_schema(rows.schema, name_mapping=metadata.schema().name_mapping, format_version=metadata.format_version)
+    target = property_as_int(metadata.properties, TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
+                             TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT)
+    write_uuid = uuid.uuid4()
+    tasks = (
+        WriteTask(write_uuid=write_uuid, task_id=index, record_batches=batches, schema=schema, partition_key=key)
+        for index, batches in enumerate(bin_pack_arrow_table(rows, target))
+    )
+    return list(write_file(table.io, metadata, tasks))
 
 
 def _with_retries(table, commit) -> None:  # noqa: ANN001
