@@ -161,3 +161,13 @@ def test_undeclared_json_fields_are_kept_in_extra(example: Path) -> None:
     assert rows[0]["properties"]["email"] == "c1@example.com" and rows[0]["archived"] is False
     [bad] = quarantine_rows(example, "hubspot_contacts")
     assert bad["line"] == 3 and bad["reason"] == "not a JSON object (got array)"
+
+
+def test_control_byte_line_is_quarantined_and_numbering_stays_exact(example: Path) -> None:
+    """A raw \\x01 byte sends the file down the exact (slower) line splitter; nothing shifts."""
+    land_contacts(example, "2025-11-02", [json.dumps(contact(1)), "", '{"id": "2\x01"}', json.dumps(contact(3))])
+    build(example, dt.date(2025, 11, 2), dt.date(2025, 11, 2))
+    ids = sorted(r["id"] for r in Lake.open(example).table("bronze.hubspot_contacts").scan().to_arrow().to_pylist())
+    assert ids == ["1", "3"]
+    [bad] = quarantine_rows(example, "hubspot_contacts")
+    assert bad["line"] == 3 and bad["reason"].startswith("malformed JSON")
