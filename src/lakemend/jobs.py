@@ -135,7 +135,7 @@ def _publish_quarantine(lake: Lake, spec: TableSpec, day: dt.date, rows: pa.Tabl
     """Replace the day's quarantine rows (also with none, so a clean rebuild clears old ones)."""
     qualified = f"quarantine.{spec.name}"
     existing = lake.table(qualified)
-    if rows.num_rows == 0 and (existing is None or day not in lake.published_days(qualified)):
+    if rows.num_rows == 0 and (existing is None or day not in lake.published_days(qualified, refresh=False)):
         return
     rows = rows.cast(QUARANTINE_SCHEMA)
     rows = rows.set_column(rows.schema.get_field_index("run_id"), "run_id", pa.array([run_id] * rows.num_rows, pa.string()))

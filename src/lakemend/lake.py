@@ -49,19 +49,20 @@ class Lake:
     def state(self) -> StateStore:
         return StateStore(self.project.state_url)
 
-    def table(self, qualified: str) -> Table | None:
+    def table(self, qualified: str, *, refresh: bool = True) -> Table | None:
+        """The table at its newest metadata (``refresh=False``: as last loaded by this Lake)."""
         table = self._tables.get(qualified)
         if table is None:
             table = load_table(self.catalog, qualified)
             if table is not None:
                 self._tables[qualified] = table
-        else:
+        elif refresh:
             table.refresh()
         return table
 
     def ensure_table(self, qualified: str, schema: pa.Schema) -> Table:
         """Load or create a table; a new one starts with an empty snapshot (the first restore point)."""
-        table = self.table(qualified)
+        table = self.table(qualified, refresh=False)
         if table is None:
             table = create_table(self.catalog, self.project, qualified, schema)
             if table.current_snapshot() is None:
@@ -69,9 +70,9 @@ class Lake:
             self._tables[qualified] = table
         return table
 
-    def published_days(self, qualified: str) -> dict[dt.date, str]:
+    def published_days(self, qualified: str, *, refresh: bool = True) -> dict[dt.date, str]:
         """Day → files key of the table's current snapshot, from manifests only (no data read)."""
-        table = self.table(qualified)
+        table = self.table(qualified, refresh=refresh)
         if table is None or table.current_snapshot() is None:
             return {}
         by_day: dict[dt.date, list[str]] = defaultdict(list)
