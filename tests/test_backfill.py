@@ -244,3 +244,39 @@ def test_runbook_backfill_section_verbatim(three_days: Path) -> None:
     count = subprocess.run([sys.executable, "-m", "lakemend", "query", "SELECT COUNT(*) AS n FROM silver.orders_clean WHERE day='2025-10-26'",
                             "-o", "json"], cwd=three_days, env=env, capture_output=True, text=True, timeout=120)
     assert json.loads(count.stdout)[0]["n"] > 0
+
+
+def test_runs_resume_finishes_an_interrupted_backfill(three_days: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEMEND_REASON", "reload orders")
+    broken = three_days / "landing" / "orders" / "2025-10-21" / "orders-0001.csv"
+    good_text = broken.read_text()
+    broken.write_text(good_text.replace("order_id,", "", 1))
+    first = cli("backfill", "bronze", "orders", "--start", "2025-10-20", "--end", "2025-10-22", "--max-parallel", "1",
+                "--downstream", "--output", "json", cwd=three_days)
+    assert first.code == 1
+    failed_run = json.loads(cli("runs", "--status", "failed", "--output", "json", cwd=three_days).out)[0]["run_id"]
+    broken.write_text(good_text)
+    resumed = cli("runs", "resume", failed_run, "--output", "json", cwd=three_days)
+    assert resumed.code == 0, resumed.err
+    redone = {(j["table"], str(j["day"])) for j in json.loads(resumed.out)["jobs"]}
+    assert ("bronze.orders", "2025-10-21") in redone and ("bronze.orders", "2025-10-20") not in redone
+    assert ("silver.orders_clean", "2025-10-21") in redone
+    again = cli("runs", "resume", failed_run, cwd=three_days)
+    assert again.code == 2 and f"run {failed_run} was completed by run" in again.err
+
+
+def test_wait_takes_the_lease_when_the_holder_finishes(three_days: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from lakemend import leases
+
+    monkeypatch.setenv("LAKEMEND_REASON", "test")
+    state = Lake.open(three_days).state
+    leases.acquire(state, [("bronze.orders", dt.date(2025, 10, 21))], "slow-run")
+    timer = threading.Timer(1.5, leases.release, args=(state, "slow-run"))
+    timer.start()
+    try:
+        result = cli("backfill", "bronze", "orders", "2025-10-21", "--wait", "30", cwd=three_days)
+    finally:
+        timer.cancel()
+    assert result.code == 0, result.err

@@ -132,6 +132,9 @@ def runs_resume(
         raise UsageError(f"run {run_id} is a {record['command']!r} run, not a backfill", "rerun lakemend run with the same days instead")
     if record["status"] == "succeeded":
         raise UsageError(f"run {run_id} already succeeded", "nothing to resume")
+    later = lake.state.later_success(args["plan_key"], record["started_at"])
+    if later:
+        raise UsageError(f"run {run_id} was completed by run {later}", "nothing to resume")
     days = args["days"]
     run_procedure(record["command"], args["layer"], args["name"], None, days[0], days[-1], False, args["downstream"],
                   reason or record["reason"], max_parallel, force, None, output)

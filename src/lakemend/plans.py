@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from lakemend.errors import LakemendError
 from lakemend.lake import Lake, partition_day
 from lakemend.project import TableSpec
-from lakemend.publish import restore_tag
 from lakemend.sources import expected_location, landing_files
 
 
@@ -213,7 +212,3 @@ def _estimate_reads(lake: Lake, spec: TableSpec, day: dt.date, stats) -> Partiti
                 rows += s.rows
                 size += s.bytes
     return PartitionStats(rows, size)
-
-
-def describe_restore(run_id: str) -> str:
-    return restore_tag(run_id)

@@ -151,7 +151,7 @@ def execute(lake: Lake, *, command: str, days: list[dt.date], tables: list[Table
 
 
 def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_event: ProgressHook | None = None,
-                 debug: bool = False, on_start: Callable[[str], None] | None = None) -> RunReport:
+                 debug: bool = False) -> RunReport:
     """Run partition jobs table by table (inputs first); the days of one table run in parallel.
 
     The run is recorded in the ledger before the first job and closed after the last; an
@@ -163,8 +163,6 @@ def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_e
     lake.state.start_run(run_id, plan.command, plan.args, plan.reason)
     failed: set[tuple[str, dt.date]] = set()
     try:
-        if on_start:
-            on_start(run_id)
         for spec in plan.tables:
             cache: dict[str, dict[dt.date, str]] = {}
             jobs: list[PartitionJob] = []

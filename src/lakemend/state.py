@@ -189,6 +189,15 @@ class StateStore:
             row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
         return dict(row) if row else None
 
+    def later_success(self, plan_key: str, since: dt.datetime) -> str | None:
+        """The id of a successful run of the same backfill started after ``since``, if any."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(runs.c.run_id, runs.c.args).where(runs.c.status == "succeeded", runs.c.started_at > since)
+                .order_by(runs.c.started_at)
+            ).all()
+        return next((run_id for run_id, args in rows if (args or {}).get("plan_key") == plan_key), None)
+
     # ----- jobs (the ledger) --------------------------------------------------------------
     def start_job(self, run_id: str, command: str, layer: str, table: str, day: dt.date, reason: str | None,
                   snapshot_before: int | None, input_key: str | None) -> int:
