@@ -290,7 +290,7 @@ def _record_problem_sql(cfg: BronzeTableConfig) -> str:
 def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative: str,
                      ctx: IngestContext) -> tuple[pa.Table, pa.Table, int]:
     """JSON lines, in DuckDB: numbered lines → valid JSON → records (parsed once) → typed rows."""
-    _load_numbered_lines(con, path, relative)
+    lines_kind = _load_numbered_lines(con, path, relative)
     invalid = con.execute("SELECT _line, raw FROM _lines WHERE NOT json_valid(raw) ORDER BY _line")
     rejected = [{"line": line, "raw": raw, "reason": _json_error(raw)} for line, raw in invalid]
     levels = _object_paths(cfg.columns)
@@ -314,7 +314,8 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
         f"CREATE OR REPLACE TEMP TABLE _text AS SELECT {texts}, {_extra_sql(levels)} AS _extra, _line, raw AS _raw "
         f"FROM _records WHERE _problem IS NULL"
     )
-    for temp in ("_lines", "_parsed", "_records"):
+    con.execute(f"DROP {lines_kind} _lines")
+    for temp in ("_parsed", "_records"):
         con.execute(f"DROP TABLE {temp}")
     good, bad = _typed_split(con, cfg, "_text", leaves, leaf_names, relative, ctx)
     con.execute("DROP TABLE _text")
@@ -322,8 +323,8 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
     return good, quarantine, good.num_rows + quarantine.num_rows
 
 
-def _load_numbered_lines(con: Connection, path: Path, relative: str) -> None:
-    """Temp table ``_lines(_line, raw)`` of the non-blank lines, numbered as in the file.
+def _load_numbered_lines(con: Connection, path: Path, relative: str) -> str:
+    """``_lines(_line, raw)``: the non-blank lines, numbered as in the file (a VIEW or a TABLE).
 
     pyarrow's multithreaded reader splits lines several times faster than a string split in
     SQL; a file it cannot take as one column (a stray \\x01 byte) goes the slower exact way.
@@ -340,10 +341,9 @@ def _load_numbered_lines(con: Connection, path: Path, relative: str) -> None:
                                                  quoted_strings_can_be_null=False),
         )
         numbered = lines.append_column("_line", pa.array(range(1, lines.num_rows + 1), pa.int64()))
-        con.register("_raw_lines", numbered)
-        con.execute("CREATE OR REPLACE TEMP TABLE _lines AS SELECT _line, raw FROM _raw_lines WHERE trim(raw) <> ''")
-        con.unregister("_raw_lines")
-        return
+        con.register("_raw_lines", numbered)  # read in place: no copy of the file into DuckDB
+        con.execute("CREATE OR REPLACE TEMP VIEW _lines AS SELECT _line, raw FROM _raw_lines WHERE raw <> '' AND trim(raw) <> ''")
+        return "VIEW"
     except (pa.ArrowInvalid, UnicodeDecodeError):
         pass
     try:
@@ -354,6 +354,7 @@ def _load_numbered_lines(con: Connection, path: Path, relative: str) -> None:
         )
     except duckdb.Error as exc:
         raise IngestError(f"{relative}: cannot read the file ({str(exc).splitlines()[0]})", "re-deliver it as UTF-8 JSON lines") from None
+    return "TABLE"
 
 
 def _json_error(raw: str) -> str:
