@@ -53,7 +53,8 @@ def target_tables(lake: Lake, layer: str, name: str) -> list[TableSpec]:
 def make_plan(lake: Lake, *, command: str, layer: str, name: str, days: list[dt.date], downstream: bool) -> BackfillPlan:
     tables = target_tables(lake, layer, name)
     args = {"layer": layer, "name": name, "days": [d.isoformat() for d in days], "downstream": downstream}
-    return plan_backfill(lake, command=command, layer=layer, tables=tables, days=days, downstream=downstream, args=args)
+    targets = {t.qualified: set(days) for t in tables}
+    return plan_backfill(lake, command=command, layer=layer, targets=targets, downstream=downstream, args=args)
 
 
 def check_not_paused_plan(lake: Lake, plan: BackfillPlan) -> None:
@@ -75,13 +76,23 @@ def dry_run(lake: Lake, plan: BackfillPlan, on_diff: Callable[[PartitionDiff], N
         else:
             built = build_model(lake, spec, part.day, overrides)
         overrides[(part.table, part.day)] = built.rows
-        table = lake.table(part.table)
-        old = table.scan(row_filter=day_filter(part.day)).to_arrow() if table is not None else None
+        old = _published_rows(lake, part.table, part.day)
         diff = diff_partition(part.table, part.day, old, built.rows, spec.unique_key)
         diffs.append(diff)
         if on_diff:
             on_diff(diff)
     return diffs
+
+
+def _published_rows(lake: Lake, qualified: str, day: dt.date):  # noqa: ANN202 - pa.Table | None
+    """What is published for the day; a day whose files are gone from storage diffs as empty."""
+    table = lake.table(qualified)
+    if table is None:
+        return None
+    try:
+        return table.scan(row_filter=day_filter(day)).to_arrow()
+    except (FileNotFoundError, OSError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,13 @@ app.add_typer(runs_app, name="runs")
 
 
 def _register() -> None:
-    from lakemend import cli_backfill, cli_ops
+    from lakemend import cli_backfill, cli_ops, cli_recovery
 
     app.add_typer(cli_backfill.backfill_app, name="backfill")
     app.add_typer(cli_backfill.rebuild_app, name="rebuild")
     app.add_typer(cli_backfill.refresh_app, name="refresh")
-    for command in (cli_ops.pause, cli_ops.resume, cli_ops.status, cli_ops.metrics):
+    for command in (cli_ops.pause, cli_ops.resume, cli_ops.status, cli_ops.metrics, cli_recovery.gaps,
+                    cli_recovery.late, cli_recovery.verify, cli_recovery.repair):
         app.command()(command)
     runs_app.command("resume")(cli_ops.runs_resume)
 

@@ -64,16 +64,25 @@ def _print_diff(diff) -> None:  # noqa: ANN001
 def run_procedure(command: str, layer: str, name: str, date: str | None, start: str | None, end: str | None,
                   dry_run: bool, downstream: bool, reason: str | None, max_parallel: int | None, force: bool,
                   wait: float | None, output: str | None) -> None:
-    from lakemend.backfill import ApplyOptions, apply, dry_run as preview, make_plan, resolve_reason
-    from lakemend.cli import _lake, _output
+    from lakemend.backfill import make_plan
+    from lakemend.cli import _lake
     from lakemend.dates import resolve_days
+
+    days = resolve_days(date, start, end)
+    lake = _lake()
+    plan = make_plan(lake, command=command, layer=layer, name=name, days=days, downstream=downstream)
+    carry_out(lake, plan, dry_run=dry_run, reason=reason, max_parallel=max_parallel, force=force, wait=wait, output=output)
+
+
+def carry_out(lake, plan, *, dry_run: bool, reason: str | None, max_parallel: int | None, force: bool,  # noqa: ANN001
+              wait: float | None, output: str | None) -> None:
+    """Print the plan; then either the dry-run diff, or apply it with a progress bar (exit 1 on failure)."""
+    from lakemend.backfill import ApplyOptions, apply, dry_run as preview, resolve_reason
+    from lakemend.cli import _output
     from lakemend.progress import with_progress
     from lakemend.runner import default_parallelism
 
     fmt = _output(output)
-    days = resolve_days(date, start, end)
-    lake = _lake()
-    plan = make_plan(lake, command=command, layer=layer, name=name, days=days, downstream=downstream)
     if dry_run:
         if fmt == "json":
             diffs = preview(lake, plan)
@@ -86,6 +95,9 @@ def run_procedure(command: str, layer: str, name: str, date: str | None, start: 
     why = resolve_reason(reason)
     if fmt == "text":
         _print_plan(plan, fmt)
+    if not plan.todo:
+        console.print("Nothing to do.")
+        return
     options = ApplyOptions(reason=why, max_parallel=max_parallel or default_parallelism(), force=force,
                            wait_seconds=wait or 0.0)
     report = with_progress(len(plan.todo), fmt, lambda hook: apply(lake, plan, options, on_event=hook))

@@ -182,67 +182,61 @@ Overrides = dict[tuple[str, dt.date], pa.Table]
 def bind_inputs(lake: Lake, con: Connection, spec: TableSpec, day: dt.date, overrides: Overrides | None = None) -> int:
     """Expose each input as ``layer.table`` holding only the days its mapping asks for.
 
-    ``overrides`` replaces published input days with rows built in memory (used by dry runs, so
-    a downstream diff shows what the upstream rebuild would change, without writing it).
+    DuckDB reads the published data files itself (streaming only the columns a model uses)
+    unless pyiceberg must (evolved schema, delete files, remote storage). ``overrides`` replaces
+    input days with rows built in memory: dry runs use it so that a downstream diff shows what
+    the upstream rebuild would change, without writing it.
     """
-    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+    from pyiceberg.expressions import And, GreaterThanOrEqual, In, LessThanOrEqual, Not
 
     read = 0
     for index, inp in enumerate(spec.inputs):
         layer, name = inp.table.split(".", 1)
-        table = lake.table(inp.table)
-        if table is None and not any(t == inp.table for t, _ in (overrides or {})):
-            raise LakemendError(f"input {inp.table} of {spec.qualified} does not exist yet", f"build it first: lakemend run --date {day}")
         first, last = inp.window(day)
-        row_filter = LessThanOrEqual("day", last.isoformat())
-        if first is not None:
-            row_filter = And(GreaterThanOrEqual("day", first.isoformat()), row_filter)
+        replaced = {d: rows for (t, d), rows in (overrides or {}).items()
+                    if t == inp.table and (first is None or d >= first) and d <= last}
+        table = lake.table(inp.table)
+        if table is None and not replaced:
+            raise LakemendError(f"input {inp.table} of {spec.qualified} does not exist yet", f"build it first: lakemend run --date {day}")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
-        files = _direct_files(table, row_filter) if not any(t == inp.table for t, _ in (overrides or {})) else None
-        if files is not None and files[0]:
-            paths, rows = files
-            read += rows
-            listing = ", ".join(lit(path) for path in paths)
-            con.execute(f"CREATE OR REPLACE VIEW {q(layer)}.{q(name)} AS SELECT * FROM read_parquet([{listing}])")
-            continue
-        data = table.scan(row_filter=row_filter).to_arrow() if table is not None and files is None else None
-        if data is None and table is not None:
-            data = table.schema().as_arrow().empty_table()
-        data = _apply_overrides(inp.table, data, first, last, overrides or {})
-        read += data.num_rows
-        con.register(f"_input_{index}", data)
-        con.execute(f"CREATE OR REPLACE VIEW {q(layer)}.{q(name)} AS SELECT * FROM _input_{index}")
+        parts = []
+        if table is not None:
+            row_filter = LessThanOrEqual("day", last.isoformat())
+            if first is not None:
+                row_filter = And(GreaterThanOrEqual("day", first.isoformat()), row_filter)
+            if replaced:
+                row_filter = And(row_filter, Not(In("day", {d.isoformat() for d in replaced})))
+            files = _direct_files(table, row_filter)
+            if files is not None and files[0]:
+                read += files[1]
+                parts.append(f"SELECT * FROM read_parquet([{', '.join(lit(path) for path in files[0])}])")
+            elif files is None:
+                data = table.scan(row_filter=row_filter).to_arrow()
+                read += data.num_rows
+                con.register(f"_input_{index}", data)
+                parts.append(f"SELECT * FROM _input_{index}")
+        for number, rows in enumerate(replaced.values()):
+            read += rows.num_rows
+            con.register(f"_input_{index}_{number}", rows)
+            parts.append(f"SELECT * FROM _input_{index}_{number}")
+        if not parts:  # no input day yet: an empty relation with the table's columns
+            con.register(f"_input_{index}", table.schema().as_arrow().empty_table())
+            parts.append(f"SELECT * FROM _input_{index}")
+        con.execute(f"CREATE OR REPLACE VIEW {q(layer)}.{q(name)} AS {' UNION ALL BY NAME '.join(parts)}")
     return read
 
 
 def _direct_files(table, row_filter) -> tuple[list[str], int] | None:  # noqa: ANN001
-    """Local data files (and their row count) that DuckDB may read itself, streaming only the
-    columns a model uses; None when pyiceberg must read (evolved schema, delete files, remote)."""
+    """Local data files (and their row count) that DuckDB may read itself; None when pyiceberg
+    must read (evolved schema, delete files, remote storage)."""
     from urllib.parse import unquote, urlparse
 
-    if table is None or len(table.metadata.schemas) != 1:
+    if len(table.metadata.schemas) != 1:
         return None
     tasks = list(table.scan(row_filter=row_filter).plan_files())
     if any(task.delete_files for task in tasks) or any(not t.file.file_path.startswith("file:") for t in tasks):
         return None
     return [unquote(urlparse(t.file.file_path).path) for t in tasks], sum(t.file.record_count for t in tasks)
-
-
-def _apply_overrides(qualified: str, data: pa.Table | None, first: dt.date | None, last: dt.date,
-                     overrides: Overrides) -> pa.Table:
-    import pyarrow.compute as pc
-
-    mine = {d: rows for (t, d), rows in overrides.items() if t == qualified and (first is None or d >= first) and d <= last}
-    if not mine:
-        assert data is not None
-        return data
-    parts = []
-    if data is not None:
-        keep = pc.invert(pc.is_in(data.column("day"), value_set=pa.array(list(mine), pa.date32())))
-        parts.append(data.filter(keep))
-    schema = parts[0].schema if parts else next(iter(mine.values())).schema
-    parts += [rows.select(schema.names).cast(schema) for rows in mine.values()]
-    return pa.concat_tables(parts)
 
 
 def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides | None = None) -> Built:

@@ -160,10 +160,10 @@ def _previous_attempt(lake: Lake, key: str) -> tuple[str | None, set[tuple[str, 
     return attempts[0], done
 
 
-def plan_backfill(lake: Lake, *, command: str, layer: str, tables: list[TableSpec], days: list[dt.date],
+def plan_backfill(lake: Lake, *, command: str, layer: str, targets: dict[str, set[dt.date]],
                   downstream: bool, args: dict, resume: bool = True) -> BackfillPlan:
-    """Plan the rebuild of tables × days (and their dependants): checks precautions, writes nothing."""
-    targets = {t.qualified: set(days) for t in tables}
+    """Plan the rebuild of the target partitions (and their dependants): checks precautions, writes nothing."""
+    days = sorted(set().union(*targets.values())) if targets else []
     extra = downstream_days(lake, targets) if downstream else {}
     planned: list[tuple[TableSpec, dt.date, str]] = []
     for spec in lake.project.ordered:
@@ -174,7 +174,7 @@ def plan_backfill(lake: Lake, *, command: str, layer: str, tables: list[TableSpe
     keys = {(s.qualified, d) for s, d, _ in planned}
     for spec, day, _ in planned:
         _check_inputs(lake, spec, day, keys)
-    key = plan_key(command, [t.qualified for t in tables], days, downstream)
+    key = plan_key(command, [f"{t}:{','.join(sorted(d.isoformat() for d in ds))}" for t, ds in targets.items()], days, downstream)
     resume_of, done = _previous_attempt(lake, key) if resume else (None, set())
     stats_cache: dict[str, dict[dt.date, PartitionStats]] = {}
 
@@ -194,7 +194,7 @@ def plan_backfill(lake: Lake, *, command: str, layer: str, tables: list[TableSpe
         table = lake.table(qualified)
         snapshot = table.current_snapshot() if table is not None else None
         restore_points.append((qualified, snapshot.snapshot_id if snapshot else None))
-    return BackfillPlan(command=command, layer=layer, tables=tuple(t.qualified for t in tables), days=tuple(days),
+    return BackfillPlan(command=command, layer=layer, tables=tuple(targets), days=tuple(days),
                         downstream=downstream, key=key, partitions=tuple(partitions),
                         restore_points=tuple(restore_points), resume_of=resume_of, args={**args, "plan_key": key})
 
