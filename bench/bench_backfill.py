@@ -222,13 +222,21 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("catalog: load/refresh table (Lake.table, ensure_table)", "lakemend.lake", "Lake.ensure_table"),
     ("catalog: published_days (manifest scan)", "lakemend.lake", "Lake.published_days"),
     ("engine: bronze ingest (build_bronze)", "lakemend.jobs", "build_bronze"),
-    ("engine: model build (build_model)", "lakemend.jobs", "build_model"),
+    ("engine: model build (build_model, own part: model SQL, mask, dedup)", "lakemend.jobs", "build_model"),
+    ("engine: DuckDB connect", "lakemend.jobs", "connect"),
+    ("engine: bind inputs (views over input files)", "lakemend.jobs", "bind_inputs"),
+    ("engine: contract (_apply_contract, own part)", "lakemend.jobs", "_apply_contract"),
+    ("engine: contract table checks", "lakemend.jobs", "table_checks"),
+    ("catalog: input file planning (_direct_files)", "lakemend.jobs", "_direct_files"),
+    ("catalog: recent row counts (_recent_counts, inspect.partitions)", "lakemend.jobs", "_recent_counts"),
     ("publish: quarantine (_publish_quarantine, own part)", "lakemend.jobs", "_publish_quarantine"),
     ("publish: publish_day (own part: refresh, audit)", "lakemend.jobs", "publish_day"),
     ("publish: conform", "lakemend.publish", "conform"),
     ("publish: write data files", "lakemend.publish", "write_day_files"),
     ("publish: day_files (manifest scans)", "lakemend.publish", "day_files"),
     ("publish: Iceberg commits (stage + publish)", "lakemend.publish", "_with_retries"),
+    ("output: plan table + summary", "lakemend.cli_backfill", "_print_plan"),
+    ("output: plan table + summary", "lakemend.progress", "print_summary"),
 )
 COMMIT_LABEL = "publish: Iceberg commits (stage + publish)"
 

@@ -93,3 +93,78 @@ def test_verify_finds_pii_in_gold(four_days: Path, cli) -> None:
     result = cli("verify", "--table", "gold.customer_orders", "--date", "2025-10-20", cwd=four_days)
     assert result.code == 1
     assert "PII:" in result.err and "e-mail address(es) in unmasked column company" in result.err
+
+
+def rewrite_day_file(root: Path, layer_table: str, day: str, change) -> None:  # noqa: ANN001
+    import pyarrow.parquet as pq
+
+    path = sorted((root / "lake" / layer_table / f"day={day}").glob("*.parquet"))[0]
+    pq.write_table(change(pq.read_table(path)), path)
+
+
+def test_scenario_corruption(four_days: Path, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+
+    monkeypatch.setenv("LAKEMEND_REASON", "scenario 2: corruption")
+    silver = sorted((four_days / "lake" / "silver" / "orders_clean" / "day=2025-10-21").glob("*.parquet"))[0]
+    silver.write_bytes(silver.read_bytes()[:100])  # truncated
+    rewrite_day_file(four_days, "bronze/orders", "2025-10-22",
+                     lambda t: t.set_column(0, t.schema.field(0), pa.nulls(t.num_rows, t.schema.field(0).type)))
+    found = cli("verify", "--output", "json", cwd=four_days)
+    assert found.code == 1
+    damaged = {(d["table"], d["day"]) for d in json.loads(found.out)}
+    assert damaged == {("silver.orders_clean", "2025-10-21"), ("bronze.orders", "2025-10-22")}
+    assert cli("pause", "--all", cwd=four_days).code == 0
+    for table, day in sorted(damaged):
+        assert cli("quarantine", "--table", table, "--date", day, "--yes", cwd=four_days).code == 0
+    heat = json.loads(cli("status", "--output", "json", cwd=four_days).out)
+    assert heat["tables"]["bronze.orders"]["2025-10-22"] == "quarantined"
+    assert heat["tables"]["silver.orders_clean"]["2025-10-22"] == "stale"
+    assert heat["tables"]["gold.daily_revenue"]["2025-10-20"] == "paused"
+    refused = cli("backfill", "bronze", "orders", "2025-10-22", "--downstream", cwd=four_days)
+    assert refused.code == 1 and "paused" in refused.err
+    assert cli("backfill", "bronze", "orders", "2025-10-22", "--downstream", "--force", cwd=four_days).code == 0
+    assert cli("rebuild", "silver", "--table", "orders_clean", "--date", "2025-10-21", "--downstream", "--force", cwd=four_days).code == 0
+    assert cli("resume", "--all", cwd=four_days).code == 0
+    assert cli("verify", cwd=four_days).code == 0
+    assert set(json.loads(cli("status", "--output", "json", cwd=four_days).out)["totals"].items()) >= {("quarantined", 0), ("stale", 0)}
+    scratch = tmp_path / "scratch"
+    shutil.copytree(four_days, scratch, ignore=shutil.ignore_patterns("lake", "state.db*"))
+    assert not build(scratch, START, D(2025, 10, 23)).failed
+    clean, repaired = content(scratch), content(four_days)
+    assert {k: v for k, v in repaired.items() if k[0].startswith("gold.")} == {k: v for k, v in clean.items() if k[0].startswith("gold.")}
+
+
+def test_rollback_to_a_tag_restores_the_prior_rows(four_days: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lakemend.lake import Lake
+
+    monkeypatch.setenv("LAKEMEND_REASON", "rollback test")
+    lake = Lake.open(four_days)
+    before = lake.table("silver.orders_clean").scan().to_arrow().sort_by("order_id")
+    generate(four_days / "landing", D(2025, 10, 21), D(2025, 10, 21), rows=120, faults=[parse_fault("late:2025-10-21:orders")])
+    backfill = cli("backfill", "bronze", "orders", "2025-10-21", "--downstream", "--output", "json", cwd=four_days)
+    assert backfill.code == 0
+    run_id = json.loads(backfill.out)["run_id"]
+    assert Lake.open(four_days).table("silver.orders_clean").scan().to_arrow().num_rows > before.num_rows
+    refused = cli("rollback", "--table", "silver.orders_clean", "--to", f"pre-{run_id}", cwd=four_days)
+    assert refused.code == 2 and "--yes" in refused.err  # no terminal: refuse without --yes
+    result = cli("rollback", "--table", "silver.orders_clean", "--to", f"pre-{run_id}", "--yes", cwd=four_days)
+    assert result.code == 0, result.err
+    assert "silver.orders_clean 2025-10-21" in result.out and "removed" in result.out
+    after = Lake.open(four_days).table("silver.orders_clean").scan().to_arrow().sort_by("order_id")
+    assert after.equals(before)
+    heat = json.loads(cli("status", "--output", "json", cwd=four_days).out)
+    assert heat["tables"]["gold.customer_orders"]["2025-10-21"] == "stale"
+
+
+def test_rollback_to_a_non_ancestor_is_refused(four_days: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lakemend.lake import Lake
+
+    monkeypatch.setenv("LAKEMEND_REASON", "rollback test")
+    table = Lake.open(four_days).table("bronze.orders")
+    experiment = table.scan(row_filter="day = '2025-10-20'").to_arrow()
+    table.manage_snapshots().create_branch(table.current_snapshot().snapshot_id, "experiment").commit()
+    table.append(experiment, branch="experiment")
+    result = cli("rollback", "--table", "bronze.orders", "--to", "experiment", "--yes", cwd=four_days)
+    assert result.code == 1
+    assert "is not an ancestor of the current state of bronze.orders" in result.err

@@ -37,7 +37,8 @@ def _register() -> None:
     app.add_typer(cli_backfill.rebuild_app, name="rebuild")
     app.add_typer(cli_backfill.refresh_app, name="refresh")
     for command in (cli_ops.pause, cli_ops.resume, cli_ops.status, cli_ops.metrics, cli_recovery.gaps,
-                    cli_recovery.late, cli_recovery.verify, cli_recovery.repair):
+                    cli_recovery.late, cli_recovery.verify, cli_recovery.repair, cli_recovery.quarantine,
+                    cli_recovery.rollback):
         app.command()(command)
     runs_app.command("resume")(cli_ops.runs_resume)
 

@@ -70,23 +70,56 @@ def resume(
     console.print(f"Resumed {scope}.")
 
 
-def status(output: OutputOpt = None) -> None:
-    """Tables, their published days and pauses (from Iceberg metadata and the state DB, not data files).
+def status(
+    table: Annotated[Optional[str], typer.Option("--table", help="Only this table.")] = None,
+    layer: Annotated[Optional[str], typer.Option("--layer", help="Only this layer: bronze, silver or gold.")] = None,
+    start: Annotated[Optional[str], typer.Option("--start", help="First day (default: the last 14 days with data).")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", help="Last day.")] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Heatmap of tables × days: published, missing, stale, failed, quarantined or paused.
 
-    Example: [bold]lakemend status[/]
+    Reads Iceberg metadata, file listings and the state DB — never data files.
+    Example: [bold]lakemend status --layer silver --start 2025-10-20 --end 2025-10-27[/]
     """
+    from rich.table import Table
+
     from lakemend.cli import _lake, _output
+    from lakemend.dates import parse_day
+    from lakemend.heatmap import STATES, SYMBOLS, build_heatmap
     from lakemend.state import PauseFlags
 
     lake = _lake()
-    flags = PauseFlags(lake.state).all()
-    rows = []
-    for spec in lake.project.ordered:
-        days = sorted(set(lake.published_days(spec.qualified)) | set(lake.state.partition_states(spec.qualified)))
-        flag = flags.get(spec.qualified) or flags.get("*")
-        rows.append([spec.qualified, len(days), days[0] if days else None, days[-1] if days else None,
-                     f"paused: {flag['reason']}" if flag else "active"])
-    emit_table("Status", ["table", "days published", "first day", "last day", "state"], rows, _output(output))
+    specs = lake.project.ordered
+    if layer:
+        if layer not in ("bronze", "silver", "gold"):
+            raise UsageError(f"--layer {layer!r} is not a layer", "use bronze, silver or gold")
+        specs = [s for s in specs if s.layer == layer]
+    if table:
+        specs = [lake.project.table(table if "." in table else next(
+            (t for t in lake.project.tables if t.split(".", 1)[1] == table), table))]
+    heat = build_heatmap(lake, specs, parse_day(start, "--start") if start else None, parse_day(end, "--end") if end else None)
+    pauses = PauseFlags(lake.state).all()
+    fmt = _output(output)
+    if fmt == "json":
+        emit_json({"days": heat.days, "tables": {t: {str(d): s for d, s in row.items()} for t, row in heat.cells.items()},
+                   "totals": heat.totals(), "paused": {t: p["reason"] for t, p in pauses.items()}})
+        return
+    grid = Table(title="Partitions", header_style="bold", show_lines=False, pad_edge=False)
+    grid.add_column("table")
+    for day in heat.days:
+        grid.add_column(day.strftime("%m-%d"), justify="center")
+    for name, row in heat.cells.items():
+        cells = []
+        for day in heat.days:
+            state = row.get(day)
+            symbol, style = SYMBOLS.get(state, (" ", ""))
+            cells.append(f"[{style}]{symbol}[/]" if state else "")
+        grid.add_row(name, *cells)
+    console.print(grid)
+    console.print("  ".join(f"[{SYMBOLS[s][1]}]{SYMBOLS[s][0]}[/] {s} {heat.totals()[s]}" for s in STATES))
+    for name, flag in pauses.items():
+        console.print(f"paused: {'every table' if name == '*' else name} — {flag['reason']} (since {flag['since']:%Y-%m-%d %H:%M} UTC)")
 
 
 def metrics(

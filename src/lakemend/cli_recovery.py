@@ -145,3 +145,85 @@ def repair(
     plan = plan_backfill(lake, command="repair", layer="all", targets=ordered, downstream=True,
                          args={"repair": kinds})
     carry_out(lake, plan, dry_run=dry_run, reason=reason, max_parallel=max_parallel, force=force, wait=None, output=output)
+
+
+def confirm_destructive(question: str, yes: bool) -> None:
+    """Destructive commands ask, default No; --yes skips the question; no terminal and no --yes: refuse."""
+    import sys
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("this command changes published data and there is no terminal to confirm on",
+                         "rerun with --yes once you have read the plan")
+    if not typer.confirm(question, default=False):
+        raise typer.Exit(1)
+
+
+def quarantine(
+    table: Annotated[str, typer.Option("--table", help="layer.table (or a unique table name).")],
+    date: Annotated[str, typer.Option("--date", help="The damaged day, YYYY-MM-DD.")],
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why (else $LAKEMEND_REASON or a prompt).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Take a damaged partition out of the published table (restorable through its pre-<run_id> tag).
+
+    The day is marked damaged (`lakemend gaps` lists it, `repair --missing` rebuilds it) and its
+    dependants stale. Example: [bold]lakemend quarantine --table silver.orders_clean --date 2025-10-24 --reason "truncated file"[/]
+    """
+    from lakemend.backfill import resolve_reason
+    from lakemend.cli import _lake
+    from lakemend.dates import parse_day
+    from lakemend.partition_ops import apply_quarantine, plan_quarantine
+
+    lake = _lake()
+    spec = _tables(lake, table)[0]
+    plan = plan_quarantine(lake, spec, parse_day(date))
+    console.print(f"Quarantine {plan.table} {plan.day}: {plan.rows} rows in {plan.files} file(s) leave the table "
+                  f"(snapshot {plan.snapshot} is tagged pre-<run_id> first).")
+    if plan.dependants:
+        console.print("Marked stale: " + ", ".join(f"{t} {d}" for t, d in plan.dependants))
+    why = resolve_reason(reason)
+    confirm_destructive("Quarantine this partition?", yes)
+    run_id = apply_quarantine(lake, plan, why)
+    console.print(f"Quarantined {plan.table} {plan.day} (run {run_id}; restore point tag pre-{run_id}).")
+
+
+def rollback(
+    table: Annotated[str, typer.Option("--table", help="layer.table (or a unique table name).")],
+    to: Annotated[str, typer.Option("--to", help="Snapshot id, tag (e.g. pre-<run_id>) or timestamp.")],
+    date: Annotated[Optional[str], typer.Option("--date", help="Only this day (default: the whole table).")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why (else $LAKEMEND_REASON or a prompt).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    output: OutputOpt = None,
+) -> None:
+    """Restore a table (or one day) to an earlier snapshot, tag or time — after showing the diff.
+
+    The target must be an ancestor of the current state. Each changed day is re-published from the
+    target's own files behind a new restore point; dependants are marked stale.
+    Example: [bold]lakemend rollback --table silver.orders_clean --to pre-20251026T031500-a1b2c3[/]
+    """
+    from lakemend.backfill import resolve_reason
+    from lakemend.cli import _lake, _output
+    from lakemend.cli_backfill import _print_diff
+    from lakemend.dates import parse_day
+    from lakemend.partition_ops import apply_rollback, plan_rollback
+
+    lake = _lake()
+    spec = _tables(lake, table)[0]
+    plan = plan_rollback(lake, spec, to, parse_day(date) if date else None)
+    fmt = _output(output)
+    if fmt == "json":
+        emit_json({"table": plan.table, "target": plan.target, "days": plan.days,
+                   "diffs": [d.__dict__ for d in plan.diffs], "dependants": plan.dependants})
+    else:
+        console.print(f"Roll back {plan.table} to {plan.target_label} ({plan.target}): {len(plan.days)} day(s) change.")
+        for diff in plan.diffs:
+            _print_diff(diff)
+    if not plan.days:
+        console.print("Nothing to roll back: the table already matches the target.")
+        return
+    why = resolve_reason(reason)
+    confirm_destructive("Roll back?", yes)
+    run_id = apply_rollback(lake, plan, why)
+    console.print(f"Rolled back {len(plan.days)} day(s) of {plan.table} (run {run_id}; restore point tag pre-{run_id}).")

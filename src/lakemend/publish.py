@@ -117,18 +117,8 @@ def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResu
     properties = {"lakemend.run-id": run_id, "lakemend.day": day.isoformat()}
 
     def publish() -> None:
-        current = day_files(table, day)
         with table.transaction() as tx:
-            refs = ManageSnapshots(tx)
-            if tag not in table.metadata.refs:
-                refs.create_tag(table.current_snapshot().snapshot_id, tag)
-            refs.remove_branch(branch)
-            refs.commit()
-            with tx.update_snapshot(snapshot_properties=properties).overwrite() as swap:
-                for data_file in current:
-                    swap.delete_data_file(data_file)
-                for data_file in staged_files:
-                    swap.append_data_file(data_file)
+            _swap_in(tx, table, day, staged_files, tag, properties, drop_branch=branch)
             # the staged snapshot's files now live on main; keeping it would only grow the metadata
             ExpireSnapshots(tx).by_id(staged.snapshot_id).commit()
 
@@ -144,6 +134,45 @@ def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResu
         files=tuple(f.file_path for f in staged_files),
         rows=rows.num_rows,
     )
+
+
+def _swap_in(tx, table, day: dt.date, files: list, tag: str, properties: dict[str, str],  # noqa: ANN001
+             drop_branch: str | None = None) -> None:
+    """Within ``tx``: tag main's current snapshot (once per run), then one OVERWRITE snapshot
+    that replaces every data file of ``day`` with ``files``."""
+    from pyiceberg.table.update.snapshot import ManageSnapshots
+
+    refs = ManageSnapshots(tx)
+    if tag not in table.metadata.refs:
+        refs.create_tag(table.current_snapshot().snapshot_id, tag)
+    if drop_branch:
+        refs.remove_branch(drop_branch)
+    refs.commit()
+    with tx.update_snapshot(snapshot_properties=properties).overwrite() as swap:
+        for data_file in day_files(table, day):
+            swap.delete_data_file(data_file)
+        for data_file in files:
+            swap.append_data_file(data_file)
+
+
+def replace_day_files(table, day: dt.date, files: list, run_id: str, action: str) -> PublishResult:  # noqa: ANN001
+    """Publish existing data files (e.g. a restore point's) as the day's content, or none at all.
+
+    Used by rollback of one day (the target snapshot's files are reused, not rewritten) and by
+    quarantine (no files: the day leaves the table; its rows stay reachable through the tag).
+    """
+    table.refresh()
+    before = table.current_snapshot()
+    properties = {"lakemend.run-id": run_id, "lakemend.day": day.isoformat(), "lakemend.action": action}
+
+    def commit() -> None:
+        with table.transaction() as tx:
+            _swap_in(tx, table, day, files, restore_tag(run_id), properties)
+
+    _with_retries(table, commit)
+    after = table.current_snapshot()
+    return PublishResult(before.snapshot_id if before else None, after.snapshot_id if after else None,
+                         tuple(f.file_path for f in files), sum(f.record_count for f in files))
 
 
 def write_day_files(table, rows: pa.Table, day: dt.date) -> list:  # noqa: ANN001

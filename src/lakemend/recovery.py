@@ -205,7 +205,7 @@ def _content_problems(lake: Lake, spec: TableSpec, day: dt.date, paths: list[str
             return [f"data unreadable: {str(exc).splitlines()[0]}"]
         columns = {r[0] for r in con.execute("DESCRIBE _day")}
         problems = []
-        rule = row_rule_sql(spec.contract, columns)
+        rule = _bronze_rule_sql(spec) if spec.layer == "bronze" else row_rule_sql(spec.contract, columns)
         broken = con.execute(f"SELECT {rule} AS r, count(*) FROM _day WHERE {rule} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
         problems += [f"contract: {count} row(s) break '{reason}'" for reason, count in broken]
         if spec.layer == "gold":
@@ -213,6 +213,15 @@ def _content_problems(lake: Lake, spec: TableSpec, day: dt.date, paths: list[str
         return problems
     finally:
         con.close()
+
+
+def _bronze_rule_sql(spec: TableSpec) -> str:
+    """Bronze's own rule: required fields are present (ingest guarantees it; damage breaks it)."""
+    from lakemend.engines.duckdb import q
+
+    assert spec.bronze is not None
+    cases = [f"WHEN {q(name)} IS NULL THEN 'required field {name} is empty'" for name, col in spec.bronze.columns.items() if col.required]
+    return f"CASE {' '.join(cases)} END" if cases else "CAST(NULL AS VARCHAR)"
 
 
 def _pii_problems(con, spec: TableSpec, columns: set[str]) -> list[str]:  # noqa: ANN001

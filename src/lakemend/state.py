@@ -139,6 +139,18 @@ metrics = Table(
 )
 
 
+marks = Table(
+    "partition_marks",
+    metadata,
+    Column("table_name", String(128), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("mark", String(16), nullable=False),  # damaged | stale
+    Column("reason", Text),
+    Column("run_id", String(64)),
+    Column("at", DateTime, nullable=False),
+)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -240,12 +252,38 @@ class StateStore:
                          run_id: str, rows: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(partitions).where(partitions.c.table_name == table, partitions.c.day == day))
+            conn.execute(delete(marks).where(marks.c.table_name == table, marks.c.day == day))
             conn.execute(
                 insert(partitions).values(
                     table_name=table, day=day, input_key=input_key, files_key=files_key, snapshot_id=snapshot_id,
                     run_id=run_id, rows=rows, built_at=utcnow(),
                 )
             )
+
+    def forget_partition(self, table: str, day: dt.date) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(partitions).where(partitions.c.table_name == table, partitions.c.day == day))
+
+    def update_partition_files(self, table: str, day: dt.date, files_key: str, snapshot_id: int | None, rows: int) -> None:
+        """Record that the day now holds other files (rollback) without claiming a new build."""
+        with self.engine.begin() as conn:
+            conn.execute(update(partitions).where(partitions.c.table_name == table, partitions.c.day == day)
+                         .values(files_key=files_key, snapshot_id=snapshot_id, rows=rows))
+
+    # ----- marks: damaged (quarantined) and stale partitions ------------------------------------
+    def mark(self, table: str, day: dt.date, mark: str, reason: str, run_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(marks).where(marks.c.table_name == table, marks.c.day == day))
+            conn.execute(insert(marks).values(table_name=table, day=day, mark=mark, reason=reason, run_id=run_id, at=utcnow()))
+
+    def clear_mark(self, table: str, day: dt.date) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(marks).where(marks.c.table_name == table, marks.c.day == day))
+
+    def marks(self, table: str | None = None) -> dict[tuple[str, dt.date], dict[str, Any]]:
+        query = select(marks) if table is None else select(marks).where(marks.c.table_name == table)
+        with self.engine.connect() as conn:
+            return {(r["table_name"], r["day"]): dict(r) for r in conn.execute(query).mappings()}
 
     # ----- landing fingerprints --------------------------------------------------------------
     def record_fingerprints(self, table: str, day: dt.date, prints: Iterable[Fingerprint], run_id: str) -> None:
