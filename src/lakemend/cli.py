@@ -31,11 +31,12 @@ app.add_typer(runs_app, name="runs")
 
 
 def _register() -> None:
-    from lakemend import cli_backfill, cli_ops, cli_recovery
+    from lakemend import cli_backfill, cli_incident, cli_ops, cli_recovery
 
     app.add_typer(cli_backfill.backfill_app, name="backfill")
     app.add_typer(cli_backfill.rebuild_app, name="rebuild")
     app.add_typer(cli_backfill.refresh_app, name="refresh")
+    app.add_typer(cli_incident.incident_app, name="incident")
     for command in (cli_ops.pause, cli_ops.resume, cli_ops.status, cli_ops.metrics, cli_recovery.gaps,
                     cli_recovery.late, cli_recovery.verify, cli_recovery.repair, cli_recovery.quarantine,
                     cli_recovery.rollback):
