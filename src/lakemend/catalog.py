@@ -56,7 +56,6 @@ def load_table(catalog: Catalog, qualified: str) -> Table | None:
 
 def create_table(catalog: Catalog, project: Project, qualified: str, schema: pa.Schema) -> Table:
     """Create a day-partitioned table whose data files live under its layer folder."""
-    from pyiceberg.partitioning import PartitionField, PartitionSpec
     from pyiceberg.transforms import IdentityTransform
 
     if "day" not in schema.names:

@@ -34,12 +34,10 @@ def vacuum(
 ) -> None:
     """Expire old snapshots and restore points, then delete the files no kept snapshot needs.
 
-    The only command that deletes data files. Files younger than the retention are never deleted
-    (they may belong to a write in progress). Asks before deleting; --yes skips the question.
-    Example: [bold]lakemend vacuum --older-than 7d --dry-run[/]
+    The only command that deletes data files; files younger than the retention are never deleted (a write may be in progress). Asks first (default No); --yes skips the question. Example: [bold]lakemend vacuum --older-than 7d --dry-run[/]
     """
     from lakemend.cli import _lake, _output
-    from lakemend.vacuum import apply_vacuum, parse_retention, plan_vacuum
+    from lakemend.vacuum import apply_vacuum, human_bytes, parse_retention, plan_vacuum
 
     fmt = _output(output)
     retention = parse_retention(older_than)
@@ -65,18 +63,12 @@ def _confirmed(plan: VacuumPlan, yes: bool, fmt: str, warehouse: str) -> bool:
     if yes:
         return True
     if not sys.stdin.isatty():
-        raise UsageError(
-            f"vacuum would delete {plan.files} file(s) ({human_bytes(plan.bytes)}) and needs a confirmation, but there is no terminal to ask",
-            "pass --yes to confirm (or --dry-run to only look)",
-        )
+        raise UsageError(f"vacuum would {plan.describe()} and needs a confirmation, but there is no terminal to ask",
+                         "pass --yes to confirm (or --dry-run to only look)")
     if fmt == "json":  # stdout carries one JSON document: show the plan to the person on stderr
         print_plan(plan, warehouse, err_console)
-    tables = sum(1 for t in plan.tables if not t.empty)
-    snapshots = sum(len(t.snapshots_expire) for t in plan.tables)
-    refs = sum(len(t.refs_dropped) for t in plan.tables)
-    question = (f"Expire {snapshots} snapshot(s), drop {refs} restore point(s)/branch(es) and delete {plan.files} file(s) "
-                f"({human_bytes(plan.bytes)}) in {tables} table(s)? This cannot be undone")
-    return typer.confirm(question, default=False, err=True)
+    action = plan.describe()
+    return typer.confirm(f"{action[0].upper()}{action[1:]}? This cannot be undone", default=False, err=True)
 
 
 def _finish(plan: VacuumPlan, result: VacuumResult | None, fmt: str, message: str) -> None:
@@ -87,15 +79,6 @@ def _finish(plan: VacuumPlan, result: VacuumResult | None, fmt: str, message: st
 
 
 # ----- rendering ----------------------------------------------------------------------------------------
-
-
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def _table(title: str, columns: list[str], rows: list[list[object]]) -> Table:
@@ -109,6 +92,8 @@ def _table(title: str, columns: list[str], rows: list[list[object]]) -> Table:
 
 def print_plan(plan: VacuumPlan, warehouse: str, target: Console) -> None:
     """The summary per table, the refs dropped or kept, and every file to delete."""
+    from lakemend.vacuum import human_bytes
+
     cutoff = f"{plan.cutoff:%Y-%m-%d %H:%M:%S} UTC"
     summary = [[t.table, len(t.snapshots_expire), len(t.snapshots_kept), len(t.refs_dropped),
                 len(t.refs) - len(t.refs_dropped), len(t.files), human_bytes(t.bytes)] for t in plan.tables]
@@ -126,6 +111,8 @@ def print_plan(plan: VacuumPlan, warehouse: str, target: Console) -> None:
 
 
 def _print_result(result: VacuumResult) -> None:
+    from lakemend.vacuum import human_bytes
+
     rows = [[t.table, t.snapshots_expired, len(t.refs_dropped), t.files_deleted, human_bytes(t.bytes_freed), len(t.files_skipped)]
             for t in result.tables]
     console.print(_table("Vacuumed", ["table", "snapshots expired", "refs dropped", "files deleted", "freed",

@@ -147,7 +147,7 @@ def _split(con: Connection, staged: str, cfg: BronzeTableConfig, reason_sql: str
     good = con.arrow(f"SELECT {cols}, _extra, {_meta_sql(relative, ctx, declared + ['_extra'])} FROM _checked WHERE _reason IS NULL",
     )
     bad_rows = con.execute(
-        f"SELECT _line, _reason, _raw FROM _checked WHERE _reason IS NOT NULL ORDER BY _line"
+        "SELECT _line, _reason, _raw FROM _checked WHERE _reason IS NOT NULL ORDER BY _line"
     )
     con.execute("DROP VIEW _checked")
     records = [{"line": line, "reason": reason, "raw": raw} for line, reason, raw in bad_rows]

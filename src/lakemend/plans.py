@@ -123,7 +123,7 @@ def _check_inputs(lake: Lake, spec: TableSpec, day: dt.date, planned: set[tuple[
             has = day in lake.published_days(inp.table) or day in lake.state.partition_states(inp.table)
             if not has:
                 raise PreconditionFailed(f"{spec.qualified} {day} reads {inp.table} {day}, which is not built",
-                                         f"backfill the upstream day first, or add --downstream to the upstream backfill")
+                                         "backfill the upstream day first, or add --downstream to the upstream backfill")
 
 
 def _previous_attempt(lake: Lake, key: str) -> tuple[str | None, set[tuple[str, dt.date]]]:

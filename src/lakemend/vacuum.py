@@ -40,12 +40,12 @@ if TYPE_CHECKING:
 
     from lakemend.lake import Lake
 
-DEFAULT_RETENTION = "7d"
 RESTORE_PREFIX = "pre-"
 STAGE_PREFIX = "stage-"
 # Only files Iceberg writes are ever deleted; anything else under a table folder is left alone.
 ICEBERG_SUFFIXES = (".parquet", ".orc", ".avro", ".metadata.json", ".puffin", ".stats")
 _RUN_TIME = re.compile(r"^pre-(\d{8}T\d{6})-")
+KINDS = ("data", "manifest-list", "manifest", "metadata", "statistics")  # the order files are listed in
 COMMIT_ATTEMPTS = 8
 
 
@@ -111,6 +111,14 @@ class VacuumPlan:
     def empty(self) -> bool:
         return all(t.empty for t in self.tables)
 
+    def describe(self) -> str:
+        """One line: what applying the plan does."""
+        snapshots = sum(len(t.snapshots_expire) for t in self.tables)
+        refs = sum(len(t.refs_dropped) for t in self.tables)
+        tables = sum(1 for t in self.tables if not t.empty)
+        return (f"expire {snapshots} snapshot(s), drop {refs} restore point(s)/stage branch(es) and delete "
+                f"{self.files} file(s) ({human_bytes(self.bytes)}) in {tables} table(s)")
+
     def to_dict(self) -> dict:
         return {
             "cutoff": self.cutoff.isoformat(),
@@ -146,6 +154,15 @@ class VacuumResult:
     def to_dict(self) -> dict:
         return {"files_deleted": self.files_deleted, "bytes_freed": self.bytes_freed,
                 "tables": [asdict(t) for t in self.tables]}
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
 
 
 def parse_retention(text: str) -> dt.timedelta:
@@ -247,12 +264,13 @@ def _plan_table(table: Table, qualified: str, cutoff: dt.datetime, other_roots: 
     kept_snapshots = [s for s in metadata.snapshots if s.snapshot_id in kept]
     referenced = referenced_files(table, kept_snapshots)
     root = _require_local(qualified, table.location())
-    doomed = tuple(
-        DoomedFile(path, _kind(path), stat.st_size, stat.st_mtime)
-        for path, stat in _iceberg_files(root, other_roots)
-        if path not in referenced and stat.st_mtime < cutoff.timestamp()
+    doomed = sorted(
+        (DoomedFile(path, _kind(path), stat.st_size, stat.st_mtime)
+         for path, stat in _iceberg_files(root, other_roots)
+         if path not in referenced and stat.st_mtime < cutoff.timestamp()),
+        key=lambda f: (KINDS.index(f.kind), f.path),
     )
-    return TableVacuum(qualified, root, tuple(sorted(expire)), tuple(sorted(kept)), refs, doomed)
+    return TableVacuum(qualified, root, tuple(sorted(expire)), tuple(sorted(kept)), refs, tuple(doomed))
 
 
 def _ref_changes(metadata: TableMetadata, cutoff_ms: int) -> tuple[RefChange, ...]:
@@ -336,8 +354,12 @@ def _iceberg_files(root: str, skip_roots: set[str]) -> Iterator[tuple[str, os.st
         dirs[:] = [d for d in dirs if os.path.join(folder, d) not in skip_roots]
         for name in files:
             path = os.path.join(folder, name)
-            if name.endswith(ICEBERG_SUFFIXES) and not os.path.islink(path):
+            if not name.endswith(ICEBERG_SUFFIXES) or os.path.islink(path):
+                continue
+            try:
                 yield os.path.normpath(path), os.stat(path)
+            except FileNotFoundError:  # removed while we listed: nothing to do with it
+                continue
 
 
 def _kind(path: str) -> str:

@@ -1,0 +1,684 @@
+"""Benchmark: ``lakemend status`` / ``gaps`` on a 3-year lake, and ``verify`` of a 1M-row day vs DuckDB.
+
+Run from the repository root with the project's venv:
+
+    .venv/bin/python bench/bench_recovery.py [--tables 10] [--days 1095] [--repeat 5] [--write-docs]
+        [--commits 3] [--rows-per-day 20] [--verify-rows 1000000] [--skip-verify] [--profile] [--keep]
+
+What it does:
+
+1. Builds a *wide, shallow* lake fast, in this process, through lakemend's own code: a project
+   whose ``lakemend.yaml`` declares ``--tables`` CSV bronze tables of one source; each table is
+   created with ``Lake.ensure_table`` (lakemend's layout: identity partition on ``day``) and all its
+   ``--days`` days (from 2023-01-01, ``--rows-per-day`` rows each) are loaded in ``--commits``
+   pyiceberg appends (one data file per day partition). Every day gets a matching tiny landing CSV,
+   its fingerprint and a partition state row (``StateStore.record_partition`` with the files key
+   of the published day), so ``status`` and ``gaps`` see a fully built lake. Then it damages it:
+   deletes the data files of a few days (gaps), the landing files of a few published days (no
+   longer expected: not gaps), lands a few days past the end that were never built (gaps), marks
+   two days stale and records one failed job. ``gaps -o json`` is checked against what was done.
+2. Times ``lakemend status``, ``status -o json``, ``gaps``, ``gaps -o json`` (and the full 3-year
+   ``status -o json --start --end``, and ``lakemend --help`` as the CLI start-up floor) as whole
+   CLI subprocesses, ``--repeat`` times each: median, min–max, peak RSS (``os.wait4``).
+   Target: < 2 s each. When a target is missed (or with ``--profile``) the command is run once more
+   under ``python -m cProfile`` and its hotspots are printed (not written to the docs).
+3. ``verify`` of one day: ``lakemend init --example company --no-data``, lands ``--verify-rows``
+   orders for 2025-10-26 with ``lakemend.example_data.generate``, builds it with
+   ``lakemend run --date``, then times ``lakemend verify --date D --table silver.orders_clean`` and
+   ``--table gold.customer_orders`` beside a plain DuckDB scan (a Python subprocess) of the same
+   Parquet files (the day's files from the table's current snapshot) that reads every column
+   (``count(*)`` plus ``count(c)`` and ``max(c)`` of each column), alternating, ``--repeat`` times.
+4. Prints Markdown tables; ``--write-docs`` puts them between ``<!-- bench_recovery:start -->``
+   and ``<!-- bench_recovery:end -->`` in docs/benchmarks.md with machine, date and exact command.
+
+This is a benchmark, not a test: it asserts nothing and exits 0 unless a subprocess fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import pstats
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_pipeline import busy_cpu_seconds, check, lakemend_exe, machine  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+DOCS = REPO / "docs" / "benchmarks.md"
+START_MARK = "<!-- bench_recovery:start -->"
+END_MARK = "<!-- bench_recovery:end -->"
+FIRST_DAY = dt.date(2023, 1, 1)
+VERIFY_DAY = dt.date(2025, 10, 26)
+TARGET_S = 2.0
+SOURCE = "shop"
+RUN_ID = "bench-build"
+VERIFY_TABLES = ("silver.orders_clean", "gold.customer_orders")
+COLUMNS_YAML = """\
+          id: {type: string, required: true}
+          customer: string
+          amount: {type: "decimal(12,2)", required: true}
+          currency: string
+          created_at: {type: timestamp, required: true}
+"""
+
+
+# ----- measuring ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    wall: float
+    peak_rss_mb: float
+    code: int
+    stdout: str
+    others: float  # share of all CPUs other processes used meanwhile (skews times)
+
+
+@dataclass
+class Timed:
+    """The repeats of one measured command."""
+
+    label: str
+    cmd: list[str]
+    runs: list[Run] = field(default_factory=list)
+    target: float | None = None
+    inner: list[float] = field(default_factory=list)  # seconds the child reports for its own work
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    @property
+    def spread(self) -> str:
+        walls = [r.wall for r in self.runs]
+        return f"{min(walls):.2f}–{max(walls):.2f}" if len(walls) > 1 else ""
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(r.peak_rss_mb for r in self.runs)
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.target is None else self.wall < self.target
+
+
+def measure(cmd: list[str], ok: tuple[int, ...] = (0,)) -> Run:
+    """Run ``cmd`` to completion: wall time and the child's own peak RSS (``os.wait4``)."""
+    os.sync()
+    busy_before = busy_cpu_seconds()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        others = busy_cpu_seconds() - busy_before - usage.ru_utime - usage.ru_stime
+        code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if code not in ok:
+        raise RuntimeError(f"{shlex.join(cmd)} exited {code}:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+    return Run(wall, usage.ru_maxrss / 1024, code, stdout, max(0.0, others) / (wall * (os.cpu_count() or 1)))
+
+
+# ----- 1. the wide, shallow lake --------------------------------------------------------------------
+
+
+@dataclass
+class Damage:
+    """What was done to the lake, and what gaps must therefore report."""
+
+    deleted_data: dict[str, list[dt.date]] = field(default_factory=dict)
+    deleted_landing: dict[str, list[dt.date]] = field(default_factory=dict)
+    unbuilt_landing: dict[str, list[dt.date]] = field(default_factory=dict)
+    stale: dict[str, list[dt.date]] = field(default_factory=dict)
+    failed: dict[str, list[dt.date]] = field(default_factory=dict)
+
+    def expected_gap_days(self) -> dict[str, set[dt.date]]:
+        out: dict[str, set[dt.date]] = {}
+        for source in (self.deleted_data, self.unbuilt_landing):
+            for table, days in source.items():
+                out.setdefault(table, set()).update(days)
+        return out
+
+
+@dataclass
+class LakeInfo:
+    root: Path
+    tables: int
+    days: int
+    last_day: dt.date
+    rows_per_day: int
+    commits: int
+    data_files: int
+    landing_files: int
+    manifests: int
+    metadata_mb: float
+    seconds: dict[str, float]
+    damage: Damage
+    gaps_found: dict[str, int] = field(default_factory=dict)
+
+
+def table_names(count: int) -> list[str]:
+    return [f"t{i:02d}" for i in range(1, count + 1)]
+
+
+def write_project(root: Path, names: list[str]) -> None:
+    root.mkdir(parents=True)
+    tables = "".join(
+        f"      {name}:\n        description: bench table {name}\n        path: \"{SOURCE}/{name}/{{date}}/*.csv\"\n"
+        f"        format: csv\n        columns:\n{COLUMNS_YAML}"
+        for name in names
+    )
+    (root / "lakemend.yaml").write_text(
+        "# Written by bench/bench_recovery.py: bronze tables only, one CSV source.\n"
+        "name: bench-recovery\nwarehouse: ./lake\nraw: ./landing\n"
+        "catalog: {type: sql, uri: \"sqlite:///lake/catalog.db\", name: lakemend}\n"
+        "state: \"sqlite:///.lakemend/state.db\"\nlogs: ./.lakemend/logs\n"
+        f"sources:\n  {SOURCE}:\n    bronze:\n{tables}"
+    )
+
+
+def day_rows(name: str, days: list[dt.date], per_day: int):  # noqa: ANN201 - pa.Table
+    """Arrow rows of ``days`` in the bronze schema, plus the matching CSV text of each day."""
+    import pyarrow as pa
+
+    ids, customers, cents, currencies, created, files, hashes, day_col = [], [], [], [], [], [], [], []
+    csv: dict[dt.date, str] = {}
+    for day in days:
+        relative = f"{SOURCE}/{name}/{day.isoformat()}/{name}-0001.csv"
+        lines = ["id,customer,amount,currency,created_at"]
+        base = dt.datetime.combine(day, dt.time())
+        for i in range(per_day):
+            ident = f"{name}-{day:%Y%m%d}-{i:04d}"
+            amount = (day.toordinal() * 7 + i * 131) % 100_000
+            currency = ("USD", "EUR", "GBP")[i % 3]
+            stamp = base + dt.timedelta(seconds=i * 3600 % 86_400 + i)
+            lines.append(f"{ident},c{i % 97},{amount // 100}.{amount % 100:02d},{currency},{stamp.isoformat(sep=' ')}")
+            ids.append(ident)
+            customers.append(f"c{i % 97}")
+            cents.append(amount)
+            currencies.append(currency)
+            created.append(stamp)
+            files.append(relative)
+            hashes.append(hashlib.md5(ident.encode()).hexdigest())
+            day_col.append(day)
+        csv[day] = "\n".join(lines) + "\n"
+    amounts = pa.array([Decimal(c).scaleb(-2) for c in cents], pa.decimal128(12, 2))
+    arrays = {
+        "id": pa.array(ids, pa.string()),
+        "customer": pa.array(customers, pa.string()),
+        "amount": amounts,
+        "currency": pa.array(currencies, pa.string()),
+        "created_at": pa.array(created, pa.timestamp("us")),
+        "_extra": pa.nulls(len(ids), pa.string()),
+        "_source_file": pa.array(files, pa.string()),
+        "_ingested_at": pa.array([dt.datetime(2026, 1, 1)] * len(ids), pa.timestamp("us")),
+        "_run_id": pa.array([RUN_ID] * len(ids), pa.string()),
+        "_record_hash": pa.array(hashes, pa.string()),
+        "day": pa.array(day_col, pa.date32()),
+    }
+    return arrays, csv
+
+
+def build_lake(root: Path, n_tables: int, n_days: int, per_day: int, commits: int) -> LakeInfo:
+    """The wide, shallow lake of step 1, built in this process through lakemend's own code."""
+    import pyarrow as pa
+    from sqlalchemy import event
+
+    from lakemend.ingest import bronze_schema
+    from lakemend.lake import Lake
+    from lakemend.publish import files_key
+    from lakemend.sources import content_key, fingerprint
+
+    names = table_names(n_tables)
+    write_project(root, names)
+    lake = Lake.open(root)
+
+    # the state rows are written one transaction per partition (lakemend's own API); SQLite's
+    # fsync per commit would make that the slowest part of the build, and it measures nothing
+    @event.listens_for(lake.state.engine, "connect")
+    def _no_sync(dbapi_connection, _record) -> None:  # noqa: ANN001
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+    lake.state.engine.dispose()
+    days = [FIRST_DAY + dt.timedelta(days=i) for i in range(n_days)]
+    chunks = [days[i * len(days) // commits:(i + 1) * len(days) // commits] for i in range(commits)]
+    seconds = {"iceberg": 0.0, "landing": 0.0, "state": 0.0, "damage": 0.0}
+    for name in names:
+        spec = lake.project.table(f"bronze.{name}")
+        schema = bronze_schema(spec.bronze)
+        started = time.perf_counter()
+        table = lake.ensure_table(spec.qualified, schema)
+        all_csv: dict[dt.date, str] = {}
+        for chunk in chunks:
+            arrays, csv = day_rows(name, chunk, per_day)
+            all_csv.update(csv)
+            table.append(pa.Table.from_pydict(arrays, schema=schema))
+        seconds["iceberg"] += time.perf_counter() - started
+
+        started = time.perf_counter()
+        prints = {}
+        for day, text in all_csv.items():
+            folder = root / "landing" / SOURCE / name / day.isoformat()
+            folder.mkdir(parents=True)
+            path = folder / f"{name}-0001.csv"
+            path.write_text(text)
+            prints[day] = fingerprint(lake.project, path)
+        seconds["landing"] += time.perf_counter() - started
+
+        started = time.perf_counter()
+        published = lake.published_days(spec.qualified)
+        snapshot = table.current_snapshot().snapshot_id
+        for day in days:
+            input_key = hashlib.sha256(f"{spec.code_hash}\n{content_key([prints[day]])}".encode()).hexdigest()[:32]
+            lake.state.record_fingerprints(spec.qualified, day, [prints[day]], RUN_ID)
+            lake.state.record_partition(spec.qualified, day, input_key=input_key, files_key=published[day],
+                                        snapshot_id=snapshot, run_id=RUN_ID, rows=per_day)
+        seconds["state"] += time.perf_counter() - started
+        assert len(published) == n_days and files_key([]) not in published.values()
+
+    started = time.perf_counter()
+    damage = damage_lake(lake, names, days)
+    seconds["damage"] = time.perf_counter() - started
+    warehouse = lake.project.warehouse
+    data_files = sum(1 for _ in warehouse.rglob("*.parquet"))
+    manifests = sum(1 for p in warehouse.rglob("*.avro") if not p.name.startswith("snap-"))
+    metadata_mb = sum(p.stat().st_size for p in warehouse.rglob("*") if p.suffix in (".avro", ".json")) / 2**20
+    landing = sum(1 for p in (root / "landing").rglob("*.csv"))
+    return LakeInfo(root, n_tables, n_days, days[-1], per_day, commits, data_files, landing, manifests,
+                    metadata_mb, seconds, damage)
+
+
+def damage_lake(lake, names: list[str], days: list[dt.date]) -> Damage:  # noqa: ANN001
+    """Delete some days' data files and landing files, land unbuilt days, mark stale, fail a job."""
+    from lakemend.recovery import local_path, published_files
+
+    damage = Damage()
+    last = days[-1]
+    pick = {  # table index → days whose data files are deleted (some inside status's last 14 days)
+        0: [dt.date(2024, 3, 10), dt.date(2024, 3, 11)],
+        1: [last - dt.timedelta(days=3)],
+        2: [dt.date(2023, 6, 1), dt.date(2024, 6, 1), dt.date(2025, 6, 1)],
+    }
+    for index, chosen in pick.items():
+        if index >= len(names):
+            continue
+        chosen = [d for d in chosen if days[0] <= d <= last]
+        if not chosen:
+            continue
+        qualified = f"bronze.{names[index]}"
+        files = published_files(lake, qualified)
+        for day in chosen:
+            for data_file in files[day]:
+                os.remove(local_path(data_file.file_path))
+        damage.deleted_data[qualified] = chosen
+    raw = lake.project.raw
+    for index, offsets in ((3, (100, 101, 102)), (4, (5,))):  # published days whose landing files vanished
+        if index < len(names):
+            chosen = [last - dt.timedelta(days=o) for o in offsets if o < len(days)]
+            if not chosen:
+                continue
+            for day in chosen:
+                shutil.rmtree(raw / SOURCE / names[index] / day.isoformat())
+            damage.deleted_landing[f"bronze.{names[index]}"] = chosen
+    for index in (5, 6):  # landed after the last build: expected, never built
+        if index < len(names):
+            chosen = [last + dt.timedelta(days=o) for o in (1, 2)]
+            _, csv = day_rows(names[index], chosen, 3)
+            for day, text in csv.items():
+                folder = raw / SOURCE / names[index] / day.isoformat()
+                folder.mkdir(parents=True)
+                (folder / f"{names[index]}-0001.csv").write_text(text)
+            damage.unbuilt_landing[f"bronze.{names[index]}"] = chosen
+    if len(names) > 7:
+        chosen = [last - dt.timedelta(days=2), last - dt.timedelta(days=1)]
+        for day in chosen:
+            lake.state.mark(f"bronze.{names[7]}", day, "stale", "bench: pretend an input changed", RUN_ID)
+        damage.stale[f"bronze.{names[7]}"] = chosen
+    if len(names) > 8:
+        qualified, day = f"bronze.{names[8]}", last - dt.timedelta(days=6)
+        job = lake.state.start_job(RUN_ID, "backfill", "bronze", qualified, day, "bench", None, None)
+        lake.state.finish_job(job, "failed", error="bench: pretend the job failed")
+        damage.failed[qualified] = [day]
+    return damage
+
+
+def check_gaps(info: LakeInfo, found: list[dict]) -> str:
+    """Compare ``gaps -o json`` with what damage_lake did."""
+    reported: dict[str, set[dt.date]] = {}
+    for gap in found:
+        start, end = dt.date.fromisoformat(gap["from"]), dt.date.fromisoformat(gap["to"])
+        while start <= end:
+            reported.setdefault(gap["table"], set()).add(start)
+            start += dt.timedelta(days=1)
+    info.gaps_found = {t: len(d) for t, d in reported.items()}
+    expected = info.damage.expected_gap_days()
+    total = sum(len(d) for d in reported.values())
+    if reported == expected:
+        return f"`gaps` reports exactly the {total} missing day(s) the damage left ({len(found)} range(s))"
+    return f"**`gaps` differs from the damage**: expected {expected}, reported {reported}"
+
+
+# ----- 2. status and gaps ------------------------------------------------------------------------
+
+
+def cli_commands(info: LakeInfo) -> list[Timed]:
+    exe, project = lakemend_exe(), str(info.root)
+    first, last = FIRST_DAY.isoformat(), (info.last_day + dt.timedelta(days=2)).isoformat()
+    base = [exe, "-C", project]
+    return [
+        Timed("lakemend --help (CLI start-up floor)", [exe, "--help"]),
+        Timed("status", base + ["status"], target=TARGET_S),
+        Timed("status --output json", base + ["status", "--output", "json"], target=TARGET_S),
+        Timed("gaps", base + ["gaps"], target=TARGET_S),
+        Timed("gaps --output json", base + ["gaps", "--output", "json"], target=TARGET_S),
+        Timed(f"status --output json --start {first} --end {last} (every day)",
+              base + ["status", "--output", "json", "--start", first, "--end", last], target=TARGET_S),
+    ]
+
+
+WRAPPER_SHARE = 0.8
+
+
+def profile_command(timed: Timed, work: Path, top: int = 12) -> str:
+    """Run one CLI command under cProfile; the text of its hotspots."""
+    prof = work / (timed.label.split()[0] + "-" + str(abs(hash(timed.label)) % 10_000) + ".prof")
+    cmd = [sys.executable, "-m", "cProfile", "-o", str(prof)] + timed.cmd
+    run = measure(cmd)
+    stats = pstats.Stats(str(prof)).stats  # type: ignore[attr-defined]
+    total = max(v[3] for v in stats.values())
+    lines = [f"\n### cProfile of `{shlex.join(['lakemend'] + timed.cmd[1:])}` — {run.wall:.2f} s wall under the profiler, "
+             f"{total:.2f} s profiled\n", "Cumulative, lakemend's own functions (the outer call chain above "
+             f"{WRAPPER_SHARE:.0%} left out):\n"]
+
+    def where(key: tuple) -> str:
+        filename, line, name = key
+        if f"{os.sep}lakemend{os.sep}" in filename and "site-packages" not in filename:
+            filename = "lakemend/" + filename.split(f"{os.sep}lakemend{os.sep}", 1)[1]
+        elif "site-packages" in filename:
+            filename = filename.split(f"site-packages{os.sep}", 1)[1]
+        else:
+            filename = Path(filename).name
+        return f"{filename}:{line} {name}"
+
+    ours = [(k, v) for k, v in stats.items() if f"{os.sep}lakemend{os.sep}" in k[0] and "site-packages" not in k[0]
+            and v[3] < WRAPPER_SHARE * total and k[2] != "<module>"]
+    ours.sort(key=lambda kv: kv[1][3], reverse=True)
+    for key, (_, calls, own, cum, _) in ours[:top]:
+        lines.append(f"  {cum:6.2f} s cum {100 * cum / total:4.0f}% {calls:>7} calls  {where(key)}")
+    lines.append("\nCumulative, any package (imports and library calls):\n")
+    libs = [(k, v) for k, v in stats.items() if v[3] < WRAPPER_SHARE * total and k[2] not in ("<module>",)
+            and not k[0].startswith("<")]
+    libs.sort(key=lambda kv: kv[1][3], reverse=True)
+    for key, (_, calls, own, cum, _) in libs[:top]:
+        lines.append(f"  {cum:6.2f} s cum {calls:>7} calls  {where(key)}")
+    lines.append("\nOwn time (where the CPU goes):\n")
+    for key, (_, calls, own, cum, _) in sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]:
+        lines.append(f"  {own:6.2f} s own {calls:>8} calls  {where(key)}")
+    imports = sum(v[3] for k, v in stats.items() if k[2] == "<module>" and k[0].endswith("cli.py") and "lakemend" in k[0])
+    lines.append(f"\n(importing lakemend.cli: {imports:.2f} s cum)")
+    return "\n".join(lines)
+
+
+# ----- 3. verify of a 1M-row day ------------------------------------------------------------------
+
+SCAN_SCRIPT = """
+import json, sys, time
+started = time.perf_counter()
+import duckdb
+paths = json.loads(sys.argv[1])
+con = duckdb.connect()
+listing = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet([{listing}])").fetchall()]
+aggs = ", ".join(f'count("{c}"), max("{c}")' for c in cols)
+row = con.execute(f"SELECT count(*), {aggs} FROM read_parquet([{listing}])").fetchone()
+print(json.dumps({"rows": row[0], "columns": len(cols), "seconds": time.perf_counter() - started}))
+"""
+
+
+@dataclass
+class VerifyInfo:
+    root: Path
+    orders: int
+    build_seconds: float
+    files: dict[str, list[str]]
+    rows: dict[str, int]
+    megabytes: dict[str, float]
+    columns: dict[str, int] = field(default_factory=dict)
+
+
+def prepare_verify(work: Path, rows: int) -> VerifyInfo:
+    from lakemend.example_data import generate
+    from lakemend.lake import Lake
+    from lakemend.publish import day_files
+
+    root = work / "company"
+    check([lakemend_exe(), "init", str(root), "--example", "company", "--no-data"])
+    summary = generate(root / "landing", VERIFY_DAY, VERIFY_DAY, rows=rows)
+    orders = sum(d.records for d in summary.days if d.source == "orders")
+    run = measure([lakemend_exe(), "-C", str(root), "run", "--date", VERIFY_DAY.isoformat()])
+    lake = Lake.open(root)
+    files, counts, sizes = {}, {}, {}
+    for qualified in VERIFY_TABLES:
+        data_files = day_files(lake.table(qualified), VERIFY_DAY)
+        files[qualified] = [f.file_path.removeprefix("file://") for f in data_files]
+        counts[qualified] = sum(f.record_count for f in data_files)
+        sizes[qualified] = sum(f.file_size_in_bytes for f in data_files) / 2**20
+    return VerifyInfo(root, orders, run.wall, files, counts, sizes)
+
+
+def verify_commands(info: VerifyInfo) -> list[tuple[Timed, Timed]]:
+    pairs = []
+    for qualified in VERIFY_TABLES:
+        verify = Timed(f"lakemend verify --date {VERIFY_DAY} --table {qualified}",
+                       [lakemend_exe(), "-C", str(info.root), "verify", "--date", VERIFY_DAY.isoformat(), "--table", qualified])
+        scan = Timed(f"plain DuckDB scan of the same files ({qualified})",
+                     [sys.executable, "-c", SCAN_SCRIPT, json.dumps(info.files[qualified])])
+        pairs.append((verify, scan))
+    return pairs
+
+
+# ----- report --------------------------------------------------------------------------------------
+
+
+def fmt_met(timed: Timed) -> str:
+    return "" if timed.met is None else ("met" if timed.met else "**missed**")
+
+
+def cli_table(timed: list[Timed]) -> str:
+    lines = ["| command | wall s (median) | min–max | peak RSS MB | < 2 s |", "| --- | ---: | ---: | ---: | --- |"]
+    for t in timed:
+        lines.append(f"| `{t.label}` | {t.wall:.2f} | {t.spread} | {t.peak_rss_mb:,.0f} | {fmt_met(t)} |")
+    return "\n".join(lines)
+
+
+def verify_table(pairs: list[tuple[Timed, Timed]], info: VerifyInfo) -> str:
+    lines = ["| table (rows, files, MB) | lakemend verify s | plain DuckDB scan s | ratio | verify peak RSS MB | "
+             "DuckDB peak RSS MB | DuckDB query s (in its process) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for (verify, scan), qualified in zip(pairs, VERIFY_TABLES):
+        lines.append(
+            f"| {qualified} ({info.rows[qualified]:,}, {len(info.files[qualified])}, {info.megabytes[qualified]:,.0f}) "
+            f"| {verify.wall:.2f} ({verify.spread}) | {scan.wall:.2f} ({scan.spread}) | {verify.wall / scan.wall:.1f}× "
+            f"| {verify.peak_rss_mb:,.0f} | {scan.peak_rss_mb:,.0f} | {statistics.median(scan.inner):.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def section(info: LakeInfo, gaps_note: str, timed: list[Timed], pairs: list[tuple[Timed, Timed]] | None,
+            vinfo: VerifyInfo | None, args: argparse.Namespace) -> str:
+    command = "python bench/bench_recovery.py " + shlex.join(sys.argv[1:])
+    runs = [r for t in timed for r in t.runs] + [r for p in (pairs or []) for t in p for r in t.runs]
+    others = [r.others for r in runs]
+    targeted = [t for t in timed if t.target is not None]
+    missed = [t.label for t in targeted if not t.met]
+    verdict = ("Target < 2 s per command: **met** by every command" if not missed
+               else f"Target < 2 s per command: **missed** by {', '.join(f'`{m}`' for m in missed)}")
+    d = info.damage
+    partitions = info.tables * info.days
+    built = info.seconds
+    parts = [
+        START_MARK,
+        "## Recovery: status, gaps and verify (`bench/bench_recovery.py`)",
+        "",
+        f"Measured {dt.date.today()} on {machine()}. Other processes used {min(others):.0%}–{max(others):.0%} "
+        "of the CPUs during the runs (the machine is shared; more than a few % makes the times noisy).",
+        "",
+        f"Command: `{command}` (repeats: {args.repeat}).",
+        "",
+        "### `status` and `gaps` on a wide, shallow lake",
+        "",
+        f"How the lake was built ({sum(built.values()):.0f} s): a project with {info.tables} CSV bronze tables of one source; "
+        f"each table created with lakemend's `Lake.ensure_table` (identity partition on `day`) and its {info.days:,} days "
+        f"({FIRST_DAY} – {info.last_day}, {info.rows_per_day} rows a day) loaded in {info.commits} pyiceberg "
+        f"`table.append` commits, one Parquet file per day ({built['iceberg']:.0f} s); a tiny landing CSV per day "
+        f"({built['landing']:.0f} s); a fingerprint and a partition state row per day through `StateStore` "
+        f"(`record_fingerprints`, `record_partition` with the day's files key; SQLite `synchronous=OFF` "
+        f"while building, {built['state']:.0f} s). In all {partitions:,} partitions, {info.data_files:,} data files, "
+        f"{info.landing_files:,} landing files, {info.manifests} manifests, {info.metadata_mb:.1f} MB of Iceberg metadata. "
+        "Note: a lake built by `lakemend run` day by day has one snapshot and at least one manifest per published "
+        "day, so `plan_files` reads far more manifests than here: these numbers are a best case for metadata reads.",
+        "",
+        "Damage before measuring: data files deleted for "
+        + "; ".join(f"{t} {', '.join(str(x) for x in days)}" for t, days in d.deleted_data.items())
+        + "; landing files deleted (still published, no longer expected) for "
+        + "; ".join(f"{t} {', '.join(str(x) for x in days)}" for t, days in d.deleted_landing.items())
+        + "; landed but never built: "
+        + "; ".join(f"{t} {', '.join(str(x) for x in days)}" for t, days in d.unbuilt_landing.items())
+        + "; marked stale: " + "; ".join(f"{t} {', '.join(str(x) for x in days)}" for t, days in d.stale.items())
+        + "; last job failed: " + "; ".join(f"{t} {', '.join(str(x) for x in days)}" for t, days in d.failed.items())
+        + f". {gaps_note[0].upper() + gaps_note[1:]}.",
+        "",
+        "Each command is a whole CLI subprocess (`lakemend -C PROJECT …`: interpreter start-up, imports, catalog "
+        "and state DB, Iceberg metadata, landing listing); *wall s* is the median of the repeats, *peak RSS* the "
+        "max `ru_maxrss` (from `os.wait4`). `status` without `--start`/`--end` shows the last 14 days but still "
+        "reads every day of every table.",
+        "",
+        cli_table(timed),
+        "",
+        verdict + ".",
+    ]
+    if pairs and vinfo:
+        parts += [
+            "",
+            f"### `verify` of one day ({vinfo.orders:,} order records) vs a plain DuckDB scan",
+            "",
+            f"`lakemend init --example company --no-data`, {args.verify_rows:,} orders landed for {VERIFY_DAY} with "
+            f"`lakemend.example_data.generate`, built with `lakemend run --date {VERIFY_DAY}` ({vinfo.build_seconds:.0f} s). "
+            f"Then, alternating, `lakemend verify --date {VERIFY_DAY} --table T` (whole CLI subprocess: metadata, footers, "
+            "the day copied into a DuckDB temp table, the contract's row rules, and for gold the masking and e-mail "
+            "checks on every text column) and a Python subprocess running plain DuckDB on the same Parquet files "
+            "(the day's files of the current snapshot), reading every column: `SELECT count(*), count(c), max(c), … "
+            "FROM read_parquet([...])`. Ratio = verify wall / DuckDB wall (both include their process start-up; the "
+            "last column is DuckDB's own time inside its process, imports included).",
+            "",
+            verify_table(pairs, vinfo),
+        ]
+    parts.append(END_MARK)
+    return "\n".join(parts)
+
+
+def write_docs(text: str) -> None:
+    """Replace only this script's marked section (appended at the end the first time)."""
+    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    if START_MARK in current and END_MARK in current:
+        head, rest = current.split(START_MARK, 1)
+        updated = head + text + rest.split(END_MARK, 1)[1]
+    else:
+        updated = current.rstrip("\n") + "\n\n" + text + "\n"
+    DOCS.write_text(updated)
+    print(f"\nWrote {DOCS}")
+
+
+# ----- main ----------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tables", type=int, default=10, help="bronze tables in the status/gaps lake")
+    parser.add_argument("--days", type=int, default=1095, help="daily partitions per table, from 2023-01-01")
+    parser.add_argument("--rows-per-day", type=int, default=20, help="rows per partition")
+    parser.add_argument("--commits", type=int, default=3, help="pyiceberg appends per table while building")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per command; wall is the median")
+    parser.add_argument("--verify-rows", type=int, default=1_000_000, help="orders landed for the verify day")
+    parser.add_argument("--skip-verify", action="store_true", help="only status and gaps")
+    parser.add_argument("--profile", action="store_true", help="profile status and gaps even when they meet the target")
+    parser.add_argument("--write-docs", action="store_true", help=f"update the section in {DOCS.relative_to(REPO)}")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    args = parser.parse_args()
+    if min(args.tables, args.days, args.rows_per_day, args.commits, args.repeat, args.verify_rows) < 1:
+        parser.error("counts must be at least 1")
+    if args.commits > args.days:
+        parser.error("--commits cannot exceed --days")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lakemend-bench-recovery-"))
+    try:
+        started = time.perf_counter()
+        info = build_lake(work / "lake", args.tables, args.days, args.rows_per_day, args.commits)
+        print(f"Built {args.tables} tables × {args.days} days under {work} in {time.perf_counter() - started:.0f} s "
+              f"({', '.join(f'{k} {v:.0f} s' for k, v in info.seconds.items())}); {info.data_files} data files, "
+              f"{info.manifests} manifests")
+        found = json.loads(check([lakemend_exe(), "-C", str(info.root), "gaps", "--output", "json"]))
+        gaps_note = check_gaps(info, found)
+        print(gaps_note)
+
+        timed = cli_commands(info)
+        for index in range(args.repeat):
+            for t in timed:
+                t.runs.append(measure(t.cmd))
+            print(f"repeat {index + 1}/{args.repeat}: " + ", ".join(f"{t.label.split(' (')[0]} {t.runs[-1].wall:.2f} s" for t in timed))
+
+        pairs, vinfo = None, None
+        if not args.skip_verify:
+            started = time.perf_counter()
+            vinfo = prepare_verify(work, args.verify_rows)
+            print(f"\nVerify project: {vinfo.orders:,} orders landed and built in {time.perf_counter() - started:.0f} s "
+                  f"(run {vinfo.build_seconds:.0f} s); files: " + ", ".join(f"{t} {len(f)}" for t, f in vinfo.files.items()))
+            pairs = verify_commands(vinfo)
+            for index in range(args.repeat):
+                for verify, scan in pairs:
+                    verify.runs.append(measure(verify.cmd, ok=(0, 1)))
+                    if verify.runs[-1].code:
+                        print(f"  {verify.label} found damage:\n{verify.runs[-1].stdout[-2000:]}")
+                    scan.runs.append(measure(scan.cmd))
+                    result = json.loads(scan.runs[-1].stdout.strip().splitlines()[-1])
+                    scan.inner.append(result["seconds"])
+                    vinfo.columns[verify.label] = result["columns"]
+                print(f"repeat {index + 1}/{args.repeat}: " + ", ".join(
+                    f"verify {v.runs[-1].wall:.2f} s / DuckDB {s.runs[-1].wall:.2f} s" for v, s in pairs))
+
+        text = section(info, gaps_note, timed, pairs, vinfo, args)
+        print("\n" + text.replace(START_MARK + "\n", "").replace("\n" + END_MARK, ""))
+        if args.write_docs:
+            write_docs(text)
+        for t in timed:
+            if t.target is not None and (args.profile or not t.met):
+                print(profile_command(t, work))
+    finally:
+        if args.keep:
+            print(f"\nKept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
