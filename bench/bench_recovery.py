@@ -493,6 +493,155 @@ def verify_commands(info: VerifyInfo) -> list[tuple[Timed, Timed]]:
     return pairs
 
 
+
+# ----- wall-clock breakdown (no profiler) -------------------------------------------------------------
+
+# (label, module, attribute): attribute may be "Class.method"; each target is wrapped where its
+# callers look it up (``from x import f`` binds f in the caller); names that no longer exist are skipped.
+TIMERS: tuple[tuple[str, str, str], ...] = (
+    ("catalog: open (SqlCatalog, namespaces)", "lakemend.lake", "open_catalog"),
+    ("catalog: load table metadata (Lake.table)", "lakemend.lake", "Lake.table"),
+    ("state DB: open (create_all)", "lakemend.state", "StateStore.__init__"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state", "StateStore.partition_states"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state", "StateStore.marks"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state", "PauseFlags.all"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.heatmap", "_last_job_failed"),
+    ("Iceberg: plan_files (manifest list + manifests → data files)", "pyiceberg.table", "DataScan.plan_files"),
+    ("published_files (own part: group files by day)", "lakemend.recovery", "published_files"),
+    ("present_days (own part: os.path.exists per data file)", "lakemend.recovery", "present_days"),
+    ("present_days (own part: os.path.exists per data file)", "lakemend.heatmap", "present_days"),
+    ("landing listing (landing_days: glob + Project.raw per file)", "lakemend.recovery", "landing_days"),
+    ("heatmap cells (build_heatmap, own part)", "lakemend.heatmap", "build_heatmap"),
+    ("gaps ranges (find_gaps, own part)", "lakemend.recovery", "find_gaps"),
+    ("verify: schema vs contract", "lakemend.contracts", "schema_problems"),
+    ("verify: Parquet footers (pq.read_metadata)", "pyarrow.parquet", "read_metadata"),
+    ("verify: read the day into DuckDB + row rules (_content_problems, own part)", "lakemend.recovery", "_content_problems"),
+    ("verify: PII checks on gold (_pii_problems)", "lakemend.recovery", "_pii_problems"),
+    ("verify: (own part: loop over files)", "lakemend.recovery", "verify"),
+    ("output (tables, JSON)", "lakemend.cli_recovery", "emit_table"),
+    ("output (tables, JSON)", "lakemend.cli_ops", "emit_json"),
+    ("output (tables, JSON)", "lakemend.cli_recovery", "emit_json"),
+)
+# imported up front by the timed child (each import's own increment is reported), so that the
+# targets above can be wrapped; the commands import all of them anyway (duckdb and pyarrow.parquet: verify)
+PRE_IMPORTS = ("lakemend.cli", "lakemend.cli_ops", "lakemend.cli_recovery", "lakemend.recovery", "lakemend.heatmap",
+               "pyiceberg.catalog.sql", "pyiceberg.table", "lakemend.contracts", "pyarrow.parquet", "duckdb",
+               "lakemend.engines.duckdb")
+STATUS_IMPORTS = PRE_IMPORTS[:7]
+
+
+class Timers:
+    """Exclusive wall time per label: a label's time minus the time of timed calls inside it."""
+
+    def __init__(self) -> None:
+        self.exclusive: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.stack: list[list[float]] = []
+
+    def wrap(self, label: str, func):  # noqa: ANN001, ANN201
+        import functools
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            frame = [0.0]
+            self.stack.append(frame)
+            started = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - started
+                self.stack.pop()
+                if self.stack:
+                    self.stack[-1][0] += elapsed
+                self.exclusive[label] = self.exclusive.get(label, 0.0) + elapsed - frame[0]
+                self.calls[label] = self.calls.get(label, 0) + 1
+        return wrapper
+
+
+def child_timed(out: Path, imports: list[str], argv: list[str]) -> None:
+    """Run the lakemend CLI in this process with timers on its areas; write them as JSON."""
+    import importlib
+
+    started = time.perf_counter()
+    import_seconds = {}
+    for name in imports:
+        before = time.perf_counter()
+        importlib.import_module(name)
+        import_seconds[name] = time.perf_counter() - before
+    timers = Timers()
+    missing = []
+    for label, module_name, attribute in TIMERS:
+        if module_name not in sys.modules:
+            continue
+        try:
+            owner = sys.modules[module_name]
+            *path, name = attribute.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            func = getattr(owner, name)
+        except AttributeError:
+            missing.append(f"{module_name}.{attribute}")
+            continue
+        setattr(owner, name, timers.wrap(label, func))
+    imported = time.perf_counter()
+    from lakemend.cli import main as cli_main
+
+    code = 0
+    try:
+        cli_main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    ended = time.perf_counter()
+    out.write_text(json.dumps({"exclusive": timers.exclusive, "calls": timers.calls, "missing": missing,
+                               "imports": import_seconds, "wrapping": imported - started - sum(import_seconds.values()),
+                               "main": ended - imported}))
+    sys.stdout.flush()
+    os._exit(code)
+
+
+@dataclass
+class Breakdown:
+    label: str
+    wall: float
+    areas: dict[str, float]
+    calls: dict[str, int]
+
+
+def breakdown(timed: Timed, work: Path, imports: tuple[str, ...]) -> Breakdown:
+    """Run one command once more in a child that times lakemend's areas with wall clocks."""
+    out = work / "timers.json"
+    argv = timed.cmd[1:]  # drop the lakemend executable
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child-timed", str(out), "--imports", ",".join(imports), "--"] + argv
+    run = measure(cmd, ok=(0, 1))
+    data = json.loads(out.read_text())
+    areas = {f"imports: {name}": seconds for name, seconds in data["imports"].items() if seconds >= 0.005}
+    areas.update(data["exclusive"])
+    areas["other: CLI parsing, project + config load, code not timed"] = data["main"] - sum(data["exclusive"].values())
+    areas["start-up: interpreter (process wall − in-process time)"] = (
+        run.wall - sum(data["imports"].values()) - data["wrapping"] - data["main"])
+    return Breakdown(timed.label, run.wall, areas, dict(data["calls"]))
+
+
+def breakdown_table(items: list[Breakdown]) -> str:
+    labels: list[str] = []
+    for b in items:
+        labels += [a for a in b.areas if a not in labels]
+    order = sorted(labels, key=lambda a: -max(b.areas.get(a, 0.0) for b in items))
+    head = "| area (exclusive wall s) | " + " | ".join(f"`{b.label}`" for b in items) + " |"
+    lines = [head, "| --- |" + " ---: |" * len(items)]
+    for area in order:
+        if max(b.areas.get(area, 0.0) for b in items) < 0.01:
+            continue
+        cells = []
+        for b in items:
+            value = b.areas.get(area)
+            calls = b.calls.get(area)
+            cells.append("" if value is None else f"{value:.2f}" + (f" ({calls}×)" if calls and calls > 1 else ""))
+        lines.append(f"| {area} | " + " | ".join(cells) + " |")
+    lines.append("| **wall (this run)** | " + " | ".join(f"**{b.wall:.2f}**" for b in items) + " |")
+    return "\n".join(lines)
+
+
 # ----- report --------------------------------------------------------------------------------------
 
 
@@ -521,7 +670,8 @@ def verify_table(pairs: list[tuple[Timed, Timed]], info: VerifyInfo) -> str:
 
 
 def section(info: LakeInfo, gaps_note: str, timed: list[Timed], pairs: list[tuple[Timed, Timed]] | None,
-            vinfo: VerifyInfo | None, args: argparse.Namespace) -> str:
+            vinfo: VerifyInfo | None, args: argparse.Namespace, status_parts: list[Breakdown],
+            verify_parts: list[Breakdown]) -> str:
     command = "python bench/bench_recovery.py " + shlex.join(sys.argv[1:])
     runs = [r for t in timed for r in t.runs] + [r for p in (pairs or []) for t in p for r in t.runs]
     others = [r.others for r in runs]
@@ -572,6 +722,12 @@ def section(info: LakeInfo, gaps_note: str, timed: list[Timed], pairs: list[tupl
         cli_table(timed),
         "",
         verdict + ".",
+        "",
+        "Where the time goes: each command once more in a child process that imports the modules it needs up front "
+        "(each import's increment listed) and wraps lakemend's areas in wall-clock timers; *exclusive* seconds, "
+        "so the areas add up to the wall time (no profiler overhead):",
+        "",
+        breakdown_table(status_parts),
     ]
     if pairs and vinfo:
         parts += [
@@ -588,6 +744,10 @@ def section(info: LakeInfo, gaps_note: str, timed: list[Timed], pairs: list[tupl
             "last column is DuckDB's own time inside its process, imports included).",
             "",
             verify_table(pairs, vinfo),
+            "",
+            "Where verify's time goes (same method as above):",
+            "",
+            breakdown_table(verify_parts),
         ]
     parts.append(END_MARK)
     return "\n".join(parts)
@@ -628,12 +788,29 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def in_fresh_process(func, *args):  # noqa: ANN001, ANN002, ANN201
+    """Run ``func(*args)`` in a spawned Python and return its result.
+
+    The heavy set-up (pyarrow, pyiceberg, a million generated rows) stays out of this process:
+    a child's ``ru_maxrss`` counts the memory of the parent it was forked from, so a big parent
+    would inflate every measured peak RSS.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(func, *args).result()
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--child-timed"]:
+        out, _, imports, _, *argv = sys.argv[2:]
+        child_timed(Path(out), imports.split(","), argv)
     args = parse_args()
     work = Path(tempfile.mkdtemp(prefix="lakemend-bench-recovery-"))
     try:
         started = time.perf_counter()
-        info = build_lake(work / "lake", args.tables, args.days, args.rows_per_day, args.commits)
+        info = in_fresh_process(build_lake, work / "lake", args.tables, args.days, args.rows_per_day, args.commits)
         print(f"Built {args.tables} tables × {args.days} days under {work} in {time.perf_counter() - started:.0f} s "
               f"({', '.join(f'{k} {v:.0f} s' for k, v in info.seconds.items())}); {info.data_files} data files, "
               f"{info.manifests} manifests")
@@ -650,7 +827,7 @@ def main() -> None:
         pairs, vinfo = None, None
         if not args.skip_verify:
             started = time.perf_counter()
-            vinfo = prepare_verify(work, args.verify_rows)
+            vinfo = in_fresh_process(prepare_verify, work, args.verify_rows)
             print(f"\nVerify project: {vinfo.orders:,} orders landed and built in {time.perf_counter() - started:.0f} s "
                   f"(run {vinfo.build_seconds:.0f} s); files: " + ", ".join(f"{t} {len(f)}" for t, f in vinfo.files.items()))
             pairs = verify_commands(vinfo)
@@ -666,7 +843,11 @@ def main() -> None:
                 print(f"repeat {index + 1}/{args.repeat}: " + ", ".join(
                     f"verify {v.runs[-1].wall:.2f} s / DuckDB {s.runs[-1].wall:.2f} s" for v, s in pairs))
 
-        text = section(info, gaps_note, timed, pairs, vinfo, args)
+        print("\nWall-clock breakdowns (one more run each, in-process timers)…")
+        by_label = {t.label: t for t in timed}
+        status_parts = [breakdown(by_label[label], work, STATUS_IMPORTS) for label in ("status", "gaps")]
+        verify_parts = [breakdown(v, work, PRE_IMPORTS) for v, _ in pairs] if pairs else []
+        text = section(info, gaps_note, timed, pairs, vinfo, args, status_parts, verify_parts)
         print("\n" + text.replace(START_MARK + "\n", "").replace("\n" + END_MARK, ""))
         if args.write_docs:
             write_docs(text)

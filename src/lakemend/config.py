@@ -175,6 +175,68 @@ class MaskingConfig(StrictModel):
     """The secret itself (prefer key_env or key_file; never commit a real key)."""
 
 
+class AwsConfig(StrictModel):
+    """Where AWS control-plane calls go (tests point endpoint_url at a local moto_server)."""
+
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+
+
+class CloudWatchMetricsConfig(StrictModel):
+    namespace: str = "LakeMend/Backfill"
+    emf: bool = True
+    """Write Embedded Metric Format lines into the run's JSON log."""
+    put_metric_data: bool = False
+    """Also call CloudWatch put_metric_data after each job."""
+
+
+class MetricsConfig(StrictModel):
+    prometheus_textfile: str | None = None
+    """A node_exporter textfile-collector path, rewritten after every run."""
+    cloudwatch: CloudWatchMetricsConfig | None = None
+
+
+class CloudWatchLogsConfig(StrictModel):
+    group: str = "/aws/etl/backfill"
+
+
+class LogsConfig(StrictModel):
+    path: str = "./.lakemend/logs"
+    """One structured JSON-lines log per run: <path>/<run_id>.jsonl."""
+    cloudwatch: CloudWatchLogsConfig | None = None
+
+
+class LineageConfig(StrictModel):
+    transport: Literal["file", "http", "cloudwatch"] = "file"
+    path: str = "./.lakemend/lineage"
+    """File transport: one JSON-lines file of OpenLineage events per day."""
+    url: str | None = None
+    """HTTP transport: an OpenLineage endpoint (e.g. Marquez, http://host:5000/api/v1/lineage)."""
+    log_group: str = "/aws/etl/lineage"
+    namespace: str = "lakemend"
+
+
+NotifyEvent = Literal["job_failed", "dq_failed", "incident_opened", "incident_closed"]
+
+
+class NotifyTarget(StrictModel):
+    type: Literal["webhook", "sns"]
+    url: str | None = None
+    """Webhook URL (Slack-compatible JSON payload)."""
+    token_env: str | None = None
+    """Environment variable holding a bearer token for the webhook (never logged)."""
+    topic_arn: str | None = None
+    on: list[NotifyEvent] = Field(default_factory=lambda: ["job_failed", "dq_failed", "incident_opened", "incident_closed"])
+
+    @model_validator(mode="after")
+    def _target(self) -> NotifyTarget:
+        if self.type == "webhook" and not self.url:
+            raise ValueError("a webhook target needs url")
+        if self.type == "sns" and not self.topic_arn:
+            raise ValueError("an sns target needs topic_arn")
+        return self
+
+
 class ProjectConfig(StrictModel):
     name: str
     warehouse: str = "./lake"
@@ -183,8 +245,12 @@ class ProjectConfig(StrictModel):
     engine: Literal["duckdb"] = "duckdb"
     dialect: str = "duckdb"
     state: str = "sqlite:///.lakemend/state.db"
-    logs: str = "./.lakemend/logs"
+    logs: LogsConfig = Field(default_factory=LogsConfig)
     masking: MaskingConfig = Field(default_factory=MaskingConfig)
+    aws: AwsConfig = Field(default_factory=AwsConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    lineage: LineageConfig = Field(default_factory=LineageConfig)
+    notify: list[NotifyTarget] = Field(default_factory=list)
     sources: dict[str, SourceConfig]
     silver: dict[str, ModelTableConfig] = Field(default_factory=dict)
     gold: dict[str, ModelTableConfig] = Field(default_factory=dict)
@@ -195,6 +261,11 @@ class ProjectConfig(StrictModel):
         for name in value:
             check_name(name, "name")
         return value
+
+    @field_validator("logs", mode="before")
+    @classmethod
+    def _logs_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
 
     @field_validator("dialect")
     @classmethod

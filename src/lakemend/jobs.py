@@ -6,6 +6,7 @@ plan (done by the caller) → read inputs → transform → mask → dedup → c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import traceback
@@ -23,9 +24,10 @@ from lakemend.ingest import QUARANTINE_SCHEMA, IngestContext, bronze_schema, ing
 from lakemend.lake import Lake, partition_day
 from lakemend.masking import install_key, mask_expression
 from lakemend.metrics import Dimensions
+from lakemend.observe import InputRead, JobEvent, emit
 from lakemend.project import TableSpec
 from lakemend.publish import publish_day
-from lakemend.sources import expected_location
+from lakemend.sources import day_pattern, expected_location
 from lakemend.state import Fingerprint, PauseFlags, utcnow
 
 
@@ -51,6 +53,7 @@ class Built:
     rows_read: int
     rows_deduplicated: int = 0
     checks: list[CheckResult] = field(default_factory=list)
+    inputs: tuple[InputRead, ...] = ()
 
 
 @dataclass
@@ -93,12 +96,17 @@ def run_partition_job(lake: Lake, job: PartitionJob, run_id: str, command: str, 
     before = current.current_snapshot().snapshot_id if current is not None and current.current_snapshot() else None
     job_id = lake.state.start_job(run_id, command, spec.layer, spec.qualified, day, reason, before, job.input_key)
     result = JobResult(spec.qualified, day, "failed", job.why, snapshot_before=before)
+    event = JobEvent(kind="START", run_id=run_id, command=command, layer=spec.layer, table=spec.qualified, day=day,
+                     reason=reason, at=utcnow(), source=dims.source, snapshot_before=before)
+    emit(lake, event)
+    inputs: tuple[InputRead, ...] = ()
     key = (spec.qualified, day)
     try:
         if not force:
             check_not_paused(lake, spec.qualified)
         leases.acquire(lake.state, [key], run_id, wait_seconds=wait_seconds)
         built = build_bronze(lake, job, run_id) if spec.layer == "bronze" else build_model(lake, spec, day)
+        inputs = built.inputs
         result.rows_read = built.rows_read
         result.rows_deduplicated = built.rows_deduplicated
         result.rows_quarantined = built.quarantine.num_rows
@@ -128,6 +136,12 @@ def run_partition_job(lake: Lake, job: PartitionJob, run_id: str, command: str, 
         rows_quarantined=result.rows_quarantined, rows_deduplicated=result.rows_deduplicated,
         snapshot_before=result.snapshot_before, snapshot_after=result.snapshot_after, error=result.error,
     )
+    emit(lake, dataclasses.replace(
+        event, kind="COMPLETE" if result.status == "succeeded" else "FAIL", at=utcnow(), inputs=inputs,
+        snapshot_before=result.snapshot_before, snapshot_after=result.snapshot_after, rows_read=result.rows_read,
+        rows_written=result.rows_written, rows_quarantined=result.rows_quarantined,
+        rows_deduplicated=result.rows_deduplicated, seconds=result.seconds, error=result.error,
+    ))
     return result
 
 
@@ -162,7 +176,9 @@ def build_bronze(lake: Lake, job: PartitionJob, run_id: str) -> Built:
         result = ingest_day(con, spec.bronze, files, ctx)
     finally:
         con.close()
-    return Built(rows=result.rows.cast(bronze_schema(spec.bronze)), quarantine=result.quarantine, rows_read=result.records_read)
+    landing = InputRead(f"landing/{day_pattern(spec, day)}", day, day, None)  # the raw files, for lineage
+    return Built(rows=result.rows.cast(bronze_schema(spec.bronze)), quarantine=result.quarantine,
+                 rows_read=result.records_read, inputs=(landing,))
 
 
 # ----- silver and gold --------------------------------------------------------------------------------
@@ -179,7 +195,8 @@ def transpile(sql: str, dialect: str) -> str:
 Overrides = dict[tuple[str, dt.date], pa.Table]
 
 
-def bind_inputs(lake: Lake, con: Connection, spec: TableSpec, day: dt.date, overrides: Overrides | None = None) -> int:
+def bind_inputs(lake: Lake, con: Connection, spec: TableSpec, day: dt.date, overrides: Overrides | None = None,
+                reads: list[InputRead] | None = None) -> int:
     """Expose each input as ``layer.table`` holding only the days its mapping asks for.
 
     DuckDB reads the published data files itself (streaming only the columns a model uses)
@@ -199,6 +216,9 @@ def bind_inputs(lake: Lake, con: Connection, spec: TableSpec, day: dt.date, over
         if table is None and not replaced:
             raise LakemendError(f"input {inp.table} of {spec.qualified} does not exist yet", f"build it first: lakemend run --date {day}")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
+        if reads is not None:
+            snapshot = table.current_snapshot() if table is not None else None
+            reads.append(InputRead(inp.table, first, last, snapshot.snapshot_id if snapshot else None))
         parts = []
         if table is not None:
             row_filter = LessThanOrEqual("day", last.isoformat())
@@ -244,7 +264,8 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
     assert spec.model is not None
     con = connect()
     try:
-        rows_read = bind_inputs(lake, con, spec, day, overrides)
+        reads: list[InputRead] = []
+        rows_read = bind_inputs(lake, con, spec, day, overrides, reads)
         sql = transpile(spec.sql, lake.project.config.dialect)
         try:
             columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({sql}\n) AS _model") if r[0] != "day"]
@@ -260,7 +281,8 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
         )
         deduplicated = con.scalar("SELECT count(*) FROM _checked WHERE _dup")
         good, quarantine, checks = _apply_contract(lake, con, spec, day, columns)
-        return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated), checks=checks)
+        return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated),
+                     checks=checks, inputs=tuple(reads))
     finally:
         con.close()
 

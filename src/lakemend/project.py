@@ -100,7 +100,11 @@ class Project:
 
     @property
     def logs(self) -> Path:
-        return self._local(self.config.logs)
+        return self._local(self.config.logs.path)
+
+    def local(self, value: str) -> Path:
+        """A project-relative path made absolute."""
+        return self._local(value)
 
     def sqlalchemy_url(self, url: str) -> str:
         """Make a relative ``sqlite:///path`` absolute against the project root."""
