@@ -86,3 +86,45 @@ def built_example(tmp_path_factory: pytest.TempPathFactory, _pristine_example: P
     report = build(target)
     assert not report.failed, [r.error for r in report.failed]
     return target
+
+
+@pytest.fixture(scope="session")
+def _moto_process(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN202
+    """A real moto_server on 127.0.0.1 for the AWS control-plane APIs (CloudWatch, Logs, SNS, ...)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = Path(sys.executable).parent / "moto_server"
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError("moto_server did not start")
+    yield endpoint
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def moto_endpoint(_moto_process: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The moto_server endpoint, reset for this test, with dummy credentials in the environment."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{_moto_process}/moto-api/reset", method="POST"), timeout=5)
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    return _moto_process
