@@ -124,17 +124,28 @@ def status(
 
 def metrics(
     since: Annotated[Optional[str], typer.Option("--since", help="30m, 6h, 7d or a date (UTC).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="text, json or prometheus (text exposition format).")] = None,
     output: OutputOpt = None,
 ) -> None:
     """BackfillJobsStarted / Succeeded / Failed and BackfillDurationSeconds by layer, table, source.
 
-    Example: [bold]lakemend metrics --since 1d[/]
+    Example: [bold]lakemend metrics --since 1d[/]  ·  [bold]lakemend metrics --format prometheus[/]
     """
+    import sys
+
     from lakemend.cli import _lake, _output
     from lakemend.metrics import parse_since, summary
 
-    rows = summary(_lake().state, parse_since(since))
-    fmt = _output(output)
+    if fmt not in (None, "text", "json", "prometheus"):
+        raise UsageError(f"--format {fmt!r} is not supported", "use --format text, json or prometheus")
+    lake = _lake()
+    if fmt == "prometheus":
+        from lakemend.observe.prometheus import render
+
+        sys.stdout.write(render(lake.state, parse_since(since)))
+        return
+    rows = summary(lake.state, parse_since(since))
+    fmt = _output(fmt or output)
     if fmt == "json":
         emit_json(rows)
         return

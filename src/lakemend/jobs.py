@@ -25,6 +25,7 @@ from lakemend.lake import Lake, partition_day
 from lakemend.masking import install_key, mask_expression
 from lakemend.metrics import Dimensions
 from lakemend.observe import InputRead, JobEvent, emit
+from lakemend.observe.logs import redact
 from lakemend.project import TableSpec
 from lakemend.publish import publish_day
 from lakemend.sources import day_pattern, expected_location
@@ -121,9 +122,9 @@ def run_partition_job(lake: Lake, job: PartitionJob, run_id: str, command: str, 
             lake.state.record_fingerprints(spec.qualified, day, job.fingerprints, run_id)
         result.status = "succeeded"
     except LakemendError as exc:
-        result.error = str(exc)
+        result.error = redact(lake.project, str(exc))
     except Exception as exc:  # noqa: BLE001 - a job failure is recorded, never lost
-        result.error = f"{type(exc).__name__}: {exc}"
+        result.error = redact(lake.project, f"{type(exc).__name__}: {exc}")
         if debug:
             traceback.print_exc()
     finally:

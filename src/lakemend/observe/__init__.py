@@ -1,7 +1,7 @@
 """Observability: every partition job (and incident, DQ result) becomes an event for the sinks.
 
 Sinks are modules with ``handle(lake, event)``: the run log, OpenLineage, notifications,
-CloudWatch. A sink that fails is reported on stderr and never fails the job.
+CloudWatch, the Prometheus textfile. A sink that fails is reported on stderr and never fails the job.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ SINKS = (
     "lakemend.observe.logs",
     "lakemend.observe.lineage",
     "lakemend.observe.cloudwatch",
+    "lakemend.observe.prometheus",
     "lakemend.observe.notify",
 )
 
