@@ -31,7 +31,7 @@ app.add_typer(runs_app, name="runs")
 
 
 def _register() -> None:
-    from lakemend import cli_backfill, cli_incident, cli_logs, cli_ops, cli_recovery, cli_vacuum
+    from lakemend import cli_backfill, cli_incident, cli_logs, cli_ops, cli_recovery, cli_report, cli_vacuum
 
     app.add_typer(cli_backfill.backfill_app, name="backfill")
     app.add_typer(cli_backfill.rebuild_app, name="rebuild")
@@ -42,6 +42,7 @@ def _register() -> None:
                     cli_recovery.rollback):
         app.command()(command)
     app.command()(cli_vacuum.vacuum)
+    app.command()(cli_report.report)
     runs_app.command("resume")(cli_ops.runs_resume)
     runs_app.command("logs")(cli_logs.runs_logs)
 

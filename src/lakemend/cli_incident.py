@@ -30,7 +30,12 @@ def open_(
     from lakemend.cli import _lake
     from lakemend.incidents import open_incident
 
-    record = open_incident(_lake().state, title, severity)
+    from lakemend.observe import emit
+    from lakemend.observe.notify import incident_notice
+
+    lake = _lake()
+    record = open_incident(lake.state, title, severity)
+    emit(lake, incident_notice(record))
     console.print(f"Opened {record.id} ({record.severity}): {record.title}", soft_wrap=True)
     console.print(f"Runs from now on are linked to it. Note steps with: lakemend incident note {record.id} \"TEXT\"",
                   soft_wrap=True)
@@ -77,7 +82,12 @@ def close(
     from lakemend.cli import _lake
     from lakemend.incidents import close_incident, duration
 
-    record, path = close_incident(_lake(), incident_id, summary, out)
+    from lakemend.observe import emit
+    from lakemend.observe.notify import incident_notice
+
+    lake = _lake()
+    record, path = close_incident(lake, incident_id, summary, out)
+    emit(lake, incident_notice(record))
     assert record.closed_at is not None
     console.print(f"Closed {record.id} after {duration(record.opened_at, record.closed_at)}.")
     console.print(f"Post-mortem draft: {path}", soft_wrap=True)

@@ -228,6 +228,14 @@ class NotifyTarget(StrictModel):
     topic_arn: str | None = None
     on: list[NotifyEvent] = Field(default_factory=lambda: ["job_failed", "dq_failed", "incident_opened", "incident_closed"])
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, value: Any) -> Any:
+        """YAML 1.1 (PyYAML) reads a bare ``on:`` key as the boolean true; take it back as ``on``."""
+        if isinstance(value, dict) and True in value and "on" not in value:
+            return {("on" if key is True else key): item for key, item in value.items()}
+        return value
+
     @model_validator(mode="after")
     def _target(self) -> NotifyTarget:
         if self.type == "webhook" and not self.url:
