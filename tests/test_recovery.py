@@ -168,3 +168,12 @@ def test_rollback_to_a_non_ancestor_is_refused(four_days: Path, cli, monkeypatch
     result = cli("rollback", "--table", "bronze.orders", "--to", "experiment", "--yes", cwd=four_days)
     assert result.code == 1
     assert "is not an ancestor of the current state of bronze.orders" in result.err
+
+
+def test_a_calendar_in_lakemend_yaml_sets_the_expected_days(four_days: Path, cli) -> None:
+    config = four_days / "lakemend.yaml"
+    config.write_text(config.read_text() + "\ncalendar: {start: 2025-10-20, end: 2025-10-25}\n")
+    gaps = json.loads(cli("gaps", "--output", "json", cwd=four_days).out)
+    assert {(g["table"], g["from"], g["to"]) for g in gaps} == {
+        (t, "2025-10-24", "2025-10-25") for t in ("bronze.hubspot_contacts", "bronze.orders", "silver.customers_clean",
+                                                  "silver.orders_clean", "gold.customer_orders", "gold.daily_revenue")}

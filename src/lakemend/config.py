@@ -6,6 +6,7 @@ instead of being silently ignored.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
@@ -245,6 +246,15 @@ class NotifyTarget(StrictModel):
         return self
 
 
+class CalendarConfig(StrictModel):
+    """The days a source is expected to deliver, for `gaps` and `status` (default: the landing days)."""
+
+    start: dt.date
+    end: dt.date | None = None
+    """Last expected day (default: yesterday, UTC)."""
+    weekdays_only: bool = False
+
+
 class ProjectConfig(StrictModel):
     name: str
     warehouse: str = "./lake"
@@ -259,6 +269,7 @@ class ProjectConfig(StrictModel):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     lineage: LineageConfig = Field(default_factory=LineageConfig)
     notify: list[NotifyTarget] = Field(default_factory=list)
+    calendar: CalendarConfig | None = None
     sources: dict[str, SourceConfig]
     silver: dict[str, ModelTableConfig] = Field(default_factory=dict)
     gold: dict[str, ModelTableConfig] = Field(default_factory=dict)

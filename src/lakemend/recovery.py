@@ -69,12 +69,25 @@ def expected_days(lake: Lake, spec: TableSpec, cache: dict[str, set[dt.date]]) -
     if spec.qualified in cache:
         return cache[spec.qualified]
     if spec.layer == "bronze":
-        days = set(landing_days(lake.project, spec))
+        calendar = lake.project.config.calendar
+        days = set(landing_days(lake.project, spec)) if calendar is None else calendar_days(calendar)
     else:
         same = [i for i in spec.inputs if i.mapping == "same"] or list(spec.inputs)
         sets = [expected_days(lake, lake.project.table(i.table), cache) for i in same]
         days = set.intersection(*sets) if sets else set()
     cache[spec.qualified] = days
+    return days
+
+
+def calendar_days(calendar) -> set[dt.date]:  # noqa: ANN001 - config.CalendarConfig
+    """Every expected day of a calendar set in lakemend.yaml."""
+    end = calendar.end or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+    days = set()
+    day = calendar.start
+    while day <= end:
+        if not (calendar.weekdays_only and day.weekday() >= 5):
+            days.add(day)
+        day += dt.timedelta(days=1)
     return days
 
 
