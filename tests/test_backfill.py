@@ -146,7 +146,9 @@ def test_pause_refuses_until_resumed_or_forced(three_days: Path, cli, monkeypatc
     monkeypatch.setenv("LAKEMEND_REASON", "corruption found")
     assert cli("pause", "--table", "silver.orders_clean", cwd=three_days).code == 0
     status = json.loads(cli("status", "--output", "json", cwd=three_days).out)
-    assert next(s for s in status if s["table"] == "silver.orders_clean")["state"] == "paused: corruption found"
+    assert status["paused"] == {"silver.orders_clean": "corruption found"}
+    built_days = {"2025-10-20", "2025-10-21", "2025-10-22"}
+    assert {status["tables"]["silver.orders_clean"][d] for d in built_days} == {"paused"}
     refused = cli("rebuild", "silver", "--table", "orders_clean", "--date", "2025-10-21", cwd=three_days)
     assert refused.code == 1
     assert "silver.orders_clean is paused" in refused.err and "corruption found" in refused.err

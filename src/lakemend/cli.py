@@ -31,18 +31,20 @@ app.add_typer(runs_app, name="runs")
 
 
 def _register() -> None:
-    from lakemend import cli_backfill, cli_incident, cli_logs, cli_ops, cli_recovery, cli_report, cli_vacuum
+    from lakemend import cli_backfill, cli_dq, cli_incident, cli_lineage, cli_logs, cli_ops, cli_recovery, cli_report, cli_vacuum
 
     app.add_typer(cli_backfill.backfill_app, name="backfill")
     app.add_typer(cli_backfill.rebuild_app, name="rebuild")
     app.add_typer(cli_backfill.refresh_app, name="refresh")
     app.add_typer(cli_incident.incident_app, name="incident")
+    app.add_typer(cli_dq.dq_app, name="dq")
     for command in (cli_ops.pause, cli_ops.resume, cli_ops.status, cli_ops.metrics, cli_recovery.gaps,
                     cli_recovery.late, cli_recovery.verify, cli_recovery.repair, cli_recovery.quarantine,
                     cli_recovery.rollback):
         app.command()(command)
     app.command()(cli_vacuum.vacuum)
     app.command()(cli_report.report)
+    app.command()(cli_lineage.lineage)
     runs_app.command("resume")(cli_ops.runs_resume)
     runs_app.command("logs")(cli_logs.runs_logs)
 
