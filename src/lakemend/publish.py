@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from lakemend.errors import LakemendError
 
-COMMIT_ATTEMPTS = 8
+COMMIT_ATTEMPTS = 16
 
 
 class AuditFailed(LakemendError):
@@ -223,7 +223,7 @@ def _with_retries(table, commit) -> None:  # noqa: ANN001
                 raise
             if attempt == COMMIT_ATTEMPTS - 1:
                 raise
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+            time.sleep(random.uniform(0.05, 0.25) * min(attempt + 1, 6))  # jittered: a commit takes ~0.1-0.3 s
             table.refresh()
 
 
