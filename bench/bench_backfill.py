@@ -44,6 +44,7 @@ import pstats
 import shlex
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -53,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import Run, check, lakemend_exe, machine, measure  # noqa: E402
+from bench_pipeline import Run, busy_cpu_seconds, check, lakemend_exe, machine  # noqa: E402
 
 START = dt.date(2025, 10, 1)
 BENCH = Path(__file__).resolve().parent
@@ -81,6 +82,8 @@ class Step:
     run: Run
     partitions: int = 0
     failed: int = 0
+    errors: list[str] = field(default_factory=list)  # "table day: error" of the failed jobs
+    exit_code: int = 0
     job_seconds: dict[str, list[float]] = field(default_factory=dict)  # table → durations
 
     @property
@@ -165,31 +168,55 @@ def backfill_args(days: int, parallel: int) -> list[str]:
 # ----- the ledger --------------------------------------------------------------------------------
 
 
-def ledger(project: Path) -> tuple[int, int, dict[str, list[float]]]:
-    """(succeeded, failed, table → job seconds) of the newest run in the project's ledger."""
+def measure(cmd: list[str]) -> tuple[Run, int]:
+    """Like ``bench_pipeline.measure`` (wall, ``os.wait4`` peak RSS, others' CPU share) but a
+    failing command is reported with its exit code instead of raised: a backfill whose jobs
+    partly fail exits 1 and its ledger tells what failed."""
+    os.sync()
+    busy_before = busy_cpu_seconds()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        others = busy_cpu_seconds() - busy_before - usage.ru_utime - usage.ru_stime
+        code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if code != 0:
+        print(f"  ! {shlex.join(cmd)} exited {code}:\n{stdout[-1500:]}\n{stderr[-1500:]}", flush=True)
+    return Run(wall=wall, peak_rss_mb=usage.ru_maxrss / 1024, stdout=stdout,
+               others=max(0.0, others) / (wall * (os.cpu_count() or 1))), code
+
+
+def ledger(project: Path) -> tuple[int, int, dict[str, list[float]], list[str]]:
+    """(succeeded, failed, table → job seconds, errors) of the newest run in the project's ledger."""
     newest = json.loads(check([lakemend_exe(), "-C", str(project), "runs", "-o", "json", "--limit", "1"]))
     run_id = newest[0]["run_id"]
     jobs = json.loads(check([lakemend_exe(), "-C", str(project), "runs", "-o", "json", "--run", run_id,
                              "--limit", "1000000"]))
     seconds: dict[str, list[float]] = defaultdict(list)
     ok = bad = 0
+    errors = []
     for job in jobs:
         if job["status"] == "succeeded":
             ok += 1
         else:
             bad += 1
+            errors.append(f"{job['table_name']} {job['day']}: {job['error']}")
         if job["ended_at"]:
             started, ended = dt.datetime.fromisoformat(job["started_at"]), dt.datetime.fromisoformat(job["ended_at"])
             seconds[job["table_name"]].append((ended - started).total_seconds())
-    return ok, bad, dict(seconds)
+    return ok, bad, dict(seconds), errors
 
 
 def timed_step(project: Path, lake: str, what: str, args: list[str], cmd_prefix: list[str] | None = None) -> Step:
     cmd = (cmd_prefix or [lakemend_exe()]) + ["-C", str(project), *args]
     with reason_env():
-        run = measure(cmd)
-    step = Step(lake, what, run)
-    step.partitions, step.failed, step.job_seconds = ledger(project)
+        run, code = measure(cmd)
+    step = Step(lake, what, run, exit_code=code)
+    step.partitions, step.failed, step.job_seconds, step.errors = ledger(project)
     print(f"  {lake:<24} {what:<12} {run.wall:7.1f} s  {step.partitions} partitions  "
           f"{step.ms_per_partition:6.0f} ms/partition  mean job {step.mean_job_ms:6.0f} ms  "
           f"RSS {run.peak_rss_mb:,.0f} MB  others {run.others:.0%}", flush=True)
@@ -534,6 +561,13 @@ def section(args: argparse.Namespace, steps: list[Step], landing: Landing, tiny_
         "",
         per_table(big_steps + [s for s in steps if s.lake.startswith("tiny") and s.what.startswith("backfill")]),
     ]
+    failures = [s for s in steps if s.failed or s.exit_code]
+    if failures:
+        lines += ["", "Failed jobs (the command exited non-zero; the other partitions were published):", ""]
+        for s in failures:
+            shown = "; ".join(f"`{e}`" for e in s.errors[:3]) or "no failed job in the ledger"
+            more = f" (and {len(s.errors) - 3} more)" if len(s.errors) > 3 else ""
+            lines.append(f"- {s.lake}, {s.what}: exit {s.exit_code}, {s.failed} failed — {shown}{more}")
     if b is not None:
         groups = grouped(b)
         summary = ", ".join(f"{name} {ms:,.0f}" for name, ms in sorted(groups.items(), key=lambda kv: kv[1], reverse=True))
