@@ -34,10 +34,11 @@ def landing_days(project: Project, spec: TableSpec) -> list[dt.date]:
     prefix, _, suffix = pattern.partition("{date}")
     matcher = re.compile(re.escape(prefix).replace(r"\*", "[^/]*") + r"(\d{4}-\d{2}-\d{2})")
     days: set[dt.date] = set()
-    for path in project.raw.glob(glob):
+    raw = project.raw  # resolved once: it is a filesystem call
+    for path in raw.glob(glob):
         if not path.is_file():
             continue
-        match = matcher.match(path.relative_to(project.raw).as_posix())
+        match = matcher.match(path.relative_to(raw).as_posix())
         if match:
             try:
                 days.add(dt.date.fromisoformat(match.group(1)))
