@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+import threading
 import time
 from dataclasses import dataclass
 
@@ -204,6 +205,17 @@ def write_day_files(table, rows: pa.Table, day: dt.date) -> list:  # noqa: ANN00
     return list(write_file(table.io, metadata, tasks))
 
 
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _table_lock(table) -> threading.Lock:  # noqa: ANN001
+    """One commit at a time per table within this process (parallel days of one table)."""
+    key = ".".join(table.name())
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
 def _with_retries(table, commit) -> None:  # noqa: ANN001
     """Run a commit, reloading and redoing it when another writer committed first.
 
@@ -214,9 +226,18 @@ def _with_retries(table, commit) -> None:  # noqa: ANN001
     """
     from pyiceberg.exceptions import CommitFailedException, ValidationException
 
+    lock = _table_lock(table)
     for attempt in range(COMMIT_ATTEMPTS):
         try:
-            commit()
+            # threads of one process take turns; whoever waited reloads first, since the
+            # holder has just committed. Other processes are handled by the retries below.
+            if not lock.acquire(blocking=False):
+                lock.acquire()
+                table.refresh()
+            try:
+                commit()
+            finally:
+                lock.release()
             return
         except (CommitFailedException, ValidationException, ValueError) as exc:
             if isinstance(exc, ValueError) and "sequence number" not in str(exc):
