@@ -55,6 +55,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import Run, busy_cpu_seconds, check, lakemend_exe, machine  # noqa: E402
+from docs_section import write_section  # noqa: E402
 
 START = dt.date(2025, 10, 1)
 BENCH = Path(__file__).resolve().parent
@@ -587,15 +588,7 @@ def section(args: argparse.Namespace, steps: list[Step], landing: Landing, tiny_
 
 
 def write_docs(text: str) -> None:
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if START_MARK in current and END_MARK in current:
-        head, rest = current.split(START_MARK, 1)
-        tail = rest.split(END_MARK, 1)[1]
-        updated = head + text + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOCS.write_text(updated)
-    print(f"\nWrote {DOCS}")
+    write_section(DOCS, START_MARK, END_MARK, text)
 
 
 # ----- main --------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from docs_section import write_section
 
 DAY = dt.date(2025, 10, 26)
 BENCH = Path(__file__).resolve().parent
@@ -343,16 +344,7 @@ def section(engines: list[Engine], landing: Landing, args: argparse.Namespace) -
 
 
 def write_docs(text: str) -> None:
-    current = DOCS.read_text() if DOCS.exists() else DOCS_INTRO
-    if START_MARK in current and END_MARK in current:
-        head, rest = current.split(START_MARK, 1)
-        tail = rest.split(END_MARK, 1)[1]
-        updated = head + text + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(updated)
-    print(f"\nWrote {DOCS}")
+    write_section(DOCS, START_MARK, END_MARK, text, DOCS_INTRO)
 
 
 # ----- main ----------------------------------------------------------------------------------------

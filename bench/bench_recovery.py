@@ -65,6 +65,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import busy_cpu_seconds, check, lakemend_exe, machine  # noqa: E402
+from docs_section import write_section  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -837,15 +838,7 @@ def section(lakes: list[LakeInfo], pairs: list[tuple[Timed, Timed]] | None, vinf
 
 
 def write_docs(text: str) -> None:
-    """Replace only this script's marked section (appended at the end the first time)."""
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if START_MARK in current and END_MARK in current:
-        head, rest = current.split(START_MARK, 1)
-        updated = head + text + rest.split(END_MARK, 1)[1]
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOCS.write_text(updated)
-    print(f"\nWrote {DOCS}")
+    write_section(DOCS, START_MARK, END_MARK, text)
 
 
 # ----- main ----------------------------------------------------------------------------------------
