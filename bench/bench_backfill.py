@@ -121,7 +121,7 @@ def days_range(days: int) -> tuple[dt.date, dt.date]:
 
 
 def land(project: Path, days: int, rows: int) -> Landing:
-    from lakemend.example_data import generate
+    from lakemend.examples.data import generate
 
     first, last = days_range(days)
     raw = project / "landing"
@@ -229,42 +229,42 @@ def timed_step(project: Path, lake: str, what: str, args: list[str], cmd_prefix:
 # (label, module, attribute) — attribute may be "Class.method"; names that no longer exist are skipped.
 # Each target is wrapped where its callers look it up (``from x import f`` binds f in the caller).
 TIMERS: tuple[tuple[str, str, str], ...] = (
-    ("planning: make_plan (downstream, precautions, estimates)", "lakemend.backfill", "make_plan"),
-    ("planning: decide per partition (fingerprints, input key)", "lakemend.backfill", "decide"),
-    ("planning: decide per partition (fingerprints, input key)", "lakemend.runner", "decide"),
-    ("pause checks", "lakemend.backfill", "check_not_paused"),
-    ("pause checks", "lakemend.jobs", "check_not_paused"),
-    ("state DB: leases", "lakemend.leases", "acquire"),
-    ("state DB: leases", "lakemend.leases", "release"),
-    ("state DB: metrics", "lakemend.metrics", "record"),
-    ("state DB: ledger + partition state", "lakemend.state", "StateStore.start_run"),
-    ("state DB: ledger + partition state", "lakemend.state", "StateStore.finish_run"),
-    ("state DB: ledger + partition state", "lakemend.state", "StateStore.start_job"),
-    ("state DB: ledger + partition state", "lakemend.state", "StateStore.finish_job"),
-    ("state DB: ledger + partition state", "lakemend.state", "StateStore.record_partition"),
-    ("state DB: ledger + partition state", "lakemend.state", "StateStore.record_fingerprints"),
-    ("state DB: ledger + partition state", "lakemend.state", "StateStore.partition_states"),
-    ("state DB: ledger + partition state", "lakemend.state", "StateStore.fingerprints"),
+    ("planning: make_plan (downstream, precautions, estimates)", "lakemend.ops.backfill", "make_plan"),
+    ("planning: decide per partition (fingerprints, input key)", "lakemend.ops.backfill", "decide"),
+    ("planning: decide per partition (fingerprints, input key)", "lakemend.ops.runner", "decide"),
+    ("pause checks", "lakemend.ops.backfill", "check_not_paused"),
+    ("pause checks", "lakemend.ops.job", "check_not_paused"),
+    ("state DB: leases", "lakemend.state.leases", "acquire"),
+    ("state DB: leases", "lakemend.state.leases", "release"),
+    ("state DB: metrics", "lakemend.state.metrics", "record"),
+    ("state DB: ledger + partition state", "lakemend.state.store", "StateStore.start_run"),
+    ("state DB: ledger + partition state", "lakemend.state.store", "StateStore.finish_run"),
+    ("state DB: ledger + partition state", "lakemend.state.store", "StateStore.start_job"),
+    ("state DB: ledger + partition state", "lakemend.state.store", "StateStore.finish_job"),
+    ("state DB: ledger + partition state", "lakemend.state.store", "StateStore.record_partition"),
+    ("state DB: ledger + partition state", "lakemend.state.store", "StateStore.record_fingerprints"),
+    ("state DB: ledger + partition state", "lakemend.state.store", "StateStore.partition_states"),
+    ("state DB: ledger + partition state", "lakemend.state.store", "StateStore.fingerprints"),
     ("catalog: open", "lakemend.lake", "open_catalog"),
     ("catalog: load/refresh table (Lake.table, ensure_table)", "lakemend.lake", "Lake.table"),
     ("catalog: load/refresh table (Lake.table, ensure_table)", "lakemend.lake", "Lake.ensure_table"),
     ("catalog: published_days (manifest scan)", "lakemend.lake", "Lake.published_days"),
-    ("engine: bronze ingest (build_bronze)", "lakemend.jobs", "build_bronze"),
-    ("engine: model build (build_model, own part: model SQL, mask, dedup)", "lakemend.jobs", "build_model"),
-    ("engine: DuckDB connect", "lakemend.jobs", "connect"),
-    ("engine: bind inputs (views over input files)", "lakemend.jobs", "bind_inputs"),
-    ("engine: contract (_apply_contract, own part)", "lakemend.jobs", "_apply_contract"),
-    ("engine: contract table checks", "lakemend.jobs", "table_checks"),
-    ("catalog: input file planning (_direct_files)", "lakemend.jobs", "_direct_files"),
-    ("catalog: recent row counts (_recent_counts, inspect.partitions)", "lakemend.jobs", "_recent_counts"),
-    ("publish: quarantine (_publish_quarantine, own part)", "lakemend.jobs", "_publish_quarantine"),
-    ("publish: publish_day (own part: refresh, audit)", "lakemend.jobs", "publish_day"),
-    ("publish: conform", "lakemend.publish", "conform"),
-    ("publish: write data files", "lakemend.publish", "write_day_files"),
-    ("publish: day_files (manifest scans)", "lakemend.publish", "day_files"),
-    ("publish: Iceberg commits (stage + publish)", "lakemend.publish", "_with_retries"),
-    ("output: plan table + summary", "lakemend.cli_backfill", "_print_plan"),
-    ("output: plan table + summary", "lakemend.progress", "print_summary"),
+    ("engine: bronze ingest (build_bronze)", "lakemend.ops.job", "build_bronze"),
+    ("engine: model build (build_model, own part: model SQL, mask, dedup)", "lakemend.ops.job", "build_model"),
+    ("engine: DuckDB connect", "lakemend.ops.job", "connect"),
+    ("engine: bind inputs (views over input files)", "lakemend.ops.job", "bind_inputs"),
+    ("engine: contract (_apply_contract, own part)", "lakemend.ops.job", "_apply_contract"),
+    ("engine: contract table checks", "lakemend.ops.job", "table_checks"),
+    ("catalog: input file planning (_direct_files)", "lakemend.ops.job", "_direct_files"),
+    ("catalog: recent row counts (_recent_counts, inspect.partitions)", "lakemend.ops.job", "_recent_counts"),
+    ("publish: quarantine (_publish_quarantine, own part)", "lakemend.ops.job", "_publish_quarantine"),
+    ("publish: publish_day (own part: refresh, audit)", "lakemend.ops.job", "publish_day"),
+    ("publish: conform", "lakemend.iceberg.publish", "conform"),
+    ("publish: write data files", "lakemend.iceberg.publish", "write_day_files"),
+    ("publish: day_files (manifest scans)", "lakemend.iceberg.publish", "day_files"),
+    ("publish: Iceberg commits (stage + publish)", "lakemend.iceberg.publish", "_with_retries"),
+    ("output: plan table + summary", "lakemend.cli.backfill", "_print_plan"),
+    ("output: plan table + summary", "lakemend.cli.progress", "print_summary"),
 )
 COMMIT_LABEL = "publish: Iceberg commits (stage + publish)"
 
@@ -330,7 +330,7 @@ def child_timed(out: Path, argv: list[str]) -> None:
     timers = Timers()
     missing = install_timers(timers)
     imported = time.perf_counter()
-    from lakemend.cli import main as cli_main
+    from lakemend.cli.app import main as cli_main
 
     code = 0
     try:

@@ -165,7 +165,7 @@ def new_project(directory: Path, landing: Landing | None = None) -> Path:
 
 
 def land_day(project: Path, rows: int) -> Landing:
-    from lakemend.example_data import generate
+    from lakemend.examples.data import generate
 
     raw = project / "landing"
     summary = generate(raw, DAY, DAY, rows=rows)

@@ -29,7 +29,7 @@ What it does:
    When a target is missed (or with ``--profile``) they also run under ``python -m cProfile`` and
    the hotspots are printed (not written to the docs).
 3. ``verify`` of one day: ``lakemend init --example company --no-data``, lands ``--verify-rows``
-   orders for 2025-10-26 with ``lakemend.example_data.generate``, builds it with
+   orders for 2025-10-26 with ``lakemend.examples.data.generate``, builds it with
    ``lakemend run --date``, then times ``lakemend verify --date D --table silver.orders_clean`` and
    ``--table gold.customer_orders`` beside a plain DuckDB scan (a Python subprocess) of the same
    Parquet files (the day's files in the table's current snapshot) that reads every column
@@ -294,10 +294,10 @@ def build_lake(layout: str, root: Path, n_tables: int, n_days: int, per_day: int
     import pyarrow as pa
     from sqlalchemy import event
 
-    from lakemend.ingest import bronze_schema
+    from lakemend.build.ingest import bronze_schema
     from lakemend.lake import Lake
-    from lakemend.publish import files_key
-    from lakemend.sources import content_key, fingerprint
+    from lakemend.iceberg.publish import files_key
+    from lakemend.project.sources import content_key, fingerprint
 
     names = table_names(n_tables)
     write_project(root, names)
@@ -364,7 +364,7 @@ def build_lake(layout: str, root: Path, n_tables: int, n_days: int, per_day: int
 
 def damage_lake(lake, names: list[str], days: list[dt.date]) -> Damage:  # noqa: ANN001
     """Delete some days' data files and landing files, land unbuilt days, mark stale, fail a job."""
-    from lakemend.recovery import local_path, published_files
+    from lakemend.ops.recovery import local_path, published_files
 
     damage = Damage()
     last = days[-1]
@@ -491,7 +491,7 @@ def profile_command(timed: Timed, work: Path, top: int = 12) -> str:
     for key, (_, calls, own, cum, _) in sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]:
         lines.append(f"  {own:6.2f} s own {calls:>8} calls  {where(key)}")
     imports = sum(v[3] for k, v in stats.items() if k[2] == "<module>" and k[0].endswith("cli.py") and "lakemend" in k[0])
-    lines.append(f"\n(importing lakemend.cli: {imports:.2f} s cum)")
+    lines.append(f"\n(importing lakemend.cli.app: {imports:.2f} s cum)")
     return "\n".join(lines)
 
 
@@ -523,9 +523,9 @@ class VerifyInfo:
 
 
 def prepare_verify(work: Path, rows: int) -> VerifyInfo:
-    from lakemend.example_data import generate
+    from lakemend.examples.data import generate
     from lakemend.lake import Lake
-    from lakemend.publish import day_files
+    from lakemend.iceberg.publish import day_files
 
     root = work / "company"
     check([lakemend_exe(), "init", str(root), "--example", "company", "--no-data"])
@@ -561,31 +561,31 @@ def verify_commands(info: VerifyInfo) -> list[tuple[Timed, Timed]]:
 TIMERS: tuple[tuple[str, str, str], ...] = (
     ("catalog: open (SqlCatalog, namespaces)", "lakemend.lake", "open_catalog"),
     ("catalog: load table metadata (Lake.table)", "lakemend.lake", "Lake.table"),
-    ("state DB: open (create_all)", "lakemend.state", "StateStore.__init__"),
-    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state", "StateStore.partition_states"),
-    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state", "StateStore.marks"),
-    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state", "PauseFlags.all"),
-    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.heatmap", "_last_job_failed"),
+    ("state DB: open (create_all)", "lakemend.state.store", "StateStore.__init__"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "StateStore.partition_states"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "StateStore.marks"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "PauseFlags.all"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.ops.heatmap", "_last_job_failed"),
     ("Iceberg: plan_files (manifest list + manifests → data files)", "pyiceberg.table", "DataScan.plan_files"),
-    ("published_files (own part: group files by day)", "lakemend.recovery", "published_files"),
-    ("present_days (own part: os.path.exists per data file)", "lakemend.recovery", "present_days"),
-    ("present_days (own part: os.path.exists per data file)", "lakemend.heatmap", "present_days"),
-    ("landing listing (landing_days: glob + Project.raw per file)", "lakemend.recovery", "landing_days"),
-    ("heatmap cells (build_heatmap, own part)", "lakemend.heatmap", "build_heatmap"),
-    ("gaps ranges (find_gaps, own part)", "lakemend.recovery", "find_gaps"),
-    ("verify: schema vs contract", "lakemend.contracts", "schema_problems"),
+    ("published_files (own part: group files by day)", "lakemend.ops.recovery", "published_files"),
+    ("present_days (own part: os.path.exists per data file)", "lakemend.ops.recovery", "present_days"),
+    ("present_days (own part: os.path.exists per data file)", "lakemend.ops.heatmap", "present_days"),
+    ("landing listing (landing_days: glob + Project.raw per file)", "lakemend.ops.recovery", "landing_days"),
+    ("heatmap cells (build_heatmap, own part)", "lakemend.ops.heatmap", "build_heatmap"),
+    ("gaps ranges (find_gaps, own part)", "lakemend.ops.recovery", "find_gaps"),
+    ("verify: schema vs contract", "lakemend.build.contracts", "schema_problems"),
     ("verify: Parquet footers (pq.read_metadata)", "pyarrow.parquet", "read_metadata"),
-    ("verify: read the day into DuckDB + row rules (_content_problems, own part)", "lakemend.recovery", "_content_problems"),
-    ("verify: PII checks on gold (_pii_problems)", "lakemend.recovery", "_pii_problems"),
-    ("verify: (own part: loop over files)", "lakemend.recovery", "verify"),
-    ("output (tables, JSON)", "lakemend.cli_recovery", "emit_table"),
-    ("output (tables, JSON)", "lakemend.cli_ops", "emit_json"),
-    ("output (tables, JSON)", "lakemend.cli_recovery", "emit_json"),
+    ("verify: read the day into DuckDB + row rules (_content_problems, own part)", "lakemend.ops.recovery", "_content_problems"),
+    ("verify: PII checks on gold (_pii_problems)", "lakemend.ops.recovery", "_pii_problems"),
+    ("verify: (own part: loop over files)", "lakemend.ops.recovery", "verify"),
+    ("output (tables, JSON)", "lakemend.cli.recovery", "emit_table"),
+    ("output (tables, JSON)", "lakemend.cli.ops", "emit_json"),
+    ("output (tables, JSON)", "lakemend.cli.recovery", "emit_json"),
 )
 # imported up front by the timed child (each import's own increment is reported), so that the
 # targets above can be wrapped; the commands import all of them anyway (duckdb and pyarrow.parquet: verify)
-PRE_IMPORTS = ("lakemend.cli", "lakemend.cli_ops", "lakemend.cli_recovery", "lakemend.recovery", "lakemend.heatmap",
-               "pyiceberg.catalog.sql", "pyiceberg.table", "lakemend.contracts", "pyarrow.parquet", "duckdb",
+PRE_IMPORTS = ("lakemend.cli.app", "lakemend.cli.ops", "lakemend.cli.recovery", "lakemend.ops.recovery", "lakemend.ops.heatmap",
+               "pyiceberg.catalog.sql", "pyiceberg.table", "lakemend.build.contracts", "pyarrow.parquet", "duckdb",
                "lakemend.engines.duckdb")
 STATUS_IMPORTS = PRE_IMPORTS[:7]
 
@@ -644,7 +644,7 @@ def child_timed(out: Path, imports: list[str], argv: list[str]) -> None:
             continue
         setattr(owner, name, timers.wrap(label, func))
     imported = time.perf_counter()
-    from lakemend.cli import main as cli_main
+    from lakemend.cli.app import main as cli_main
 
     code = 0
     try:
@@ -819,7 +819,7 @@ def section(lakes: list[LakeInfo], pairs: list[tuple[Timed, Timed]] | None, vinf
             f"### `verify` of one day ({vinfo.orders:,} order records) vs a plain DuckDB scan",
             "",
             f"`lakemend init --example company --no-data`, {args.verify_rows:,} orders landed for {VERIFY_DAY} with "
-            f"`lakemend.example_data.generate`, built with `lakemend run --date {VERIFY_DAY}` ({vinfo.build_seconds:.0f} s). "
+            f"`lakemend.examples.data.generate`, built with `lakemend run --date {VERIFY_DAY}` ({vinfo.build_seconds:.0f} s). "
             f"Then, alternating, `lakemend verify --date {VERIFY_DAY} --table T` (whole CLI subprocess: metadata, footers, "
             "the day copied into a DuckDB temp table, the contract's row rules, and for gold the masking and e-mail "
             "checks on every text column) and a Python subprocess running plain DuckDB on the same Parquet files "

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from lakemend.cli import main
-from lakemend.example_data import generate
-from lakemend.scaffold import init_project
+from lakemend.cli.app import main
+from lakemend.examples.data import generate
+from lakemend.project.scaffold import init_project
 
 START, END = dt.date(2025, 10, 20), dt.date(2025, 10, 27)
 SMALL_ROWS = 120
@@ -72,7 +72,7 @@ def build(root: Path, start: dt.date = START, end: dt.date = END):  # noqa: ANN2
     """Build every table for the days through the library (the CLI is tested separately)."""
     from lakemend.dates import day_range
     from lakemend.lake import Lake
-    from lakemend.runner import execute
+    from lakemend.ops.runner import execute
 
     lake = Lake.open(root)
     return execute(lake, command="run", days=day_range(start, end), tables=lake.project.ordered, reason="test")

@@ -1,5 +1,5 @@
 """python -m lakemend"""
 
-from lakemend.cli import main
+from lakemend.cli.app import main
 
 main()

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from lakemend.catalog import create_table, load_table, open_catalog
-from lakemend.project import Project, load_project
-from lakemend.publish import files_key
-from lakemend.state import StateStore
+from lakemend.iceberg.catalog import create_table, load_table, open_catalog
+from lakemend.project.project import Project, load_project
+from lakemend.iceberg.publish import files_key
+from lakemend.state.store import StateStore
 
 if TYPE_CHECKING:
     import pyarrow as pa

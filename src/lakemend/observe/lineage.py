@@ -54,7 +54,7 @@ from lakemend.observe import InputRead, JobEvent, Notice
 
 if TYPE_CHECKING:
     from lakemend.lake import Lake
-    from lakemend.project import Project
+    from lakemend.project.project import Project
 
 PRODUCER = f"urn:lakemend:{__version__}"
 """The ``producer`` of every event and facet (a URI, as the spec asks; lakemend has no public URL)."""
@@ -179,7 +179,7 @@ def _midnight(day: dt.date) -> str:
 
 @functools.cache
 def _who() -> tuple[str, str]:
-    from lakemend.state import whoami
+    from lakemend.state.store import whoami
 
     return whoami()
 
@@ -200,7 +200,7 @@ def _incident(lake: Lake, event: JobEvent) -> str | None:
     if event.extra.get("incident"):
         return str(event.extra["incident"])
     if event.run_id not in _INCIDENTS:
-        from lakemend.incidents import list_incidents
+        from lakemend.ops.incidents import list_incidents
 
         try:
             ids = [i.id for i in list_incidents(lake.state, "open")]

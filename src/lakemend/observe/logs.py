@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakemend.metrics import DURATION, FAILED, STARTED, SUCCEEDED
+from lakemend.state.metrics import DURATION, FAILED, STARTED, SUCCEEDED
 from lakemend.observe import JobEvent, Notice
 
 if TYPE_CHECKING:
     from lakemend.lake import Lake
-    from lakemend.project import Project
+    from lakemend.project.project import Project
 
 MASK = "***"
 JOB_KINDS = ("START", "COMPLETE", "FAIL")
@@ -122,7 +122,7 @@ def epoch_ms(at: dt.datetime) -> int:
 
 @functools.cache
 def _who() -> tuple[str, str]:
-    from lakemend.state import whoami
+    from lakemend.state.store import whoami
 
     return whoami()
 

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from lakemend.observe import JobEvent, Notice
 
 if TYPE_CHECKING:
-    from lakemend.config import AwsConfig, NotifyTarget
-    from lakemend.incidents import Incident
+    from lakemend.project.config import AwsConfig, NotifyTarget
+    from lakemend.ops.incidents import Incident
     from lakemend.lake import Lake
 
 ATTEMPTS = 3

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from lakemend.metrics import DURATION, FAILED, STARTED, SUCCEEDED
+from lakemend.state.metrics import DURATION, FAILED, STARTED, SUCCEEDED
 from lakemend.observe import JobEvent, Notice
-from lakemend.state import StateStore, metrics
+from lakemend.state.store import StateStore, metrics
 
 if TYPE_CHECKING:
     from lakemend.lake import Lake

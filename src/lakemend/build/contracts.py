@@ -1,0 +1,137 @@
+"""Contracts as SQL: row rules split rows into good and quarantined; table checks gate the publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from lakemend.project.coltypes import arrow_matches
+from lakemend.project.config import Contract
+from lakemend.engines.duckdb import Connection, lit, q
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One table-level check: what was measured against what was allowed."""
+
+    name: str
+    observed: float | int | str | None
+    threshold: str
+    passed: bool
+
+    def describe(self) -> str:
+        return f"{self.name}: observed {self.observed}, expected {self.threshold}"
+
+
+def _number(value: float) -> str:
+    return repr(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def row_rule_sql(contract: Contract | None, present: set[str]) -> str:
+    """A SQL expression giving the first row-level rule a row breaks, or NULL when it keeps them all."""
+    if contract is None:
+        return "CAST(NULL AS VARCHAR)"
+    cases: list[str] = []
+    for name, col in contract.columns.items():
+        if name not in present:
+            continue  # reported by schema_problems as a table-level failure
+        c = q(name)
+        if not col.nullable:
+            cases.append(f"WHEN {c} IS NULL THEN '{name}: must not be null'")
+        if col.accepted_values is not None:
+            values = ", ".join(lit(str(v)) for v in col.accepted_values)
+            shown = ", ".join(str(v) for v in col.accepted_values).replace("'", "''")
+            cases.append(
+                f"WHEN {c} IS NOT NULL AND CAST({c} AS VARCHAR) NOT IN ({values}) "
+                f"THEN '{name}: ' || CAST({c} AS VARCHAR) || ' is not one of [{shown}]'"
+            )
+        if col.min is not None:
+            cases.append(f"WHEN {c} < {_number(col.min)} THEN '{name}: ' || CAST({c} AS VARCHAR) || ' is below min {_number(col.min)}'")
+        if col.max is not None:
+            cases.append(f"WHEN {c} > {_number(col.max)} THEN '{name}: ' || CAST({c} AS VARCHAR) || ' is above max {_number(col.max)}'")
+        if col.pattern is not None:
+            cases.append(
+                f"WHEN {c} IS NOT NULL AND NOT regexp_full_match(CAST({c} AS VARCHAR), {lit(col.pattern)}) "
+                f"THEN '{name}: value does not match pattern {col.pattern.replace(chr(39), chr(39) * 2)}'"
+            )
+    return f"CASE {' '.join(cases)} END" if cases else "CAST(NULL AS VARCHAR)"
+
+
+def schema_problems(contract: Contract | None, schema: pa.Schema) -> list[str]:
+    """Columns the contract names that the rows lack or carry with another type."""
+    if contract is None:
+        return []
+    problems = []
+    for name, col in contract.columns.items():
+        if name not in schema.names:
+            problems.append(f"column {name} is missing from the output")
+        elif col.type and not arrow_matches(col.type, schema.field(name).type):
+            problems.append(f"column {name} is {schema.field(name).type}, the contract says {col.type}")
+    return problems
+
+
+def table_checks(
+    con: Connection,
+    relation: str,
+    contract: Contract | None,
+    day: dt.date,
+    recent_counts: list[int],
+) -> list[CheckResult]:
+    """Run the contract's table-level checks on the rows about to be published."""
+    if contract is None:
+        return []
+    results: list[CheckResult] = []
+    total = con.scalar(f"SELECT count(*) FROM {relation}")
+    present = {r[0] for r in con.execute(f"DESCRIBE {relation}")}
+    for name, col in contract.columns.items():
+        if col.unique and name in present:
+            dupes = con.scalar(f"SELECT count({q(name)}) - count(DISTINCT {q(name)}) FROM {relation}")
+            results.append(CheckResult(f"unique({name})", int(dupes), "0 duplicates", dupes == 0))
+    checks = contract.checks
+    if checks.row_count:
+        low, high = checks.row_count.min, checks.row_count.max
+        passed = (low is None or total >= low) and (high is None or total <= high)
+        results.append(CheckResult("row_count", total, f"between {low if low is not None else '-'} and {high if high is not None else '-'}", passed))
+    for name, limit in checks.null_rate.items():
+        if name not in present:
+            results.append(CheckResult(f"null_rate({name})", None, f"<= {limit}", False))
+            continue
+        nulls = con.scalar(f"SELECT count(*) - count({q(name)}) FROM {relation}")
+        rate = round(nulls / total, 4) if total else 0.0
+        results.append(CheckResult(f"null_rate({name})", rate, f"<= {limit}", rate <= limit))
+    if checks.freshness:
+        fresh = checks.freshness
+        newest = con.scalar(f"SELECT max({q(fresh.column)}) FROM {relation}") if fresh.column in present else None
+        day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+        if newest is None:
+            results.append(CheckResult(f"freshness({fresh.column})", None, f"within {fresh.max_lag_hours}h of day end", total == 0))
+        else:
+            newest = newest.replace(tzinfo=None) if isinstance(newest, dt.datetime) else dt.datetime.combine(newest, dt.time())
+            lag = round((day_end - newest).total_seconds() / 3600, 2)
+            results.append(CheckResult(f"freshness({fresh.column})", f"{lag}h", f"<= {fresh.max_lag_hours}h", lag <= fresh.max_lag_hours))
+    if checks.row_count_vs_recent and recent_counts:
+        spec = checks.row_count_vs_recent
+        mean = sum(recent_counts) / len(recent_counts)
+        ratio = round(total / mean, 3) if mean else None
+        high = f" and <= {spec.max_ratio}" if spec.max_ratio is not None else ""
+        passed = ratio is None or (ratio >= spec.min_ratio and (spec.max_ratio is None or ratio <= spec.max_ratio))
+        results.append(CheckResult(f"row_count_vs_recent({len(recent_counts)}d)", ratio, f">= {spec.min_ratio}{high}", passed))
+    return results
+
+
+_SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*( (ASC|DESC))?( NULLS (FIRST|LAST))?$", re.IGNORECASE)
+
+
+def order_by_sql(text: str) -> str:
+    """Validate a dedup ORDER BY list (columns with ASC/DESC) and quote its column names."""
+    parts = []
+    for item in text.split(","):
+        item = item.strip()
+        if not _SAFE.match(item):
+            raise ValueError(f"dedup_order_by item {item!r}: use column names with optional ASC/DESC")
+        name, *rest = item.split(" ")
+        parts.append(" ".join([q(name), *rest]))
+    return ", ".join(parts)

@@ -1,0 +1,131 @@
+"""The runbook's backfill, rebuild and refresh: plan → precautions → (dry-run diff | apply).
+
+Apply takes every lease of the plan up front (a second writer fails fast), then runs the
+partitions table by table through the same partition job as ``lakemend run``: each day staged
+on a branch, audited, published in one commit behind the ``pre-<run_id>`` restore point. A
+rerun of the same command resumes: days the interrupted attempt published are skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lakemend.state import leases
+from lakemend.build.diff import PartitionDiff, diff_partition
+from lakemend.errors import LakemendError, UsageError
+from lakemend.ops.job import Overrides, PartitionJob, build_bronze, build_model, check_not_paused
+from lakemend.lake import Lake
+from lakemend.ops.plans import BackfillPlan, plan_backfill
+from lakemend.project.project import TableSpec
+from lakemend.iceberg.publish import day_filter
+from lakemend.ops.runner import Decision, Execution, ProgressHook, RunReport, decide, execute_plan, new_run_id
+
+
+def resolve_reason(given: str | None, *, interactive: bool | None = None) -> str:
+    """--reason, else $LAKEMEND_REASON, else ask on a terminal; refuse without one."""
+    reason = (given or os.environ.get("LAKEMEND_REASON") or "").strip()
+    if reason:
+        return reason
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if interactive:
+        import typer
+
+        reason = typer.prompt("Why are you running this? (stored in the ledger)").strip()
+        if reason:
+            return reason
+    raise UsageError("a reason is required for backfills (runbook: document backfill reason)",
+                     'pass --reason "..." or set LAKEMEND_REASON')
+
+
+def target_tables(lake: Lake, layer: str, name: str) -> list[TableSpec]:
+    if layer == "bronze":
+        return lake.project.source_tables(name)
+    if name == "all":
+        return lake.project.layer_tables(layer)
+    return [lake.project.resolve_table(layer, name)]
+
+
+def make_plan(lake: Lake, *, command: str, layer: str, name: str, days: list[dt.date], downstream: bool) -> BackfillPlan:
+    tables = target_tables(lake, layer, name)
+    args = {"layer": layer, "name": name, "days": [d.isoformat() for d in days], "downstream": downstream}
+    targets = {t.qualified: set(days) for t in tables}
+    return plan_backfill(lake, command=command, layer=layer, targets=targets, downstream=downstream, args=args)
+
+
+def check_not_paused_plan(lake: Lake, plan: BackfillPlan) -> None:
+    for table in dict.fromkeys(p.table for p in plan.todo):
+        check_not_paused(lake, table)
+
+
+def dry_run(lake: Lake, plan: BackfillPlan, on_diff: Callable[[PartitionDiff], None] | None = None) -> list[PartitionDiff]:
+    """Build every planned partition in memory and diff it against what is published; write nothing."""
+    from lakemend.ops.runner import bronze_fingerprints
+
+    overrides: Overrides = {}
+    diffs = []
+    for part in plan.todo:
+        spec = lake.project.table(part.table)
+        if spec.layer == "bronze":
+            job = PartitionJob(spec, part.day, "", "dry-run", bronze_fingerprints(lake, spec, part.day))
+            built = build_bronze(lake, job, "dry-run")
+        else:
+            built = build_model(lake, spec, part.day, overrides)
+        overrides[(part.table, part.day)] = built.rows
+        old = _published_rows(lake, part.table, part.day)
+        diff = diff_partition(part.table, part.day, old, built.rows, spec.unique_key)
+        diffs.append(diff)
+        if on_diff:
+            on_diff(diff)
+    return diffs
+
+
+def _published_rows(lake: Lake, qualified: str, day: dt.date):  # noqa: ANN202 - pa.Table | None
+    """What is published for the day; a day whose files are gone from storage diffs as empty."""
+    table = lake.table(qualified)
+    if table is None:
+        return None
+    try:
+        return table.scan(row_filter=day_filter(day)).to_arrow()
+    except (FileNotFoundError, OSError):
+        return None
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    reason: str
+    max_parallel: int = 1
+    force: bool = False
+    wait_seconds: float = 0.0
+
+
+def apply(lake: Lake, plan: BackfillPlan, options: ApplyOptions, *, on_event: ProgressHook | None = None,
+          debug: bool = False, run_id: str | None = None) -> RunReport:
+    """Take the plan's leases, then rebuild its partitions in dependency order."""
+    if not options.force:
+        check_not_paused_plan(lake, plan)
+    run_id = run_id or new_run_id()
+    keys = [(p.table, p.day) for p in plan.todo]
+    leases.acquire(lake.state, keys, run_id, wait_seconds=options.wait_seconds)
+    planned = {(p.table, p.day) for p in plan.todo}
+
+    def choose(target: Lake, spec: TableSpec, day: dt.date, cache: dict) -> Decision:
+        if (spec.qualified, day) not in planned:
+            return Decision(spec, day, "resumed", "published by the interrupted attempt")
+        decision = decide(target, spec, day, cache, force=True)
+        if decision.action == "no-input":
+            raise LakemendError(f"{spec.qualified} {day}: {decision.why}", "the inputs vanished after planning; rerun")
+        return decision
+
+    tables = tuple(lake.project.table(t) for t in dict.fromkeys(p.table for p in plan.todo))
+    execution = Execution(command=plan.command, tables=tables, days=plan.days_by_table(), reason=options.reason,
+                          args={**plan.args, "resume_of": plan.resume_of}, choose=choose, force=options.force,
+                          max_parallel=options.max_parallel, wait_seconds=options.wait_seconds)
+    try:
+        return execute_plan(lake, execution, run_id=run_id, on_event=on_event, debug=debug)
+    finally:
+        leases.release(lake.state, run_id)

@@ -1,0 +1,286 @@
+"""Data-quality checks of published partitions, kept in the state DB for trends.
+
+The contract gates every publish already; ``dq check`` measures the same contract on what is
+published *now* — after late edits, rollbacks, manual file surgery or a contract change — and
+records every result, passed or not, so the report can show trends. Per day:
+
+- one check per row rule of the contract (``not_null(c)``, ``accepted_values(c)``, ``min(c)``,
+  ``max(c)``, ``pattern(c)``; bronze: ``not_null`` of each required field), observed = rows
+  breaking it, threshold 0;
+- the contract's table checks (``unique``, ``row_count``, ``null_rate``, ``freshness``,
+  ``row_count_vs_recent`` against the published days before it);
+- ``schema``: the columns and types the contract names.
+
+A day that is not published fails the check ``published``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, String, Table, Text, insert, select
+
+from lakemend.project.config import ColumnContract, Contract
+from lakemend.state.store import StateStore, metadata, utcnow
+
+if TYPE_CHECKING:
+    from lakemend.engines.duckdb import Connection
+    from lakemend.lake import Lake
+    from lakemend.project.project import TableSpec
+
+dq_results = Table(
+    "dq_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("check_run", String(64), nullable=False, index=True),
+    Column("run_at", DateTime, nullable=False, index=True),
+    Column("table_name", String(128), nullable=False, index=True),
+    Column("day", Date, nullable=False),
+    Column("check_name", String(255), nullable=False),
+    Column("observed", Text),
+    Column("value", Float),  # observed as a number when it is one, for trend charts
+    Column("threshold", Text, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("detail", Text),
+)
+
+
+@dataclass(frozen=True)
+class DqResult:
+    """One check of one partition; ``run_at`` and ``check_run`` are set once stored."""
+
+    table: str
+    day: dt.date
+    check: str
+    observed: Any
+    threshold: str
+    passed: bool
+    detail: str | None = None
+    run_at: dt.datetime | None = None
+    check_run: str | None = None
+
+
+@dataclass
+class DqReport:
+    check_run: str
+    run_at: dt.datetime
+    results: list[DqResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[DqResult]:
+        return [r for r in self.results if not r.passed]
+
+
+def ensure_table(store: StateStore) -> None:
+    """Create ``dq_results`` if missing (idempotent; older state DBs gain it here)."""
+    metadata.create_all(store.engine, tables=[dq_results])
+
+
+# ----- running the checks -----------------------------------------------------------------------------
+
+
+def run_checks(lake: Lake, tables: Sequence[TableSpec], days: Sequence[dt.date]) -> DqReport:
+    """Check every (table, day), store all results, and send a ``dq_failed`` notice per failing table."""
+    from lakemend.ops.runner import new_run_id
+
+    report = DqReport(new_run_id(), utcnow())
+    for spec in tables:
+        counts = published_counts(lake, spec.qualified)
+        for day in days:
+            report.results += check_partition(lake, spec, day, counts)
+    store_results(lake.state, report)
+    notify_failures(lake, report)
+    return report
+
+
+def published_counts(lake: Lake, qualified: str) -> dict[dt.date, int]:
+    """Rows per published day, from the table's partition metadata (no data read)."""
+    from lakemend.lake import partition_day
+
+    table = lake.table(qualified)
+    if table is None or table.current_snapshot() is None:
+        return {}
+    return {partition_day(row["partition"]["day"]): int(row["record_count"])
+            for row in table.inspect.partitions().to_pylist()}
+
+
+def recent_counts(counts: dict[dt.date, int], day: dt.date, days: int) -> list[int]:
+    """The published days' row counts in the ``days`` before ``day`` (as the publish gate uses them)."""
+    return [n for when, n in counts.items() if day - dt.timedelta(days=days) <= when < day]
+
+
+def check_partition(lake: Lake, spec: TableSpec, day: dt.date, counts: dict[dt.date, int]) -> list[DqResult]:
+    """All checks of one published day (a single failing ``published`` check if it is not there)."""
+    from lakemend.build.contracts import schema_problems, table_checks
+    from lakemend.engines.duckdb import connect
+
+    con = connect()
+    try:
+        problem = load_day(lake, con, spec, day)
+        if problem is not None:
+            return [DqResult(spec.qualified, day, "published", problem, "a published day", False)]
+        results = row_rule_results(con, spec, day)
+        contract = spec.contract
+        if contract is not None:
+            schema = con.arrow("SELECT * FROM _day LIMIT 0").schema
+            problems = schema_problems(contract, schema)
+            results.append(DqResult(spec.qualified, day, "schema", len(problems), "0 problems", not problems,
+                                    "; ".join(problems) or None))
+            recent = []
+            if contract.checks.row_count_vs_recent:
+                recent = recent_counts(counts, day, contract.checks.row_count_vs_recent.days)
+            for check in table_checks(con, "_day", contract, day, recent):
+                results.append(DqResult(spec.qualified, day, check.name, check.observed, check.threshold, check.passed))
+        return results
+    finally:
+        con.close()
+
+
+def load_day(lake: Lake, con: Connection, spec: TableSpec, day: dt.date) -> str | None:
+    """Put the published rows of the day into ``_day``; the reason when that is not possible."""
+    from pyiceberg.expressions import EqualTo
+
+    from lakemend.engines.duckdb import lit
+    from lakemend.ops.job import _direct_files
+
+    table = lake.table(spec.qualified)
+    if table is None or table.current_snapshot() is None:
+        return "table not built"
+    row_filter = EqualTo("day", day.isoformat())
+    try:
+        files = _direct_files(table, row_filter)
+        if files is None:  # delete files, evolved schema or remote storage: pyiceberg reads
+            con.register("_dq_rows", table.scan(row_filter=row_filter).to_arrow())
+            con.execute("CREATE TEMP TABLE _day AS SELECT * FROM _dq_rows")
+        elif files[0]:
+            con.execute(f"CREATE TEMP TABLE _day AS SELECT * FROM read_parquet([{', '.join(lit(p) for p in files[0])}])")
+        elif lake.state.partition_states(spec.qualified).get(day, {}).get("rows") == 0:
+            con.register("_dq_rows", table.schema().as_arrow().empty_table())  # built, and empty
+            con.execute("CREATE TEMP TABLE _day AS SELECT * FROM _dq_rows")
+        else:
+            return "not published"
+    except Exception as exc:  # noqa: BLE001 - missing or unreadable files are a finding, not a crash
+        return f"unreadable: {str(exc).splitlines()[0]}"
+    return None
+
+
+def _plain(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def row_rules(spec: TableSpec, present: set[str]) -> Iterator[tuple[str, str, str]]:
+    """(check, threshold, SQL giving the broken rule's message or NULL), one per row rule.
+
+    Each rule gets its own single-rule contract through ``row_rule_sql``, so the count is of rows
+    breaking *that* rule, not of rows whose first broken rule it is.
+    """
+    from lakemend.build.contracts import row_rule_sql
+    from lakemend.engines.duckdb import q
+
+    if spec.bronze is not None:  # bronze has no contract: its rule is that required fields are present
+        for name, col in spec.bronze.columns.items():
+            if col.required and name in present:
+                yield f"not_null({name})", "0 NULL rows", f"CASE WHEN {q(name)} IS NULL THEN '{name}: must not be null' END"
+        return
+    if spec.contract is None:
+        return
+    for name, col in spec.contract.columns.items():
+        if name not in present:
+            continue  # the schema check reports it
+        rules: list[tuple[str, str, ColumnContract]] = []
+        if not col.nullable:
+            rules.append((f"not_null({name})", "0 NULL rows", ColumnContract(nullable=False)))
+        if col.accepted_values is not None:
+            shown = ", ".join(str(v) for v in col.accepted_values)
+            rules.append((f"accepted_values({name})", f"0 rows outside [{shown}]", ColumnContract(accepted_values=col.accepted_values)))
+        if col.min is not None:
+            rules.append((f"min({name})", f"0 rows < {_plain(col.min)}", ColumnContract(min=col.min)))
+        if col.max is not None:
+            rules.append((f"max({name})", f"0 rows > {_plain(col.max)}", ColumnContract(max=col.max)))
+        if col.pattern is not None:
+            rules.append((f"pattern({name})", f"0 rows not matching {col.pattern}", ColumnContract(pattern=col.pattern)))
+        for check, threshold, rule in rules:
+            yield check, threshold, row_rule_sql(Contract(columns={name: rule}), present)
+
+
+def row_rule_results(con: Connection, spec: TableSpec, day: dt.date) -> list[DqResult]:
+    present = {r[0] for r in con.execute("DESCRIBE _day")}
+    rules = list(row_rules(spec, present))
+    if not rules:
+        return []
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE ({sql}) IS NOT NULL)" for _, _, sql in rules)
+                         + " FROM _day")[0]
+    results = []
+    for (check, threshold, sql), broken in zip(rules, counts, strict=True):
+        example = None
+        if broken:
+            example = "e.g. " + str(con.scalar(f"SELECT {sql} FROM _day WHERE ({sql}) IS NOT NULL LIMIT 1"))
+        results.append(DqResult(spec.qualified, day, check, int(broken), threshold, broken == 0, example))
+    return results
+
+
+# ----- storing and reading results --------------------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).rstrip("h"))  # freshness is reported as "12.5h"
+    except ValueError:
+        return None
+
+
+def store_results(store: StateStore, report: DqReport) -> None:
+    ensure_table(store)
+    rows = [dict(check_run=report.check_run, run_at=report.run_at, table_name=r.table, day=r.day, check_name=r.check,
+                 observed=None if r.observed is None else str(r.observed), value=_number(r.observed),
+                 threshold=r.threshold, passed=r.passed, detail=r.detail) for r in report.results]
+    if rows:
+        with store.engine.begin() as conn:
+            conn.execute(insert(dq_results), rows)
+
+
+def dq_history(store: StateStore, table: str | None = None, since: dt.datetime | dt.date | None = None) -> list[DqResult]:
+    """Stored results, oldest first; ``table`` filters by table, ``since`` by check time (UTC)."""
+    ensure_table(store)
+    query = select(dq_results).order_by(dq_results.c.run_at, dq_results.c.id)
+    if table:
+        query = query.where(dq_results.c.table_name == table)
+    if since is not None:
+        if not isinstance(since, dt.datetime):
+            since = dt.datetime.combine(since, dt.time())
+        query = query.where(dq_results.c.run_at >= since.replace(tzinfo=None))
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [DqResult(r["table_name"], r["day"], r["check_name"], r["observed"], r["threshold"], bool(r["passed"]),
+                     r["detail"], r["run_at"], r["check_run"]) for r in rows]
+
+
+# ----- notifying ----------------------------------------------------------------------------------------
+
+
+def notify_failures(lake: Lake, report: DqReport) -> None:
+    """One ``dq_failed`` notice per table with a failed check (sinks: notifications, run log)."""
+    from lakemend.observe import Notice, emit
+
+    by_table: dict[str, list[DqResult]] = {}
+    for result in report.failed:
+        by_table.setdefault(result.table, []).append(result)
+    for table, failed in by_table.items():
+        days = sorted({r.day for r in failed})
+        shown = ", ".join(str(d) for d in days[:5]) + (f" and {len(days) - 5} more" if len(days) > 5 else "")
+        checked = sum(1 for r in report.results if r.table == table)
+        lines = [f"{r.day} {r.check}: observed {r.observed}, expected {r.threshold}" for r in failed[:10]]
+        emit(lake, Notice(
+            kind="dq_failed", title=f"lakemend: DQ failed on {table} {shown}",
+            text=f"{len(failed)} of {checked} checks failed:\n" + "\n".join(lines), at=report.run_at,
+            details={"table": table, "days": [d.isoformat() for d in days], "check_run": report.check_run,
+                     "failed": [{"day": r.day.isoformat(), "check": r.check, "observed": r.observed,
+                                 "threshold": r.threshold} for r in failed]},
+        ))

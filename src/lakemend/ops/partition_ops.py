@@ -1,0 +1,189 @@
+"""Destructive partition operations, each behind a restore point: quarantine and rollback.
+
+Both are plan-then-apply: the plan says what will change (and the diff for rollback); the CLI
+asks before applying (default No). Applying tags the table's current snapshot ``pre-<run_id>``
+first, records the job in the ledger, and marks dependants stale so `repair --stale` (or the
+next `run`) rebuilds them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from lakemend.state import leases
+from lakemend.build.diff import PartitionDiff, diff_partition
+from lakemend.errors import LakemendError, UsageError
+from lakemend.lake import Lake, partition_day
+from lakemend.ops.plans import downstream_days
+from lakemend.project.project import TableSpec
+from lakemend.iceberg.publish import day_files, files_key, replace_day_files
+from lakemend.ops.runner import new_run_id
+
+
+@dataclass(frozen=True)
+class QuarantinePlan:
+    table: str
+    day: dt.date
+    rows: int
+    files: int
+    snapshot: int
+    dependants: tuple[tuple[str, dt.date], ...]
+
+
+def plan_quarantine(lake: Lake, spec: TableSpec, day: dt.date) -> QuarantinePlan:
+    table = lake.table(spec.qualified)
+    if table is None or table.current_snapshot() is None:
+        raise UsageError(f"{spec.qualified} does not exist yet", "nothing to quarantine")
+    files = day_files(table, day)
+    if not files:
+        raise UsageError(f"{spec.qualified} has no published partition {day}", "see lakemend status")
+    dependants = downstream_days(lake, {spec.qualified: {day}})
+    return QuarantinePlan(spec.qualified, day, sum(f.record_count for f in files), len(files),
+                          table.current_snapshot().snapshot_id,
+                          tuple(sorted((t, d) for t, days in dependants.items() for d in days)))
+
+
+def _mark_dependants_stale(lake: Lake, dependants: list[tuple[str, dt.date]], reason: str, run_id: str) -> None:
+    for table, day in dependants:
+        if day in lake.state.partition_states(table):
+            lake.state.mark(table, day, "stale", reason, run_id)
+
+
+def apply_quarantine(lake: Lake, plan: QuarantinePlan, reason: str) -> str:
+    """Take the day out of the table in one new snapshot; its rows stay reachable via the tag."""
+    run_id = new_run_id()
+    spec = lake.project.table(plan.table)
+    lake.state.start_run(run_id, "quarantine", {"table": plan.table, "day": plan.day.isoformat()}, reason)
+    leases.acquire(lake.state, [(plan.table, plan.day)], run_id)
+    job = lake.state.start_job(run_id, "quarantine", spec.layer, plan.table, plan.day, reason, plan.snapshot, None)
+    try:
+        table = lake.table(plan.table)
+        result = replace_day_files(table, plan.day, [], run_id, "quarantine")
+        lake.state.forget_partition(plan.table, plan.day)
+        lake.state.mark(plan.table, plan.day, "damaged", reason, run_id)
+        _mark_dependants_stale(lake, list(plan.dependants), f"input {plan.table} {plan.day} was quarantined", run_id)
+        lake.state.finish_job(job, "succeeded", rows_written=0, snapshot_before=result.snapshot_before,
+                              snapshot_after=result.snapshot_after)
+        lake.state.finish_run(run_id, "succeeded")
+    except Exception as exc:
+        lake.state.finish_job(job, "failed", error=str(exc))
+        lake.state.finish_run(run_id, "failed", str(exc))
+        raise
+    finally:
+        leases.release(lake.state, run_id)
+    return run_id
+
+
+# ----- rollback ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    table: str
+    target: int
+    target_label: str
+    current: int
+    days: tuple[dt.date, ...]  # days whose content changes
+    diffs: tuple[PartitionDiff, ...]
+    dependants: tuple[tuple[str, dt.date], ...]
+    whole_table: bool
+
+
+def resolve_target(table, target: str) -> tuple[int, str]:  # noqa: ANN001
+    """A snapshot id, a tag or branch name, or a timestamp (the snapshot current at that time)."""
+    if target.isdigit():
+        snapshot_id = int(target)
+        if table.metadata.snapshot_by_id(snapshot_id) is None:
+            raise UsageError(f"{table.name()[-1]} has no snapshot {snapshot_id}", "see its tags: lakemend rollback --help")
+        return snapshot_id, f"snapshot {snapshot_id}"
+    ref = table.metadata.refs.get(target)
+    if ref is not None:
+        return ref.snapshot_id, f"tag {target}"
+    try:
+        when = dt.datetime.fromisoformat(target)
+    except ValueError:
+        tags = ", ".join(sorted(n for n, r in table.metadata.refs.items() if n != "main")) or "none"
+        raise UsageError(f"{target!r} is not a snapshot id, tag or timestamp", f"tags of this table: {tags}") from None
+    millis = int((when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp() * 1000)
+    candidates = [e for e in table.metadata.snapshot_log if e.timestamp_ms <= millis]
+    if not candidates:
+        raise UsageError(f"the table had no snapshot at {target}", "pick a later time")
+    return candidates[-1].snapshot_id, f"state at {target}"
+
+
+def _ancestors(table, snapshot_id: int) -> set[int]:  # noqa: ANN001
+    seen = set()
+    current = table.metadata.snapshot_by_id(snapshot_id)
+    while current is not None and current.snapshot_id not in seen:
+        seen.add(current.snapshot_id)
+        current = table.metadata.snapshot_by_id(current.parent_snapshot_id) if current.parent_snapshot_id else None
+    return seen
+
+
+def _files_by_day(table, snapshot_id: int) -> dict[dt.date, list]:  # noqa: ANN001
+    out: dict[dt.date, list] = {}
+    for task in table.scan(snapshot_id=snapshot_id).plan_files():
+        out.setdefault(partition_day(task.file.partition[0]), []).append(task.file)
+    return out
+
+
+def plan_rollback(lake: Lake, spec: TableSpec, target: str, day: dt.date | None) -> RollbackPlan:
+    table = lake.table(spec.qualified)
+    if table is None or table.current_snapshot() is None:
+        raise UsageError(f"{spec.qualified} does not exist yet", "nothing to roll back")
+    snapshot_id, label = resolve_target(table, target)
+    current = table.current_snapshot().snapshot_id
+    if snapshot_id not in _ancestors(table, current):
+        raise LakemendError(
+            f"{label} ({snapshot_id}) is not an ancestor of the current state of {spec.qualified}",
+            "roll back only to an earlier state of this table: a pre-<run_id> tag or a snapshot id from its history",
+        )
+    then, now = _files_by_day(table, snapshot_id), _files_by_day(table, current)
+    days = sorted(d for d in set(then) | set(now)
+                  if {f.file_path for f in then.get(d, [])} != {f.file_path for f in now.get(d, [])})
+    if day is not None:
+        days = [d for d in days if d == day]
+    diffs = []
+    for changed in days:
+        new_rows = table.scan(snapshot_id=snapshot_id, row_filter=f"day = '{changed}'").to_arrow()
+        old_rows = table.scan(row_filter=f"day = '{changed}'").to_arrow()
+        diffs.append(diff_partition(spec.qualified, changed, old_rows, new_rows, spec.unique_key))
+    dependants = downstream_days(lake, {spec.qualified: set(days)}) if days else {}
+    return RollbackPlan(spec.qualified, snapshot_id, label, current, tuple(days), tuple(diffs),
+                        tuple(sorted((t, d) for t, ds in dependants.items() for d in ds)), whole_table=day is None)
+
+
+def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
+    """Re-publish each changed day from the target's own files (no data rewritten), in order."""
+    run_id = new_run_id()
+    spec = lake.project.table(plan.table)
+    lake.state.start_run(run_id, "rollback", {"table": plan.table, "to": plan.target,
+                                              "days": [d.isoformat() for d in plan.days]}, reason)
+    leases.acquire(lake.state, [(plan.table, d) for d in plan.days], run_id)
+    try:
+        table = lake.table(plan.table)
+        then = _files_by_day(table, plan.target)
+        for day in plan.days:
+            job = lake.state.start_job(run_id, "rollback", spec.layer, plan.table, day, reason,
+                                       table.current_snapshot().snapshot_id, None)
+            files = then.get(day, [])
+            result = replace_day_files(table, day, files, run_id, "rollback")
+            if files:
+                lake.state.update_partition_files(plan.table, day, files_key([f.file_path for f in files]),
+                                                  result.snapshot_after, result.rows)
+                lake.state.clear_mark(plan.table, day)
+            else:
+                lake.state.forget_partition(plan.table, day)
+            lake.state.finish_job(job, "succeeded", rows_written=result.rows, snapshot_before=result.snapshot_before,
+                                  snapshot_after=result.snapshot_after)
+        _mark_dependants_stale(lake, list(plan.dependants), f"{plan.table} rolled back to {plan.target_label}", run_id)
+        lake.state.finish_run(run_id, "succeeded")
+    except Exception as exc:
+        lake.state.finish_run(run_id, "failed", str(exc))
+        raise
+    finally:
+        leases.release(lake.state, run_id)
+    return run_id
+
+

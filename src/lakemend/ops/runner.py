@@ -1,0 +1,223 @@
+"""Run partition jobs in dependency order, skipping partitions that are already up to date.
+
+A partition is up to date when the state DB recorded a build with the same *input key* (code
+hash + the identity of every input day it reads) and the day's files in Iceberg are still the
+ones that build published. Upstream tables are built before their dependants are planned, so a
+dependant sees the new input identity of a day that was just rebuilt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from lakemend.ops.job import JobResult, PartitionJob, run_partition_job
+from lakemend.lake import Lake
+from lakemend.project.project import TableSpec
+from lakemend.iceberg.publish import files_key
+from lakemend.project.sources import content_key, fingerprint, landing_files
+from lakemend.state.store import Fingerprint
+
+EMPTY_FILES_KEY = files_key(())
+
+
+def new_run_id() -> str:
+    now = dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    spec: TableSpec
+    day: dt.date
+    action: str  # build | up-to-date | no-input
+    why: str
+    input_key: str = ""
+    fingerprints: tuple[Fingerprint, ...] = ()
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    results: list[JobResult] = field(default_factory=list)
+    skipped: list[Decision] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[JobResult]:
+        return [r for r in self.results if r.status != "succeeded"]
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def bronze_fingerprints(lake: Lake, spec: TableSpec, day: dt.date) -> tuple[Fingerprint, ...]:
+    """Fingerprints of the day's landing files, reusing the recorded hash when size and mtime match."""
+    known = {p.path: p for p in lake.state.fingerprints(spec.qualified, day)}
+    prints = []
+    for path in landing_files(lake.project, spec, day):
+        stat = path.stat()
+        relative = path.relative_to(lake.project.raw).as_posix()
+        old = known.get(relative)
+        mtime = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).isoformat()
+        if old and old.size == stat.st_size and old.mtime == mtime:
+            prints.append(old)
+        else:
+            prints.append(fingerprint(lake.project, path))
+    return tuple(prints)
+
+
+def decide(lake: Lake, spec: TableSpec, day: dt.date, published_cache: dict[str, dict[dt.date, str]],
+           force: bool = False) -> Decision:
+    """Whether (table, day) must be built now, and under which input key."""
+    def published(qualified: str) -> dict[dt.date, str]:
+        if qualified not in published_cache:
+            published_cache[qualified] = lake.published_days(qualified)
+        return published_cache[qualified]
+
+    if spec.layer == "bronze":
+        prints = bronze_fingerprints(lake, spec, day)
+        if not prints:
+            return Decision(spec, day, "no-input", "no landing files")
+        input_key = _key(spec.code_hash, content_key(list(prints)))
+    else:
+        built = {t: lake.state.partition_states(t) for t in {i.table for i in spec.inputs}}
+        parts = [spec.code_hash]
+        for inp in spec.inputs:
+            days = published(inp.table)
+            if inp.mapping == "same" and day not in days and day not in built[inp.table]:
+                return Decision(spec, day, "no-input", f"{inp.table} has no partition {day}")
+            first, last = inp.window(day)
+            for d in sorted(days):
+                if (first is None or d >= first) and d <= last:
+                    parts.append(f"{inp.table}|{d}|{days[d]}")
+        input_key = _key(*parts)
+        prints = ()
+    previous = lake.state.partition_states(spec.qualified).get(day)
+    current_files = published(spec.qualified).get(day, EMPTY_FILES_KEY)
+    if force:
+        why = "forced"
+    elif previous is None:
+        why = "new partition"
+    elif previous["files_key"] != current_files:
+        why = "published files changed outside lakemend"
+    elif previous["input_key"] != input_key:
+        why = "input or code changed"
+    else:
+        return Decision(spec, day, "up-to-date", "inputs unchanged", input_key)
+    return Decision(spec, day, "build", why, input_key, prints)
+
+
+ProgressHook = Callable[[str, JobResult | Decision], None]
+Chooser = Callable[[Lake, TableSpec, dt.date, dict[str, dict[dt.date, str]]], Decision]
+
+
+def choose_changed(lake: Lake, spec: TableSpec, day: dt.date, cache: dict[str, dict[dt.date, str]]) -> Decision:
+    """The daily pipeline: build what is new or whose inputs changed."""
+    return decide(lake, spec, day, cache)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What to run: tables in dependency order, each with its days, and how to choose per partition."""
+
+    command: str
+    tables: tuple[TableSpec, ...]
+    days: dict[str, tuple[dt.date, ...]]
+    reason: str | None
+    args: dict
+    choose: Chooser = choose_changed
+    force: bool = False
+    max_parallel: int = 1
+    wait_seconds: float = 0.0
+
+
+def execute(lake: Lake, *, command: str, days: list[dt.date], tables: list[TableSpec], reason: str | None,
+            run_id: str | None = None, force: bool = False, on_event: ProgressHook | None = None,
+            debug: bool = False, max_parallel: int = 1) -> RunReport:
+    """The daily pipeline over tables × days (see ``execute_plan`` for the general form)."""
+    plan = Execution(command=command, tables=tuple(tables), days={t.qualified: tuple(days) for t in tables},
+                     reason=reason, args={"days": [d.isoformat() for d in days], "tables": [t.qualified for t in tables]},
+                     force=force, max_parallel=max_parallel)
+    return execute_plan(lake, plan, run_id=run_id, on_event=on_event, debug=debug)
+
+
+def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_event: ProgressHook | None = None,
+                 debug: bool = False) -> RunReport:
+    """Run partition jobs table by table (inputs first); the days of one table run in parallel.
+
+    The run is recorded in the ledger before the first job and closed after the last; an
+    interruption closes it as failed, and each published day stays published (atomic per day).
+    """
+    run_id = run_id or new_run_id()
+    report = RunReport(run_id)
+    started = time.perf_counter()
+    lake.state.start_run(run_id, plan.command, plan.args, plan.reason)
+    failed: set[tuple[str, dt.date]] = set()
+    try:
+        for spec in plan.tables:
+            cache: dict[str, dict[dt.date, str]] = {}
+            jobs: list[PartitionJob] = []
+            for day in plan.days.get(spec.qualified, ()):
+                if any((inp.table, day) in failed for inp in spec.inputs if inp.mapping == "same"):
+                    decision = Decision(spec, day, "blocked", "an input failed in this run")
+                else:
+                    decision = plan.choose(lake, spec, day, cache)
+                if decision.action != "build":
+                    if decision.action == "blocked":
+                        failed.add((spec.qualified, day))
+                    report.skipped.append(decision)
+                    _emit(on_event, "skipped", decision)
+                    continue
+                jobs.append(PartitionJob(spec, day, decision.input_key, decision.why, decision.fingerprints))
+            for result in _run_wave(lake, jobs, run_id, plan, on_event, debug):
+                report.results.append(result)
+                if result.status != "succeeded":
+                    failed.add((result.table, result.day))
+    except BaseException as exc:
+        lake.state.finish_run(run_id, "failed", f"interrupted: {type(exc).__name__}")
+        raise
+    report.seconds = time.perf_counter() - started
+    status = "failed" if report.failed else "succeeded"
+    lake.state.finish_run(run_id, status, f"{len(report.failed)} partition job(s) failed" if report.failed else None)
+    return report
+
+
+def _run_wave(lake: Lake, jobs: list[PartitionJob], run_id: str, plan: Execution, on_event: ProgressHook | None,
+              debug: bool) -> list[JobResult]:
+    """The jobs of one table; with max_parallel > 1, each worker thread has its own catalog handle."""
+    def one(target: Lake, job: PartitionJob) -> JobResult:
+        _emit(on_event, "start", Decision(job.spec, job.day, "build", job.why))
+        result = run_partition_job(target, job, run_id, plan.command, plan.reason, debug=debug, force=plan.force,
+                                   wait_seconds=plan.wait_seconds)
+        _emit(on_event, "done", result)
+        return result
+
+    if plan.max_parallel <= 1 or len(jobs) <= 1:
+        return [one(lake, job) for job in jobs]
+    local = threading.local()
+
+    def worker(job: PartitionJob) -> JobResult:
+        if not hasattr(local, "lake"):
+            local.lake = Lake(lake.project)
+        return one(local.lake, job)
+
+    with ThreadPoolExecutor(max_workers=plan.max_parallel, thread_name_prefix="lakemend-job") as pool:
+        return list(pool.map(worker, jobs))
+
+
+def _emit(hook: ProgressHook | None, event: str, payload: JobResult | Decision) -> None:
+    if hook:
+        hook(event, payload)
+
+
+def default_parallelism() -> int:
+    return os.cpu_count() or 1

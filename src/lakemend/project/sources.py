@@ -1,0 +1,63 @@
+"""The landing zone: which files belong to a bronze partition, and their fingerprints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from pathlib import Path
+
+from lakemend.project.project import Project, TableSpec
+from lakemend.state.store import Fingerprint
+
+
+def day_pattern(spec: TableSpec, day: dt.date) -> str:
+    assert spec.bronze is not None
+    return spec.bronze.path.replace("{date}", day.isoformat())
+
+
+def landing_files(project: Project, spec: TableSpec, day: dt.date) -> list[Path]:
+    """The files of one landing day, sorted by name; only regular files inside ``raw``."""
+    raw = project.raw
+    return sorted(p for p in raw.glob(day_pattern(spec, day)) if p.is_file())
+
+
+def expected_location(project: Project, spec: TableSpec, day: dt.date) -> Path:
+    return project.raw / day_pattern(spec, day)
+
+
+def landing_days(project: Project, spec: TableSpec) -> list[dt.date]:
+    """Days that have a landing folder with at least one file (from the listing only)."""
+    assert spec.bronze is not None
+    pattern = spec.bronze.path
+    glob = pattern.replace("{date}", "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")
+    prefix, _, suffix = pattern.partition("{date}")
+    matcher = re.compile(re.escape(prefix).replace(r"\*", "[^/]*") + r"(\d{4}-\d{2}-\d{2})")
+    days: set[dt.date] = set()
+    raw = project.raw  # resolved once: it is a filesystem call
+    for path in raw.glob(glob):
+        if not path.is_file():
+            continue
+        match = matcher.match(path.relative_to(raw).as_posix())
+        if match:
+            try:
+                days.add(dt.date.fromisoformat(match.group(1)))
+            except ValueError:
+                continue
+    return sorted(days)
+
+
+def fingerprint(project: Project, path: Path) -> Fingerprint:
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    mtime = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).isoformat()
+    return Fingerprint(path.relative_to(project.raw).as_posix(), stat.st_size, mtime, digest.hexdigest())
+
+
+def content_key(prints: list[Fingerprint]) -> str:
+    """What a bronze partition's content depends on: the set of file contents (not mtimes)."""
+    blob = "\n".join(f"{p.path}\t{p.size}\t{p.sha256}" for p in sorted(prints, key=lambda p: p.path))
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]

@@ -1,0 +1,72 @@
+"""The runbook's CloudWatch metrics, recorded for every partition job in the state DB.
+
+Names are exact: BackfillJobsStarted, BackfillJobsSucceeded, BackfillJobsFailed,
+BackfillDurationSeconds; dimensions: layer, table, source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from lakemend.errors import UsageError
+from lakemend.state.store import StateStore, metrics, utcnow
+
+STARTED = "BackfillJobsStarted"
+SUCCEEDED = "BackfillJobsSucceeded"
+FAILED = "BackfillJobsFailed"
+DURATION = "BackfillDurationSeconds"
+NAMES = (STARTED, SUCCEEDED, FAILED, DURATION)
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    layer: str
+    table: str
+    source: str | None
+
+
+def record(store: StateStore, name: str, value: float, dims: Dimensions, run_id: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(insert(metrics).values(name=name, value=value, layer=dims.layer, table_name=dims.table,
+                                            source=dims.source, run_id=run_id, at=utcnow()))
+
+
+def parse_since(text: str | None) -> dt.datetime | None:
+    """``30m``, ``6h``, ``7d`` or an ISO date/time (UTC)."""
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d+)([mhd])", text.strip())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        delta = {"m": dt.timedelta(minutes=amount), "h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount)}[unit]
+        return utcnow() - delta
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--since {text!r} is not a duration or a date", "use e.g. 30m, 6h, 7d or 2025-10-26") from None
+
+
+def summary(store: StateStore, since: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """One row per metric and dimension set: count (jobs) or sum/max (seconds)."""
+    query = select(metrics)
+    if since:
+        query = query.where(metrics.c.at >= since)
+    groups: dict[tuple[str, str, str, str | None], list[float]] = defaultdict(list)
+    with store.engine.connect() as conn:
+        for row in conn.execute(query).mappings():
+            groups[(row["name"], row["layer"], row["table_name"], row["source"])].append(row["value"])
+    rows = []
+    for (name, layer, table, source), values in sorted(groups.items(), key=lambda kv: (NAMES.index(kv[0][0]), kv[0][1], kv[0][2], kv[0][3] or "")):
+        entry: dict[str, Any] = {"metric": name, "layer": layer, "table": table, "source": source or ""}
+        if name == DURATION:
+            entry.update(value=round(sum(values), 3), samples=len(values), max=round(max(values), 3))
+        else:
+            entry.update(value=int(sum(values)), samples=len(values), max=None)
+        rows.append(entry)
+    return rows

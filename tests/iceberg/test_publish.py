@@ -1,0 +1,67 @@
+"""Write-audit-publish on a real pyiceberg SqlCatalog: one day replaced, restore point, audit failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from lakemend.iceberg.publish import AuditFailed, day_files, publish_day, restore_tag
+
+D1, D2 = dt.date(2025, 10, 20), dt.date(2025, 10, 21)
+SCHEMA = pa.schema([pa.field("id", pa.int64()), pa.field("day", pa.date32())])
+
+
+@pytest.fixture
+def table(tmp_path: Path):  # noqa: ANN201
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.transforms import IdentityTransform
+
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path}/c.db", warehouse=tmp_path.as_uri())
+    catalog.create_namespace("bronze")
+    tbl = catalog.create_table("bronze.t", SCHEMA)
+    with tbl.update_spec() as spec:
+        spec.add_field("day", IdentityTransform(), "day")
+    tbl.append(SCHEMA.empty_table())
+    return tbl
+
+
+def rows(day: dt.date, ids: list[int]) -> pa.Table:
+    return pa.table({"id": pa.array(ids, pa.int64()), "day": pa.array([day] * len(ids), pa.date32())})
+
+
+def ids_of(tbl, day: dt.date) -> list[int]:  # noqa: ANN001
+    return sorted(tbl.scan(row_filter=f"day = '{day}'").to_arrow().column("id").to_pylist())
+
+
+def test_publish_replaces_one_day_and_tags_the_restore_point(table) -> None:  # noqa: ANN001
+    publish_day(table, rows(D1, [1, 2]), D1, "r1")
+    publish_day(table, rows(D2, [3]), D2, "r1")
+    d2_files = {f.file_path for f in day_files(table, D2)}
+    before = table.current_snapshot().snapshot_id
+    result = publish_day(table, rows(D1, [10, 11, 12]), D1, "r2")
+    assert ids_of(table, D1) == [10, 11, 12] and ids_of(table, D2) == [3]
+    assert {f.file_path for f in day_files(table, D2)} == d2_files
+    assert result.snapshot_before == before and result.rows == 3
+    assert table.metadata.refs[restore_tag("r2")].snapshot_id == before
+    assert not [name for name in table.metadata.refs if name.startswith("stage-")]
+    # the restore point really holds the previous rows
+    tagged = table.scan(snapshot_id=before, row_filter=f"day = '{D1}'").to_arrow()
+    assert sorted(tagged.column("id").to_pylist()) == [1, 2]
+
+
+def test_rows_of_another_day_are_refused_and_main_is_untouched(table) -> None:  # noqa: ANN001
+    publish_day(table, rows(D1, [1]), D1, "r1")
+    before = table.current_snapshot().snapshot_id
+    with pytest.raises(AuditFailed, match="rows for"):
+        publish_day(table, pa.concat_tables([rows(D1, [5]), rows(D2, [6])]), D1, "r2")
+    table.refresh()
+    assert table.current_snapshot().snapshot_id == before and ids_of(table, D1) == [1]
+
+
+def test_empty_day_publishes_zero_rows(table) -> None:  # noqa: ANN001
+    publish_day(table, rows(D1, [1, 2]), D1, "r1")
+    publish_day(table, rows(D1, []), D1, "r2")
+    assert ids_of(table, D1) == []

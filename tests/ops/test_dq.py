@@ -1,0 +1,86 @@
+"""`lakemend dq check`: the contract measured on published days, every result stored for trends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from conftest import START, build
+from lakemend.ops.dq import dq_history
+from lakemend.lake import Lake
+from lakemend.observe import Notice
+
+D = dt.date
+ORDERS_CHECKS = {
+    "not_null(order_id)", "not_null(customer_email)", "pattern(customer_email)", "not_null(amount)", "min(amount)",
+    "max(amount)", "not_null(currency)", "accepted_values(currency)", "not_null(status)", "accepted_values(status)",
+    "not_null(ordered_at)", "not_null(updated_at)", "schema", "unique(order_id)", "row_count",
+    "freshness(updated_at)", "row_count_vs_recent(1d)",
+}
+
+
+def break_first_row(root: Path, day: str) -> None:
+    """Rewrite the day's silver file: the first order gets a negative amount and an unknown currency."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = sorted((root / "lake" / "silver" / "orders_clean" / f"day={day}").glob("*.parquet"))[0]
+    table = pq.read_table(path)
+    for name, value in (("amount", Decimal("-5.00")), ("currency", "BTC")):
+        index = table.schema.get_field_index(name)
+        values = table.column(name).to_pylist()
+        values[0] = value
+        table = table.set_column(index, table.schema.field(name), pa.array(values, table.schema.field(name).type))
+    pq.write_table(table, path)
+
+
+def test_dq_check_passes_on_clean_days_and_fails_after_corruption(example: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not build(example, START, D(2025, 10, 21)).failed
+    notices: list[Notice] = []
+    monkeypatch.setattr("lakemend.observe.emit", lambda lake, event: notices.append(event))
+
+    every = cli("dq", "check", "--date", "2025-10-20", "--output", "json", cwd=example)  # every table
+    assert every.code == 0, every.out
+    results = json.loads(every.out)
+    assert {r["table"] for r in results} == set(Lake.open(example).project.tables)
+    assert {r["check"] for r in results if r["table"] == "bronze.orders"} == {
+        "not_null(order_id)", "not_null(customer_email)", "not_null(amount)", "not_null(ordered_at)", "not_null(updated_at)"}
+
+    clean = cli("dq", "check", "--table", "silver.orders_clean", "--date", "2025-10-21", cwd=example)
+    assert clean.code == 0, clean.out + clean.err
+    assert f"All {len(ORDERS_CHECKS)} checks passed." in clean.out and "min(amount)" in clean.out
+    stored = [r for r in dq_history(Lake.open(example).state, table="silver.orders_clean") if r.day == D(2025, 10, 21)]
+    assert {r.check for r in stored} == ORDERS_CHECKS and all(r.passed for r in stored)
+    assert len({r.check_run for r in stored}) == 1 and not notices
+
+    missing = cli("dq", "check", "--table", "gold.daily_revenue", "--start", "2025-10-21", "--end", "2025-10-22",
+                  "--output", "json", cwd=example)
+    assert missing.code == 1
+    assert [(r["check"], r["observed"], r["passed"]) for r in json.loads(missing.out) if r["day"] == "2025-10-22"] == [
+        ("published", "not published", False)]
+    assert [n.details["days"] for n in notices] == [["2025-10-22"]]
+    notices.clear()
+
+    break_first_row(example, "2025-10-21")
+    broken = cli("dq", "check", "--table", "orders_clean", "--date", "2025-10-21", "--output", "json", cwd=example)
+    assert broken.code == 1
+    failed = {r["check"]: r for r in json.loads(broken.out) if not r["passed"]}
+    assert set(failed) == {"min(amount)", "accepted_values(currency)"}  # each rule counted, though one row breaks both
+    assert (failed["min(amount)"]["observed"], failed["min(amount)"]["threshold"]) == (1, "0 rows < 0")
+    assert "-5.00 is below min 0" in failed["min(amount)"]["detail"]
+
+    history = dq_history(Lake.open(example).state, table="silver.orders_clean")
+    latest = dq_history(Lake.open(example).state, since=history[-1].run_at)
+    assert latest == history[-len(ORDERS_CHECKS):]
+    assert {r.check for r in latest if not r.passed} == set(failed)
+    [notice] = notices
+    assert notice.kind == "dq_failed" and notice.details["table"] == "silver.orders_clean"
+    assert notice.details["days"] == ["2025-10-21"] and "min(amount)" in notice.text
+
+    text = cli("dq", "check", "--table", "silver.orders_clean", "--date", "2025-10-21", cwd=example)
+    assert text.code == 1 and "FAIL" in text.out
+    assert f"Error: 2 of {len(ORDERS_CHECKS)} checks failed" in text.err

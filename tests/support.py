@@ -1,0 +1,50 @@
+"""Helpers shared by test modules in several folders (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lakemend.lake import Lake, partition_day
+
+
+def landed_order_records(root: Path, day: str) -> int:
+    total = 0
+    for path in sorted((root / "landing" / "orders" / day).glob("*.csv")):
+        with path.open(newline="") as handle:
+            total += sum(1 for _ in csv.DictReader(handle))
+    return total
+
+
+TOKEN = "tok-3f9a1c77e2b04d51a8c6"  # a notify target's bearer token
+
+
+def configure(root: Path, **sections: Any) -> None:
+    """Set top-level keys of the project's lakemend.yaml (dicts are merged into existing blocks)."""
+    path = root / "lakemend.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key, value in sections.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) and isinstance(data.get(key), dict) else value
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+META = {"_ingested_at", "_run_id", "run_id", "quarantined_at"}
+Content = dict[tuple[str, dt.date], list[tuple]]
+
+
+def content(root: Path) -> Content:
+    """Every table's rows per day, without the columns that differ on every rebuild."""
+    lake = Lake.open(root)
+    out: Content = {}
+    for namespace in ("bronze", "silver", "gold", "quarantine"):
+        for _, name in lake.catalog.list_tables(namespace):
+            data = lake.table(f"{namespace}.{name}").scan().to_arrow()
+            keep = [c for c in data.column_names if c not in META]
+            for row in data.select(keep).to_pylist():
+                key = (f"{namespace}.{name}", partition_day(row["day"]))
+                out.setdefault(key, []).append(tuple(str(row[c]) for c in keep))
+    return {k: sorted(v) for k, v in out.items()}
