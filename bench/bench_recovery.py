@@ -296,7 +296,7 @@ def build_lake(layout: str, root: Path, n_tables: int, n_days: int, per_day: int
 
     from lakemend.build.ingest import bronze_schema
     from lakemend.lake import Lake
-    from lakemend.iceberg.publish import files_key
+    from lakemend.iceberg.files import files_key
     from lakemend.project.sources import content_key, fingerprint
 
     names = table_names(n_tables)
@@ -525,7 +525,7 @@ class VerifyInfo:
 def prepare_verify(work: Path, rows: int) -> VerifyInfo:
     from lakemend.examples.data import generate
     from lakemend.lake import Lake
-    from lakemend.iceberg.publish import day_files
+    from lakemend.iceberg.files import day_files
 
     root = work / "company"
     check([lakemend_exe(), "init", str(root), "--example", "company", "--no-data"])

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from lakemend.iceberg import files
 from lakemend.iceberg.catalog import create_table, load_table, open_catalog
+from lakemend.iceberg.files import partition_day
 from lakemend.project.project import Project, load_project
-from lakemend.iceberg.publish import files_key
 from lakemend.state.store import StateStore
 
 if TYPE_CHECKING:
@@ -18,16 +18,7 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
-EPOCH = dt.date(1970, 1, 1)
-
-
-def partition_day(value: object) -> dt.date:
-    """The ``day`` of an identity partition value (pyiceberg keeps dates as days since epoch)."""
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, int):
-        return EPOCH + dt.timedelta(days=value)
-    return dt.date.fromisoformat(str(value))
+__all__ = ["Lake", "partition_day"]
 
 
 @dataclass
@@ -72,10 +63,4 @@ class Lake:
 
     def published_days(self, qualified: str, *, refresh: bool = True) -> dict[dt.date, str]:
         """Day → files key of the table's current snapshot, from manifests only (no data read)."""
-        table = self.table(qualified, refresh=refresh)
-        if table is None or table.current_snapshot() is None:
-            return {}
-        by_day: dict[dt.date, list[str]] = defaultdict(list)
-        for task in table.scan().plan_files():
-            by_day[partition_day(task.file.partition[0])].append(task.file.file_path)
-        return {day: files_key(paths) for day, paths in by_day.items()}
+        return files.published_days(self.table(qualified, refresh=refresh))

@@ -8,7 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from lakemend.iceberg.publish import AuditFailed, day_files, publish_day, restore_tag
+from lakemend.iceberg.files import day_files
+from lakemend.iceberg.publish import AuditFailed, publish_day, restore_tag
 
 D1, D2 = dt.date(2025, 10, 20), dt.date(2025, 10, 21)
 SCHEMA = pa.schema([pa.field("id", pa.int64()), pa.field("day", pa.date32())])

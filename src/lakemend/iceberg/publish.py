@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import random
 import threading
 import time
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakemend.errors import LakemendError
+from lakemend.iceberg.files import day_files, files_key, partition_day
 
 COMMIT_ATTEMPTS = 16
 
@@ -42,19 +42,8 @@ class PublishResult:
         return files_key(self.files)
 
 
-def files_key(paths: tuple[str, ...] | list[str]) -> str:
-    """Identity of a published day: the set of its data files."""
-    return hashlib.sha256("\n".join(sorted(paths)).encode()).hexdigest()[:32]
-
-
 def restore_tag(run_id: str) -> str:
     return f"pre-{run_id}"
-
-
-def day_filter(day: dt.date):  # noqa: ANN201 - pyiceberg expression
-    from pyiceberg.expressions import EqualTo
-
-    return EqualTo("day", day.isoformat())
 
 
 def conform(table, rows: pa.Table, day: dt.date) -> pa.Table:  # noqa: ANN001 - pyiceberg Table
@@ -71,14 +60,6 @@ def conform(table, rows: pa.Table, day: dt.date) -> pa.Table:  # noqa: ANN001 - 
         else:
             columns.append(pa.nulls(rows.num_rows, field.type))
     return pa.Table.from_arrays(columns, schema=target)
-
-
-def day_files(table, day: dt.date, snapshot_id: int | None = None) -> list:  # noqa: ANN001
-    """The data files of one day in a snapshot (main's current one by default), from metadata."""
-    if table.current_snapshot() is None:
-        return []
-    scan = table.scan(row_filter=day_filter(day), snapshot_id=snapshot_id)
-    return [task.file for task in scan.plan_files()]
 
 
 def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResult:  # noqa: ANN001
@@ -253,8 +234,6 @@ def _audit(staged_files: list, expected_rows: int, day: dt.date, branch: str) ->
     if staged_rows != expected_rows:
         raise AuditFailed(f"branch {branch} holds {staged_rows} rows for {day}, expected {expected_rows}", "main is untouched; rerun the job")
     for data_file in staged_files:
-        from lakemend.lake import partition_day
-
         if partition_day(data_file.partition[0]) != day:
             raise AuditFailed(f"staged file {data_file.file_path} is in partition {data_file.partition}", "main is untouched; rerun")
 

@@ -21,7 +21,7 @@ from lakemend.ops.job import Overrides, PartitionJob, build_bronze, build_model,
 from lakemend.lake import Lake
 from lakemend.ops.plans import BackfillPlan, plan_backfill
 from lakemend.project.project import TableSpec
-from lakemend.iceberg.publish import day_filter
+from lakemend.iceberg.files import day_filter
 from lakemend.ops.runner import Decision, Execution, ProgressHook, RunReport, decide, execute_plan, new_run_id
 
 

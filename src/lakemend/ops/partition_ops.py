@@ -17,7 +17,8 @@ from lakemend.errors import LakemendError, UsageError
 from lakemend.lake import Lake, partition_day
 from lakemend.ops.plans import downstream_days
 from lakemend.project.project import TableSpec
-from lakemend.iceberg.publish import day_files, files_key, replace_day_files
+from lakemend.iceberg.files import day_files, files_key
+from lakemend.iceberg.publish import replace_day_files
 from lakemend.ops.runner import new_run_id
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from lakemend.ops.job import JobResult, PartitionJob, run_partition_job
 from lakemend.lake import Lake
 from lakemend.project.project import TableSpec
-from lakemend.iceberg.publish import files_key
+from lakemend.iceberg.files import files_key
 from lakemend.project.sources import content_key, fingerprint, landing_files
 from lakemend.state.store import Fingerprint
 

@@ -125,11 +125,29 @@ class Project:
 
     # ----- tables ------------------------------------------------------------------------
     def table(self, qualified: str) -> TableSpec:
+        """The table named exactly ``layer.table``; use :meth:`find_table` for what a user typed."""
         try:
             return self.tables[qualified]
         except KeyError:
             known = ", ".join(self.tables) or "none"
             raise UsageError(f"unknown table {qualified!r}", f"known tables: {known}") from None
+
+    def find_table(self, name: str) -> TableSpec:
+        """The one lookup of a table a user named: ``layer.table``, or a short name that is unique.
+
+        A short name that two layers share (``orders`` in bronze and gold) is refused with both
+        candidates, never resolved to whichever comes first.
+        """
+        if "." in name:
+            return self.table(name)
+        matches = [spec for spec in self.ordered if spec.name == name]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            candidates = ", ".join(spec.qualified for spec in matches)
+            raise UsageError(f"table name {name!r} is ambiguous: it matches {candidates}", "name it as layer.table")
+        known = ", ".join(self.tables) or "none"
+        raise UsageError(f"unknown table {name!r}", f"known tables: {known}")
 
     def layer_tables(self, layer: str) -> list[TableSpec]:
         return [t for t in self.ordered if t.layer == layer]

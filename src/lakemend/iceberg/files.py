@@ -1,0 +1,100 @@
+"""The one reader of what a table has published: days, data files, row counts and sizes.
+
+Everything here reads Iceberg metadata (manifests, the partitions metadata table) and never
+data files, so it is cheap enough for ``status``, ``gaps`` and planning. Every other module asks
+this one instead of scanning manifests itself, so "which files make up day D" has one answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyiceberg.manifest import DataFile
+    from pyiceberg.table import Table
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def partition_day(value: object) -> dt.date:
+    """The ``day`` of an identity partition value (pyiceberg keeps dates as days since epoch)."""
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int):
+        return EPOCH + dt.timedelta(days=value)
+    return dt.date.fromisoformat(str(value))
+
+
+def files_key(paths: Iterable[str]) -> str:
+    """Identity of a published day: the set of its data files."""
+    return hashlib.sha256("\n".join(sorted(paths)).encode()).hexdigest()[:32]
+
+
+EMPTY_FILES_KEY = files_key(())
+
+
+def day_filter(day: dt.date) -> Any:
+    """The pyiceberg row filter selecting one ``day``."""
+    from pyiceberg.expressions import EqualTo
+
+    return EqualTo("day", day.isoformat())
+
+
+def _has_data(table: Table | None) -> bool:
+    return table is not None and table.current_snapshot() is not None
+
+
+def files_by_day(table: Table | None, snapshot_id: int | None = None) -> dict[dt.date, list[DataFile]]:
+    """Day → data files of a snapshot (main's current one by default), from manifests only."""
+    out: dict[dt.date, list[DataFile]] = defaultdict(list)
+    if not _has_data(table):
+        return out
+    assert table is not None
+    for task in table.scan(snapshot_id=snapshot_id).plan_files():
+        out[partition_day(task.file.partition[0])].append(task.file)
+    return out
+
+
+def published_days(table: Table | None) -> dict[dt.date, str]:
+    """Day → files key of the table's current snapshot."""
+    return {day: files_key(f.file_path for f in files) for day, files in files_by_day(table).items()}
+
+
+def day_files(table: Table | None, day: dt.date, snapshot_id: int | None = None) -> list[DataFile]:
+    """The data files of one day in a snapshot (main's current one by default)."""
+    if not _has_data(table):
+        return []
+    assert table is not None
+    return [task.file for task in table.scan(row_filter=day_filter(day), snapshot_id=snapshot_id).plan_files()]
+
+
+@dataclass(frozen=True)
+class PartitionStats:
+    rows: int
+    bytes: int
+
+
+def partition_stats(table: Table | None) -> dict[dt.date, PartitionStats]:
+    """Rows and bytes per published day, from the partitions metadata table."""
+    if not _has_data(table):
+        return {}
+    assert table is not None
+    return {
+        partition_day(row["partition"]["day"]): PartitionStats(int(row["record_count"]), int(row["total_data_file_size_in_bytes"]))
+        for row in table.inspect.partitions().to_pylist()
+    }
+
+
+def partition_counts(table: Table | None) -> dict[dt.date, int]:
+    """Rows per published day."""
+    return {day: stats.rows for day, stats in partition_stats(table).items()}
+
+
+def recent_counts(counts: dict[dt.date, int], day: dt.date, days: int) -> list[int]:
+    """The row counts of the published days in the ``days`` before ``day`` (the row-count-vs-recent gate)."""
+    return [n for when, n in counts.items() if day - dt.timedelta(days=days) <= when < day]
