@@ -364,7 +364,8 @@ def build_lake(layout: str, root: Path, n_tables: int, n_days: int, per_day: int
 
 def damage_lake(lake, names: list[str], days: list[dt.date]) -> Damage:  # noqa: ANN001
     """Delete some days' data files and landing files, land unbuilt days, mark stale, fail a job."""
-    from lakemend.ops.recovery import local_path, published_files
+    from lakemend.iceberg.files import files_by_day
+    from lakemend.ops.recovery import local_path
 
     damage = Damage()
     last = days[-1]
@@ -380,7 +381,7 @@ def damage_lake(lake, names: list[str], days: list[dt.date]) -> Damage:  # noqa:
         if not chosen:
             continue
         qualified = f"bronze.{names[index]}"
-        files = published_files(lake, qualified)
+        files = files_by_day(lake.table(qualified))
         for day in chosen:
             for data_file in files[day]:
                 os.remove(local_path(data_file.file_path))
@@ -567,7 +568,7 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "PauseFlags.all"),
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.ops.heatmap", "_last_job_failed"),
     ("Iceberg: plan_files (manifest list + manifests → data files)", "pyiceberg.table", "DataScan.plan_files"),
-    ("published_files (own part: group files by day)", "lakemend.ops.recovery", "published_files"),
+    ("files_by_day (own part: group files by day)", "lakemend.iceberg.files", "files_by_day"),
     ("present_days (own part: os.path.exists per data file)", "lakemend.ops.recovery", "present_days"),
     ("present_days (own part: os.path.exists per data file)", "lakemend.ops.heatmap", "present_days"),
     ("landing listing (landing_days: glob + Project.raw per file)", "lakemend.ops.recovery", "landing_days"),

@@ -25,6 +25,14 @@ class CliResult:
     err: str
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _library_warnings_on_stderr() -> None:
+    """As the CLI does: the library's warnings (a failed sink, a failed notification) on stderr."""
+    from lakemend.cli.context import show_library_warnings
+
+    show_library_warnings()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read the user's own project, state or secrets."""

@@ -1,7 +1,9 @@
-"""The one exception family lakemend raises on purpose.
+"""The one exception family lakemend raises on purpose, defined in one place.
 
-The CLI prints ``Error: <what> — <how to fix>`` for these and exits with ``exit_code``;
-anything else is a bug and shows a traceback only with ``--debug``.
+Every error carries *what* went wrong (with the table, day, file or run it concerns) and *how to
+fix it*. The CLI prints ``Error: <what> — <how to fix>`` (or one JSON object with ``--output
+json``) and exits with ``exit_code``; anything else is a bug and shows a traceback only with
+``--debug``. Failures inside a partition job are recorded in the ledger with the same message.
 """
 
 from __future__ import annotations
@@ -31,5 +33,29 @@ class ConfigError(LakemendError):
     """The project files (lakemend.yaml, models, contracts) are invalid."""
 
 
-class JobFailed(LakemendError):
-    """One or more partition jobs failed; the ledger has the details."""
+class SqlError(LakemendError):
+    """The engine rejected a statement (a model's SQL mistake, a type it cannot cast, ...)."""
+
+
+class PartitionPaused(LakemendError):
+    """The table is paused (``lakemend pause``); jobs refuse to write it unless forced."""
+
+
+class ContractFailed(LakemendError):
+    """Table-level contract checks failed: the partition was not published."""
+
+
+class PreconditionFailed(LakemendError):
+    """A runbook precaution does not hold (e.g. no landing data for a day); nothing was written."""
+
+
+class LeaseHeld(LakemendError):
+    """Another writer holds a partition this command needs; the message names its run, host and pid."""
+
+
+class IngestError(LakemendError):
+    """A landing file cannot be ingested at all (unreadable, or missing a required column)."""
+
+
+class AuditFailed(LakemendError):
+    """The staged data is not what lakemend meant to write; the published table was not touched."""

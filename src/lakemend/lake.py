@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from lakemend.engines import open_engine
 from lakemend.iceberg import files
 from lakemend.iceberg.catalog import create_table, load_table, open_catalog
 from lakemend.iceberg.files import partition_day
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
+
+    from lakemend.engines.base import Engine
 
 __all__ = ["Lake", "partition_day"]
 
@@ -35,6 +38,11 @@ class Lake:
     @cached_property
     def catalog(self) -> Catalog:
         return open_catalog(self.project)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The engine that runs the project's SQL (``engine:`` in lakemend.yaml)."""
+        return open_engine(self.project.config.engine)
 
     @cached_property
     def state(self) -> StateStore:

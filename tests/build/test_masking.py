@@ -7,13 +7,13 @@ import hmac
 
 import pytest
 
-from lakemend.engines.duckdb import connect
+from lakemend.engines import open_engine
 from lakemend.build.masking import REDACTED, install_key, mask_expression
 
 
 @pytest.mark.parametrize("key", [b"k", b"a-much-longer-secret-" * 5])
 def test_hash_is_hmac_sha256_with_the_key(key: bytes) -> None:
-    con = connect()
+    con = open_engine("duckdb").session()
     install_key(con, key)
     con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('ada@example.com'), (NULL)) v(email)")
     got = [r[0] for r in con.execute(f"SELECT {mask_expression('email', 'hash')} FROM t")]
@@ -22,7 +22,7 @@ def test_hash_is_hmac_sha256_with_the_key(key: bytes) -> None:
 
 
 def test_redact_and_partial() -> None:
-    con = connect()
+    con = open_engine("duckdb").session()
     con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('ada@example.com'), ('+1 415 555 0134'), (NULL)) v(x)")
     redacted = [r[0] for r in con.execute(f"SELECT {mask_expression('x', 'redact')} FROM t")]
     partial = [r[0] for r in con.execute(f"SELECT {mask_expression('x', 'partial')} FROM t")]

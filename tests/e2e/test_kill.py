@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from support import META, content
+from support import content
 from conftest import START, build
 from lakemend.examples.data import generate, parse_fault
-from lakemend.lake import Lake, partition_day
+from lakemend.lake import Lake
 
 END5 = START + dt.timedelta(days=4)
 KILLS = 20

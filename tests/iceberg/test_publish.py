@@ -9,7 +9,8 @@ import pyarrow as pa
 import pytest
 
 from lakemend.iceberg.files import day_files
-from lakemend.iceberg.publish import AuditFailed, publish_day, restore_tag
+from lakemend.errors import AuditFailed
+from lakemend.iceberg.publish import publish_day, restore_tag
 
 D1, D2 = dt.date(2025, 10, 20), dt.date(2025, 10, 21)
 SCHEMA = pa.schema([pa.field("id", pa.int64()), pa.field("day", pa.date32())])

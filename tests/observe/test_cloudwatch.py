@@ -12,7 +12,7 @@ import pytest
 
 from conftest import START, build
 from lakemend.lake import Lake
-from lakemend.observe import JobEvent, Notice, emit
+from lakemend.observe.events import JobEvent, Notice, emit
 from lakemend.observe import cloudwatch
 from lakemend.observe import logs as run_log
 from lakemend.state.store import utcnow

@@ -21,7 +21,7 @@ from referencing import Registry, Resource
 
 from conftest import START, build
 from lakemend.lake import Lake
-from lakemend.observe import InputRead, JobEvent
+from lakemend.observe.events import InputRead, JobEvent
 from lakemend.observe import lineage
 
 D = dt.date
@@ -296,7 +296,7 @@ def test_http_transport_posts_each_event(example: Path) -> None:
 
 
 def test_an_unreachable_endpoint_warns_and_never_fails_the_job(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lakemend.observe import emit
+    from lakemend.observe.events import emit
 
     set_lineage(example, "  transport: http\n  url: http://127.0.0.1:9/api/v1/lineage\n")
     emit(Lake.open(example), job_event("START", D(2025, 10, 26)))

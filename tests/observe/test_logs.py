@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from support import TOKEN, configure
 from conftest import START, build
 from lakemend.lake import Lake
-from lakemend.observe import JobEvent, Notice
+from lakemend.observe.events import JobEvent, Notice
 from lakemend.observe import logs as run_log
 from lakemend.state.store import utcnow
 

@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from lakemend.lake import Lake
-from lakemend.observe import JobEvent, Notice, emit
+from lakemend.observe.events import JobEvent, Notice, emit
 from lakemend.observe import notify
 
 DAY = "2025-11-02"
@@ -183,7 +183,7 @@ def test_client_error_is_not_retried(example: Path, capsys: pytest.CaptureFixtur
 def test_incident_notice_says_opened_or_closed() -> None:
     from dataclasses import replace
 
-    from lakemend.ops.incidents import Incident
+    from lakemend.state.incidents import Incident
 
     opened = Incident("INC-0007", "Orders doubled", "sev1", "open", dt.datetime(2025, 11, 2, 9), None, "ada", None, None)
     notice = notify.incident_notice(opened)

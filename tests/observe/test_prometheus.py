@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import START, build
 from lakemend.lake import Lake
-from lakemend.observe import SINKS, JobEvent
+from lakemend.observe.events import SINKS, JobEvent
 from lakemend.observe import prometheus
 from lakemend.state.store import utcnow
 from support import configure

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import START, build
-from lakemend.ops.dq import dq_history
 from lakemend.lake import Lake
-from lakemend.observe import Notice
+from lakemend.state.dq import dq_history
+from lakemend.observe.events import Notice
 
 D = dt.date
 ORDERS_CHECKS = {
@@ -41,7 +41,7 @@ def break_first_row(root: Path, day: str) -> None:
 def test_dq_check_passes_on_clean_days_and_fails_after_corruption(example: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert not build(example, START, D(2025, 10, 21)).failed
     notices: list[Notice] = []
-    monkeypatch.setattr("lakemend.observe.emit", lambda lake, event: notices.append(event))
+    monkeypatch.setattr("lakemend.observe.events.emit", lambda lake, event: notices.append(event))
 
     every = cli("dq", "check", "--date", "2025-10-20", "--output", "json", cwd=example)  # every table
     assert every.code == 0, every.out

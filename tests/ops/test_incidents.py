@@ -15,14 +15,11 @@ from lakemend.ops.incidents import (
     Report,
     Verification,
     get_incident,
-    incident_notes,
-    incidents,
     list_incidents,
     render_postmortem,
     runs_of_incident,
 )
 from lakemend.lake import Lake
-from lakemend.state.store import StateStore
 
 NEXT = START + dt.timedelta(days=1)
 
@@ -99,13 +96,6 @@ def test_note_needs_an_open_incident(example: Path, icli) -> None:  # noqa: ANN0
     assert result.code == 2 and "no incident is open" in result.err
     assert icli("incident", "note", "INC-0009", "text", cwd=example).code == 2
     assert icli("incident", "open", "--title", "t", "--severity", "sev9", cwd=example).code == 2
-
-
-def test_existing_state_dbs_gain_the_tables(tmp_path: Path) -> None:
-    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    incident_notes.drop(store.engine)
-    incidents.drop(store.engine)  # a state DB made before incidents existed
-    assert list_incidents(store) == []
 
 
 def test_postmortem_lists_failures_and_damage() -> None:

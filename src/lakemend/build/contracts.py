@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from lakemend.project.coltypes import arrow_matches
-from lakemend.project.config import Contract
-from lakemend.engines.duckdb import Connection, lit, q
+from lakemend.project.config import BronzeTableConfig, Contract
+from lakemend.engines.base import Session as Connection
+from lakemend.engines.sql import lit, q
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,19 @@ class CheckResult:
 
 def _number(value: float) -> str:
     return repr(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def bronze_required_rules(cfg: BronzeTableConfig, present: set[str] | None = None) -> list[tuple[str, str]]:
+    """Bronze's own row rule, one (field, SQL) per required field: the SQL gives the broken
+    rule's message or NULL. Ingest guarantees it; damage to a published day breaks it."""
+    return [(name, f"CASE WHEN {q(name)} IS NULL THEN 'required field {name} is empty' END")
+            for name, col in cfg.columns.items() if col.required and (present is None or name in present)]
+
+
+def bronze_rule_sql(cfg: BronzeTableConfig, present: set[str] | None = None) -> str:
+    """The first required field a bronze row lacks, as a message, or NULL."""
+    rules = [sql for _, sql in bronze_required_rules(cfg, present)]
+    return f"coalesce({', '.join(rules)})" if len(rules) > 1 else (rules[0] if rules else "CAST(NULL AS VARCHAR)")
 
 
 def row_rule_sql(contract: Contract | None, present: set[str]) -> str:

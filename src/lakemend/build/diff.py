@@ -8,7 +8,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from lakemend.engines.duckdb import connect, q
+from lakemend.engines.base import Engine
+from lakemend.engines.sql import q
 
 IGNORED = {"day", "_ingested_at", "_run_id"}  # differ on every rebuild by design
 SAMPLES = 5
@@ -32,19 +33,16 @@ class PartitionDiff:
         return not (self.added or self.removed or self.changed)
 
 
-def diff_partition(table: str, day: dt.date, old: pa.Table | None, new: pa.Table, key: list[str]) -> PartitionDiff:
+def diff_partition(engine: Engine, table: str, day: dt.date, old: pa.Table | None, new: pa.Table, key: list[str]) -> PartitionDiff:
     """Compare by unique key (rows added / removed / changed, per column); without a key, by whole row."""
     old = old if old is not None else new.schema.empty_table()
     columns = [c for c in new.column_names if c not in IGNORED and c in old.column_names]
-    con = connect()
-    try:
+    with engine.session() as con:
         con.register("old_rows", old.select(columns))
         con.register("new_rows", new.select(columns))
         if key and all(k in columns for k in key):
             return _by_key(con, table, day, columns, key, old.num_rows, new.num_rows)
         return _by_row(con, table, day, columns, old.num_rows, new.num_rows)
-    finally:
-        con.close()
 
 
 def _by_key(con, table: str, day: dt.date, columns: list[str], key: list[str], rows_now: int, rows_new: int) -> PartitionDiff:  # noqa: ANN001

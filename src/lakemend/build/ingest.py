@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from lakemend.project.coltypes import arrow_type, duckdb_type
 from lakemend.project.config import BronzeTableConfig, ColumnSpec
-from lakemend.engines.duckdb import Connection, lit, q
-from lakemend.errors import LakemendError
+from lakemend.build.contracts import bronze_rule_sql
+from lakemend.engines.base import Session as Connection
+from lakemend.engines.sql import lit, q
+from lakemend.errors import IngestError, SqlError
 
 META_COLUMNS = ("_extra", "_source_file", "_ingested_at", "_run_id", "_record_hash")
 
@@ -36,10 +37,6 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("day", pa.date32()),
     ]
 )
-
-
-class IngestError(LakemendError):
-    """A landing file that cannot be ingested at all (not a single bad record)."""
 
 
 @dataclass
@@ -129,12 +126,6 @@ def _missing_required(cfg: BronzeTableConfig, present: set[str], relative: str) 
         )
 
 
-def _required_null_sql(cfg: BronzeTableConfig) -> str:
-    """A SQL expression naming the first required field that is empty, else NULL."""
-    checks = [f"WHEN {q(name)} IS NULL THEN 'required field {name} is empty'" for name, col in cfg.columns.items() if col.required]
-    return f"CASE {' '.join(checks)} END" if checks else "CAST(NULL AS VARCHAR)"
-
-
 def _split(con: Connection, staged: str, cfg: BronzeTableConfig, reason_sql: str,
            relative: str, ctx: IngestContext) -> tuple[pa.Table, pa.Table]:
     """Split a staged relation into good rows and quarantine rows by ``reason_sql``.
@@ -198,7 +189,7 @@ def _read_csv_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative
         f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT {', '.join(selects)}, {extra_sql} AS _extra, "
         f"CAST(NULL AS BIGINT) AS _line, {raw_sql} AS _raw FROM _file"
     )
-    good, bad = _split(con, "_staged", cfg, _required_null_sql(cfg), relative, ctx)
+    good, bad = _split(con, "_staged", cfg, bronze_rule_sql(cfg), relative, ctx)
     rejects = con.execute(
         "SELECT line, error_type, column_name, error_message, csv_line FROM _rejects ORDER BY line, column_idx"
     )
@@ -352,7 +343,7 @@ def _load_numbered_lines(con: Connection, path: Path, relative: str) -> str:
             f"FROM read_text({lit(str(path))})) SELECT CAST(generate_subscripts(lines, 1) AS BIGINT) AS _line, "
             f"rtrim(unnest(lines), chr(13)) AS raw FROM f) WHERE trim(raw) <> ''"
         )
-    except duckdb.Error as exc:
+    except SqlError as exc:
         raise IngestError(f"{relative}: cannot read the file ({str(exc).splitlines()[0]})", "re-deliver it as UTF-8 JSON lines") from None
     return "TABLE"
 
@@ -396,7 +387,7 @@ def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,
         f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT {', '.join(build(cfg.columns, ()))}, _extra, _line, _raw, "
         f"{reason_sql} AS _cast_problem FROM {source}"
     )
-    required = _required_null_sql(cfg)
+    required = bronze_rule_sql(cfg)
     result = _split(con, "_staged", cfg, f"coalesce(_cast_problem, {required})", relative, ctx)
     con.execute("DROP VIEW _staged")
     return result

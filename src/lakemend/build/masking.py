@@ -8,7 +8,8 @@ the last four characters. The secret reaches DuckDB as a bound parameter, never 
 from __future__ import annotations
 
 
-from lakemend.engines.duckdb import Connection, q
+from lakemend.engines.base import Session as Connection
+from lakemend.engines.sql import q
 
 REDACTED = "[redacted]"
 _BLOCK = 64  # SHA-256 block size in bytes

@@ -1,22 +1,38 @@
-"""The ``lakemend`` command line: thin over the library, one error boundary.
+"""The ``lakemend`` command line: the command groups wired together, and the one error boundary.
 
-Heavy libraries (pyiceberg, DuckDB, pyarrow) are imported inside commands so that
-``lakemend --help`` stays instant.
+Each command lives in a module of its group (pipeline, runs, backfill, recovery, ops, dq,
+incident, lineage, logs, report, vacuum); they share only :mod:`~lakemend.cli.context`,
+:mod:`~lakemend.cli.options` and :mod:`~lakemend.cli.output`, never each other. Heavy libraries
+(pyiceberg, DuckDB, pyarrow) are imported inside commands so that ``lakemend --help`` stays instant.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
-import click
 import typer
 
-from lakemend.errors import LakemendError, UsageError
-from lakemend.output import console, emit_json, emit_table, error
+from lakemend.cli import (
+    backfill,
+    context,
+    dq,
+    incident,
+    lineage,
+    logs,
+    ops,
+    pipeline,
+    recovery,
+    report,
+    runs,
+    vacuum,
+)
+from lakemend.cli.output import Output
+from lakemend.errors import LakemendError
 
 app = typer.Typer(
     name="lakemend",
@@ -26,55 +42,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-runs_app = typer.Typer(help="The run ledger: every partition job lakemend ran, with its numbers.", no_args_is_help=False)
-app.add_typer(runs_app, name="runs")
-
-
-def _register() -> None:
-    from lakemend.cli import backfill as cli_backfill
-    from lakemend.cli import dq as cli_dq
-    from lakemend.cli import incident as cli_incident
-    from lakemend.cli import lineage as cli_lineage
-    from lakemend.cli import logs as cli_logs
-    from lakemend.cli import ops as cli_ops
-    from lakemend.cli import recovery as cli_recovery
-    from lakemend.cli import report as cli_report
-    from lakemend.cli import vacuum as cli_vacuum
-
-    app.add_typer(cli_backfill.backfill_app, name="backfill")
-    app.add_typer(cli_backfill.rebuild_app, name="rebuild")
-    app.add_typer(cli_backfill.refresh_app, name="refresh")
-    app.add_typer(cli_incident.incident_app, name="incident")
-    app.add_typer(cli_dq.dq_app, name="dq")
-    for command in (cli_ops.pause, cli_ops.resume, cli_ops.status, cli_ops.metrics, cli_recovery.gaps,
-                    cli_recovery.late, cli_recovery.verify, cli_recovery.repair, cli_recovery.quarantine,
-                    cli_recovery.rollback):
-        app.command()(command)
-    app.command()(cli_vacuum.vacuum)
-    app.command()(cli_report.report)
-    app.command()(cli_lineage.lineage)
-    runs_app.command("resume")(cli_ops.runs_resume)
-    runs_app.command("logs")(cli_logs.runs_logs)
-
-
-class Settings:
-    project: Path | None = None
-    output: str = "text"
-    debug: bool = False
-
-
-settings = Settings()
-
-OutputOption = Annotated[
-    Optional[str], typer.Option("--output", "-o", help="text (default) or json.", show_default=False)
-]
-
-
-def _output(value: str | None) -> str:
-    chosen = value or settings.output
-    if chosen not in ("text", "json"):
-        raise UsageError(f"--output {chosen!r} is not supported", "use --output text or --output json")
-    return chosen
 
 
 @app.callback()
@@ -82,215 +49,122 @@ def _root(
     project: Annotated[
         Optional[Path], typer.Option("--project", "-C", help="Project folder (default: $LAKEMEND_PROJECT or the current folder).")
     ] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="text or json, for every listing command.")] = "text",
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", help="text (default) or json, for every command; json prints exactly one JSON document.",
+        show_default=False)] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
-    settings.project = project
-    settings.output = output
-    settings.debug = debug or settings.debug
+    context.settings.project = project
+    if output:
+        context.settings.output = context.check_format(output)
+    context.settings.debug = debug or context.settings.debug
 
 
-def _lake():  # noqa: ANN202 - imported lazily
-    from lakemend.lake import Lake
-    from lakemend.project.project import find_project_root
-
-    root = settings.project.resolve() if settings.project else find_project_root()
-    if settings.project and not (root / "lakemend.yaml").is_file():
-        raise UsageError(f"--project {settings.project}: no lakemend.yaml there", "point --project at a lakemend project folder")
-    return Lake.open(root)
-
-
-# ----- init / generate ---------------------------------------------------------------------------
-
-
-@app.command()
-def init(
-    directory: Annotated[Path, typer.Argument(help="Folder for the new project (created if missing).")] = Path("."),
-    example: Annotated[str, typer.Option("--example", help="Example project to start from.")] = "company",
-    no_data: Annotated[bool, typer.Option("--no-data", help="Do not generate landing data.")] = False,
-    rows: Annotated[int, typer.Option("--rows", min=1, help="Orders per day in the generated landing data.")] = 2000,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite the project files of an existing project.")] = False,
-) -> None:
-    """Scaffold a working project: lakemend.yaml, models, contracts, aws/scripts and landing data.
-
-    Example: [bold]lakemend init demo-lake --example company && cd demo-lake && lakemend run --start 2025-10-20 --end 2025-10-27[/]
-    """
-    from lakemend.project.scaffold import EXAMPLE_END, EXAMPLE_START, init_project
-
-    target = init_project(directory, example, force=force)
-    console.print(f"Created the [bold]{example}[/] project in {target}")
-    if not no_data:
-        from lakemend.examples.data import generate as generate_landing
-
-        summary = generate_landing(target / "landing", EXAMPLE_START, EXAMPLE_END, rows=rows)
-        records = sum(d.records for d in summary.days)
-        console.print(f"Landed {records} records for {EXAMPLE_START} … {EXAMPLE_END} in {target / 'landing'}")
-    console.print(f"Next: cd {directory} && lakemend run --start {EXAMPLE_START} --end {EXAMPLE_END}")
+for command in (pipeline.init, pipeline.generate, pipeline.run, pipeline.query):
+    app.command()(command)
+app.add_typer(runs.runs_app, name="runs")
+runs.runs_app.command("resume")(backfill.runs_resume)
+runs.runs_app.command("logs")(logs.runs_logs)
+app.add_typer(backfill.backfill_app, name="backfill")
+app.add_typer(backfill.rebuild_app, name="rebuild")
+app.add_typer(backfill.refresh_app, name="refresh")
+app.add_typer(incident.incident_app, name="incident")
+app.add_typer(dq.dq_app, name="dq")
+for command in (ops.pause, ops.resume, ops.status, ops.metrics, recovery.gaps, recovery.late, recovery.verify,
+                backfill.repair, recovery.quarantine, recovery.rollback, vacuum.vacuum, report.report, lineage.lineage):
+    app.command()(command)
 
 
-@app.command()
-def generate(
-    start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")],
-    end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD (inclusive).")],
-    rows: Annotated[int, typer.Option("--rows", min=1, help="Orders per day (contacts: a quarter of it).")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 7,
-    fault: Annotated[
-        Optional[list[str]],
-        typer.Option("--fault", help="KIND:DATE[:SOURCE]; kinds: duplicates, malformed, bad-types, extra-column, missing-column, late, empty."),
-    ] = None,
-    output: OutputOption = None,
-) -> None:
-    """Land deterministic example data (HubSpot contacts, order CSVs) into the project's landing zone.
-
-    Example: [bold]lakemend generate --start 2025-10-28 --end 2025-10-28 --fault malformed:2025-10-28:orders[/]
-    """
-    from lakemend.dates import parse_day
-    from lakemend.examples.data import generate as generate_landing
-    from lakemend.examples.data import parse_fault
-
-    first, last = parse_day(start, "--start"), parse_day(end, "--end")
-    if last < first:
-        raise UsageError(f"--end {last} is before --start {first}", "swap them")
-    faults = [parse_fault(f) for f in fault or []]
-    lake = _lake()
-    if not {"hubspot", "orders"} <= set(lake.project.config.sources):
-        raise UsageError("generate makes data for the example sources hubspot and orders only", "use a project made by lakemend init --example company")
-    summary = generate_landing(lake.project.raw, first, last, rows=rows, seed=seed, faults=faults)
-    rows_out = [
-        (d.source, d.day, len(d.files), d.records, d.duplicates, d.malformed, d.bad_types) for d in summary.days
-    ]
-    emit_table("Landed", ["source", "day", "files", "records", "duplicates", "malformed", "bad types"], rows_out, _output(output))
+# ----- the error boundary --------------------------------------------------------------------------------
 
 
-# ----- run -------------------------------------------------------------------------------------------
+def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """(usage errors, other click errors, aborts, exits) of typer's bundled click (typer >= 0.2x)
+    and of the click package (older typer), whichever are installed."""
+    usage: list[type] = []
+    other: list[type] = []
+    aborts: list[type] = [typer.Abort]
+    exits: list[type] = [typer.Exit]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        usage.append(module.UsageError)
+        other.append(module.ClickException)
+        aborts += [getattr(module, "Abort", typer.Abort)]
+        exits += [getattr(module, "Exit", typer.Exit)]
+    return tuple(usage), tuple(other), tuple(aborts), tuple(exits)
 
 
-@app.command()
-def run(
-    date: Annotated[Optional[str], typer.Option("--date", help="One day, YYYY-MM-DD.")] = None,
-    start: Annotated[Optional[str], typer.Option("--start", help="First day of a range.")] = None,
-    end: Annotated[Optional[str], typer.Option("--end", help="Last day of a range (inclusive).")] = None,
-    reason: Annotated[Optional[str], typer.Option("--reason", help="Why this run (stored in the ledger).")] = None,
-    output: OutputOption = None,
-) -> None:
-    """The daily pipeline: bronze → silver → gold for every table and day, skipping what is up to date.
-
-    Example: [bold]lakemend run --start 2025-10-20 --end 2025-10-27[/]
-    """
-    from lakemend.dates import resolve_days
-    from lakemend.cli.progress import run_with_progress
-
-    days = resolve_days(date, start, end)
-    lake = _lake()
-    report = run_with_progress(
-        lake, command="run", days=days, tables=lake.project.ordered, reason=reason or os.environ.get("LAKEMEND_REASON"),
-        output=_output(output), debug=settings.debug,
-    )
-    if report.failed:
-        raise typer.Exit(1)
+USAGE_ERRORS, CLICK_ERRORS, ABORTS, EXITS = _click_exceptions()
+INTERRUPTED = 130
 
 
-# ----- query ------------------------------------------------------------------------------------------
+def requested_format(args: list[str]) -> str:
+    """The ``--output`` the arguments ask for (global or the command's), known before parsing so
+    that even a usage error is reported in that format."""
+    chosen = "text"
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in ("--output", "-o") and i + 1 < len(args):
+            chosen = args[i + 1]
+        elif arg.startswith("--output="):
+            chosen = arg.split("=", 1)[1]
+    return chosen if chosen in ("text", "json") else "text"
 
 
-@app.command()
-def query(
-    sql: Annotated[str, typer.Argument(help="DuckDB SQL naming tables as layer.table, e.g. bronze.orders.")],
-    output: OutputOption = None,
-) -> None:
-    """Run SQL over the lake's published tables.
-
-    Example: [bold]lakemend query "SELECT COUNT(*) FROM bronze.orders WHERE day='2025-10-26'"[/]
-    """
-    from lakemend.ops.query import run_query
-
-    result = run_query(_lake(), sql)
-    emit_table(None, result.column_names, [tuple(r.values()) for r in result.to_pylist()], _output(output))
-
-
-# ----- runs ---------------------------------------------------------------------------------------------
-
-
-LEDGER_COLUMNS = [
-    "run_id", "layer", "table_name", "day", "status", "rows_read", "rows_written", "rows_quarantined",
-    "rows_deduplicated", "started_at", "ended_at", "user", "host", "reason", "snapshot_before", "snapshot_after", "error",
-]
-
-
-@runs_app.callback(invoke_without_command=True)
-def runs(
-    ctx: typer.Context,
-    status: Annotated[Optional[str], typer.Option("--status", help="succeeded, failed or running.")] = None,
-    table: Annotated[Optional[str], typer.Option("--table", help="layer.table, e.g. silver.orders_clean.")] = None,
-    run_id: Annotated[Optional[str], typer.Option("--run", help="Only the jobs of this run.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Newest N jobs.")] = 50,
-    output: OutputOption = None,
-) -> None:
-    """List the ledger: one line per partition job, newest first.
-
-    Example: [bold]lakemend runs --status failed[/]
-    """
-    if ctx.invoked_subcommand:
-        return
-    from lakemend.state.store import as_rows
-
-    if status and status not in ("succeeded", "failed", "running"):
-        raise UsageError(f"--status {status!r} is not a job status", "use succeeded, failed or running")
-    lake = _lake()
-    if table and "." not in table:
-        matches = [t for t in lake.project.tables if t.endswith("." + table)]
-        table = matches[0] if len(matches) == 1 else table
-    if table:
-        lake.project.table(table)
-    jobs = as_rows(lake.state.list_jobs(status=status, table=table, run_id=run_id, limit=limit))
-    fmt = _output(output)
-    if fmt == "json":
-        emit_json([{k: j[k] for k in LEDGER_COLUMNS} for j in jobs])
-        return
-    shown = ["run_id", "table_name", "day", "status", "rows_read", "rows_written", "rows_quarantined", "rows_deduplicated", "ended_at", "reason", "error"]
-    emit_table("Ledger (newest first)", [c.removeprefix("rows_").replace("table_name", "table") for c in shown],
-               [[j[c] for c in shown] for j in jobs], fmt)
-
-
-# ----- entry point --------------------------------------------------------------------------------------
+def _usage_error(exc: Any, out: Output) -> None:
+    message = exc.format_message()
+    if out.is_json:
+        ctx = getattr(exc, "ctx", None)
+        fix = f"see {ctx.command_path} --help" if ctx is not None else "see lakemend --help"
+        out.error(message or "missing command", fix, 2)
+    elif message:  # typer prints the help of a group called without a command itself
+        exc.show(file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; every LakemendError becomes ``Error: <what> — <how to fix>`` and an exit code."""
+    """Run the CLI: every error is reported once on stderr (``Error: <what> — <how to fix>``, or a
+    JSON object with ``--output json``) and ends with its exit code: 1 failure, 2 usage error."""
     args = list(sys.argv[1:] if argv is None else argv)
-    settings.debug = "--debug" in args or os.environ.get("LAKEMEND_DEBUG") == "1"
+    context.reset(output=requested_format(args), debug="--debug" in args or os.environ.get("LAKEMEND_DEBUG") == "1")
+    context.show_library_warnings()
+
+    def out() -> Output:  # the format in effect when the error happened
+        return Output(context.settings.output)
+
     try:
         result = app(args=args, prog_name="lakemend", standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        exc.show(file=sys.stderr)
+    except USAGE_ERRORS as exc:
+        _usage_error(exc, out())
         sys.exit(2)
-    except click.exceptions.Abort:
-        error("aborted")
+    except CLICK_ERRORS as exc:
+        out().error(exc.format_message(), None, exc.exit_code)
+        sys.exit(exc.exit_code)
+    except ABORTS:
+        out().error("aborted", None, 1)
         sys.exit(1)
-    except click.exceptions.Exit as exc:
+    except EXITS as exc:
         sys.exit(exc.exit_code)
     except LakemendError as exc:
-        if settings.debug:
+        if context.settings.debug:
             traceback.print_exc()
-        if settings.output == "json":
-            print(f'{{"error": {__import__("json").dumps(str(exc))}}}', file=sys.stderr)
-        error(str(exc))
+        out().error(exc.what, exc.fix, exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        error("interrupted — rerun the same command to resume; published partitions are kept")
-        sys.exit(130)
+        result = INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the one boundary for bugs
-        if settings.debug:
+        if context.settings.debug:
             traceback.print_exc()
-        error(f"unexpected {type(exc).__name__}: {exc} — rerun with --debug and report it")
+        out().error(f"unexpected {type(exc).__name__}: {exc}", "rerun with --debug and report it", 1)
         sys.exit(1)
+    if result == INTERRUPTED:  # typer turns Ctrl-C into exit code 130
+        out().error("interrupted", "rerun the same command to resume; published partitions are kept", INTERRUPTED)
     if isinstance(result, int) and result:
         sys.exit(result)
 
-
-
-
-_register()
 
 if __name__ == "__main__":
     main()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
-
 import typer
 
-from lakemend.output import console, emit_json, emit_table, error
+from lakemend.cli import context
+from lakemend.cli import options as opt
 
 dq_app = typer.Typer(help="Data quality of published partitions: contract checks, stored for trends.",
                      no_args_is_help=True)
@@ -14,39 +13,33 @@ dq_app = typer.Typer(help="Data quality of published partitions: contract checks
 
 @dq_app.command("check")
 def check(
-    table: Annotated[Optional[str], typer.Option("--table", help="layer.table or a unique table name (default: every table).")] = None,
-    date: Annotated[Optional[str], typer.Option("--date", help="One day, YYYY-MM-DD.")] = None,
-    start: Annotated[Optional[str], typer.Option("--start", help="First day of a range.")] = None,
-    end: Annotated[Optional[str], typer.Option("--end", help="Last day of a range (inclusive).")] = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="text or json.")] = None,
+    table: opt.Table = None,
+    date: opt.Date = None,
+    start: opt.Start = None,
+    end: opt.End = None,
+    output: opt.Output = None,
 ) -> None:
     """Run the contract's checks on published days: row rules, unique, row_count, null_rate, freshness,
     row_count_vs_recent, schema. Every result is stored; exit 1 if any check fails.
 
     Example: [bold]lakemend dq check --table silver.orders_clean --date 2025-10-26[/]
     """
-    from lakemend.cli.app import _lake, _output
-    from lakemend.cli.recovery import _tables
     from lakemend.dates import resolve_days
     from lakemend.ops.dq import run_checks
 
+    out = context.output(output)
     days = resolve_days(date, start, end)
-    lake = _lake()
-    report = run_checks(lake, _tables(lake, table), days)
-    fmt = _output(output)
-    if fmt == "json":
-        emit_json([{"check_run": report.check_run, "table": r.table, "day": r.day, "check": r.check,
-                    "observed": r.observed, "threshold": r.threshold, "passed": r.passed, "detail": r.detail}
-                   for r in report.results])
-    else:
-        emit_table(f"DQ check {report.check_run}", ["table", "day", "check", "observed", "threshold", "result", "detail"],
-                   [[r.table, r.day, r.check, r.observed, r.threshold, "pass" if r.passed else "FAIL", r.detail]
-                    for r in report.results], fmt)
+    lake = context.open_lake()
+    report = run_checks(lake, context.tables(lake, table), days)
+    out.document([{"check_run": report.check_run, "table": r.table, "day": r.day, "check": r.check,
+                   "observed": r.observed, "threshold": r.threshold, "passed": r.passed, "detail": r.detail}
+                  for r in report.results])
+    out.table(f"DQ check {report.check_run}", ["table", "day", "check", "observed", "threshold", "result", "detail"],
+              [[r.table, r.day, r.check, r.observed, r.threshold, "pass" if r.passed else "FAIL", r.detail]
+               for r in report.results])
     failed = report.failed
     if failed:
-        if fmt == "text":
-            error(f"{len(failed)} of {len(report.results)} checks failed — inspect the rows with lakemend query, "
-                  "then repair the partition (lakemend rebuild / repair) or fix the contract")
+        out.problem(f"{len(failed)} of {len(report.results)} checks failed — inspect the rows with lakemend query, "
+                    "then repair the partition (lakemend rebuild / repair) or fix the contract")
         raise typer.Exit(1)
-    if fmt == "text":
-        console.print(f"All {len(report.results)} checks passed.")
+    out.text(f"All {len(report.results)} checks passed.")

@@ -1,15 +1,20 @@
-"""``lakemend runs logs RUN_ID [--follow]``: a run's structured log, readable or raw."""
+"""``lakemend runs logs RUN_ID [--follow]``: a run's structured log, readable or raw.
+
+``--output json`` prints the log's own JSON lines (JSON Lines, one document per line), the one
+command whose JSON is a stream: with ``--follow`` it is printed while the run writes it.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
+from lakemend.cli import context
+from lakemend.cli import options as opt
 from lakemend.errors import UsageError
 
 POLL_SECONDS = 0.5
@@ -18,17 +23,17 @@ POLL_SECONDS = 0.5
 def runs_logs(
     run_id: Annotated[str, typer.Argument(help="The run whose log to print (see lakemend runs).")],
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until the run ends.")] = False,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="text (one line per event) or json (the raw JSON lines).")] = None,
+    output: opt.Output = None,
 ) -> None:
-    """Print a run's log: one line per job start, completion, failure and notice.
+    """Print a run's log: one line per job start, completion, failure and notice (json: the raw JSON lines).
 
     Example: [bold]lakemend runs logs 20251026T031500-a1b2c3 --follow[/]
     """
-    from lakemend.cli.app import _lake, _output
-    from lakemend.observe.logs import Redactor, log_path
+    from lakemend.observe.logs import log_path
+    from lakemend.observe.redact import Redactor
 
-    fmt = _output(output)
-    lake = _lake()
+    out = context.output(output)
+    lake = context.open_lake()
     if lake.state.get_run(run_id) is None:
         raise UsageError(f"no run {run_id!r} in the ledger", "see lakemend runs for run ids")
     path = log_path(lake.project, run_id)
@@ -38,17 +43,15 @@ def runs_logs(
         # Read the status before draining: lines written before the run ended are then all seen.
         running = follow and (lake.state.get_run(run_id) or {}).get("status") == "running"
         offset, lines = read_lines(path, offset)
-        for line in lines:
-            shown = render_line(line, fmt, redactor)
-            if shown:
-                sys.stdout.write(shown + "\n")
-                printed += 1
-        sys.stdout.flush()
+        shown = [text for text in (render_line(line, out.format, redactor) for line in lines) if text]
+        if shown:
+            out.raw("".join(text + "\n" for text in shown))
+            printed += len(shown)
         if not running:
             break
         time.sleep(POLL_SECONDS)
-    if not printed and fmt == "text":
-        print(f"no log lines for run {run_id} in {path}", file=sys.stderr)
+    if not printed:
+        out.note(f"no log lines for run {run_id} in {path}")
 
 
 def read_lines(path: Path, offset: int) -> tuple[int, list[str]]:

@@ -1,35 +1,66 @@
-"""DuckDB helpers: a configured connection, SQL quoting, and Arrow results Iceberg accepts."""
+"""The DuckDB engine (the embedded default): in-memory sessions in UTC, Arrow results Iceberg accepts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from lakemend.engines.base import CANONICAL_DIALECT
+from lakemend.engines.sql import lit
+from lakemend.errors import SqlError
+
+
+class DuckDBEngine:
+    """DuckDB over Arrow, in process: the canonical dialect, so SQL runs untranslated."""
+
+    name = "duckdb"
+    dialect = CANONICAL_DIALECT
+
+    def session(self) -> Connection:
+        return Connection()
 
 
 class Connection:
-    """A DuckDB connection whose ``execute`` always drains its result.
+    """A DuckDB connection whose ``execute`` always drains its result (a :class:`Session`).
 
     DuckDB 2.0 refuses new work on a connection while a result is open (even a DDL's), so
     every statement here is fetched completely and returns its rows.
     """
+
+    dialect = CANONICAL_DIALECT
 
     def __init__(self) -> None:
         self.raw = duckdb.connect(":memory:")
         self.execute("SET TimeZone = 'UTC'")
         self.execute("SET preserve_insertion_order = true")
 
-    def execute(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.raw.execute(sql, params or []).fetchall()
+    def __enter__(self) -> Connection:
+        return self
 
-    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        try:
+            return self.raw.execute(sql, list(params or [])).fetchall()
+        except duckdb.Error as exc:
+            raise SqlError(str(exc)) from exc
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         rows = self.execute(sql, params)
         return rows[0][0] if rows else None
 
-    def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
-        return normalize(self.raw.sql(sql, params=params).to_arrow_table())
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        try:
+            return normalize(self.raw.sql(sql, params=list(params) if params else None).to_arrow_table())
+        except duckdb.Error as exc:
+            raise SqlError(str(exc)) from exc
+
+    def parquet_relation(self, paths: Sequence[str]) -> str:
+        return f"read_parquet([{', '.join(lit(path) for path in paths)}])"
 
     def register(self, name: str, data: pa.Table) -> None:
         self.raw.register(name, data)
@@ -39,21 +70,6 @@ class Connection:
 
     def close(self) -> None:
         self.raw.close()
-
-
-def connect() -> Connection:
-    """An in-memory connection working in UTC (timestamps in the lake are UTC)."""
-    return Connection()
-
-
-def q(name: str) -> str:
-    """Quote an identifier for DuckDB."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: str) -> str:
-    """Quote a string literal for DuckDB."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def normalize(table: pa.Table) -> pa.Table:

@@ -75,8 +75,8 @@ def day_files(table: Table | None, day: dt.date, snapshot_id: int | None = None)
 
 @dataclass(frozen=True)
 class PartitionStats:
-    rows: int
-    bytes: int
+    rows: int = 0
+    bytes: int = 0
 
 
 def partition_stats(table: Table | None) -> dict[dt.date, PartitionStats]:
@@ -98,3 +98,16 @@ def partition_counts(table: Table | None) -> dict[dt.date, int]:
 def recent_counts(counts: dict[dt.date, int], day: dt.date, days: int) -> list[int]:
     """The row counts of the published days in the ``days`` before ``day`` (the row-count-vs-recent gate)."""
     return [n for when, n in counts.items() if day - dt.timedelta(days=days) <= when < day]
+
+
+def local_data_files(table: Table, row_filter: Any) -> tuple[list[str], int] | None:
+    """Local data file paths (and their row count) matching ``row_filter`` that an engine may
+    read itself; None when pyiceberg must read (evolved schema, delete files, remote storage)."""
+    from urllib.parse import unquote, urlparse
+
+    if len(table.metadata.schemas) != 1:
+        return None
+    tasks = list(table.scan(row_filter=row_filter).plan_files())
+    if any(task.delete_files for task in tasks) or any(not t.file.file_path.startswith("file:") for t in tasks):
+        return None
+    return [unquote(urlparse(t.file.file_path).path) for t in tasks], sum(t.file.record_count for t in tasks)

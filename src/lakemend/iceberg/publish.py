@@ -20,14 +20,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakemend.errors import LakemendError
+from lakemend.errors import AuditFailed
 from lakemend.iceberg.files import day_files, files_key, partition_day
 
 COMMIT_ATTEMPTS = 16
-
-
-class AuditFailed(LakemendError):
-    """The staged data is not what lakemend meant to write; main was not touched."""
 
 
 @dataclass(frozen=True)

@@ -1,85 +1,22 @@
-"""Observability: every partition job (and incident, DQ result) becomes an event for the sinks.
+"""Observability: job events and notices, and the sinks that receive them.
 
-Sinks are modules with ``handle(lake, event)``: the run log, OpenLineage, notifications,
-CloudWatch, the Prometheus textfile. A sink that fails is reported on stderr and never fails the job.
+Modules, lowest first (each imports only those above it):
+
+- ``events``: InputRead, JobEvent, Notice, SinkError and :func:`~lakemend.observe.events.emit`,
+  which hands an event to every sink (a sink's failure is reported, never raised);
+- ``redact``: secrets never reach a log, a lineage event or an error message;
+- ``aws``: the one factory of the sinks' boto3 clients;
+- ``lineage_read``: reading lineage back (which jobs wrote a day), and the run ids and file layout
+  it shares with the writer;
+- the sinks, modules with ``handle(lake, event)``: ``cloudwatch`` (put_metric_data; the runbook's
+  metric values), ``logs`` (the run log, EMF, CloudWatch Logs shipping), ``lineage`` (OpenLineage),
+  ``prometheus`` (the textfile), ``notify`` (webhooks and SNS).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib
-import sys
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+# Transitional: ops/dq.py still imports ``from lakemend.observe import Notice, emit`` (and its test
+# patches ``lakemend.observe.emit``); new code imports from lakemend.observe.events.
+from lakemend.observe.events import Notice, emit
 
-if TYPE_CHECKING:
-    from lakemend.lake import Lake
-
-SINKS = (
-    "lakemend.observe.logs",
-    "lakemend.observe.lineage",
-    "lakemend.observe.cloudwatch",
-    "lakemend.observe.prometheus",
-    "lakemend.observe.notify",
-)
-
-
-@dataclass(frozen=True)
-class InputRead:
-    """One input of a job: which days of which table, at which snapshot."""
-
-    table: str
-    first_day: dt.date | None  # None: from the beginning (an `upto` input)
-    last_day: dt.date
-    snapshot_id: int | None
-
-
-@dataclass(frozen=True)
-class JobEvent:
-    """A partition job starting (``START``), done (``COMPLETE``) or failed (``FAIL``)."""
-
-    kind: str
-    run_id: str
-    command: str
-    layer: str
-    table: str
-    day: dt.date
-    reason: str | None
-    at: dt.datetime
-    source: str | None = None
-    inputs: tuple[InputRead, ...] = ()
-    snapshot_before: int | None = None
-    snapshot_after: int | None = None
-    rows_read: int = 0
-    rows_written: int = 0
-    rows_quarantined: int = 0
-    rows_deduplicated: int = 0
-    seconds: float = 0.0
-    error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A non-job event for notifications and logs: dq_failed, incident_opened, incident_closed."""
-
-    kind: str
-    title: str
-    text: str
-    at: dt.datetime
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-def emit(lake: Lake, event: JobEvent | Notice) -> None:
-    """Hand the event to every sink; a sink's failure is reported, never raised."""
-    for name in SINKS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # sink not installed in this build
-            raise
-        try:
-            module.handle(lake, event)
-        except Exception as exc:  # noqa: BLE001 - observability must not fail the job
-            print(f"Warning: {name.rsplit('.', 1)[-1]} sink failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+__all__ = ["Notice", "emit"]

@@ -5,45 +5,35 @@ COMPLETE → BackfillJobsSucceeded + BackfillDurationSeconds; FAIL → BackfillJ
 BackfillDurationSeconds; dimensions layer, table, source. Failures raise (redacted); the
 dispatcher reports them on stderr and the job carries on.
 
-Also home of :func:`client`, the one place AWS clients are made (``aws.endpoint_url`` and
-``aws.region`` of lakemend.yaml; short timeouts so an unreachable endpoint cannot stall jobs).
+Also home of the metric values and dimensions of a job event (:func:`emf_values`,
+:func:`dimensions`), which the run log writes as Embedded Metric Format lines too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import TYPE_CHECKING, Any
 
-from lakemend.observe import JobEvent, Notice
-from lakemend.observe.logs import JOB_KINDS, Redactor, SinkError, dimensions, emf_values
+from lakemend.observe.aws import client
+from lakemend.observe.events import JOB_KINDS, JobEvent, Notice, SinkError
+from lakemend.observe.redact import Redactor
+from lakemend.state.metrics import DURATION, FAILED, STARTED, SUCCEEDED
 
 if TYPE_CHECKING:
     from lakemend.lake import Lake
 
-_CLIENTS: dict[tuple[str, str | None, str], Any] = {}
-_CLIENTS_LOCK = threading.Lock()
+
+def emf_values(event: JobEvent) -> list[tuple[str, str, float]]:
+    """(metric, unit, value) of a job event, exactly as the runbook names them."""
+    if event.kind == "START":
+        return [(STARTED, "Count", 1)]
+    outcome = SUCCEEDED if event.kind == "COMPLETE" else FAILED
+    return [(outcome, "Count", 1), (DURATION, "Seconds", round(event.seconds, 3))]
 
 
-def client(lake: Lake, service: str) -> Any:
-    """A cached boto3 client for ``service``; boto3 is imported only when a sink needs it.
-
-    Clients are thread-safe once made, but making them from the default session is not, hence
-    the lock and one private session per client.
-    """
-    aws = lake.project.config.aws
-    key = (service, aws.endpoint_url, aws.region)
-    with _CLIENTS_LOCK:
-        made = _CLIENTS.get(key)
-        if made is None:
-            import boto3
-            from botocore.config import Config
-
-            settings = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
-            made = boto3.session.Session().client(service, endpoint_url=aws.endpoint_url, region_name=aws.region,
-                                                  config=settings)
-            _CLIENTS[key] = made
-    return made
+def dimensions(event: JobEvent) -> dict[str, str]:
+    """CloudWatch dimension values must be non-empty strings."""
+    return {"layer": event.layer, "table": event.table, "source": event.source or "none"}
 
 
 def metric_data(event: JobEvent) -> list[dict[str, Any]]:

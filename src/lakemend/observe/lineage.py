@@ -10,7 +10,8 @@ calls, and the same job always maps to the same OpenLineage run. The job is ``<c
 Transports (``lineage.transport`` in lakemend.yaml):
 
 - ``file`` (default): one JSON line per event appended to ``<lineage.path>/<partition day>.jsonl``,
-  so one file answers "what touched this day" (``lakemend lineage --date D`` reads it);
+  so one file answers "what touched this day" (``lakemend lineage --date D`` reads it, through
+  :mod:`lakemend.observe.lineage_read`);
 - ``http``: POST to ``lineage.url`` (an OpenLineage endpoint such as Marquez) with the client's
   HttpTransport, short timeout and few retries;
 - ``cloudwatch``: ``put_log_events`` into ``lineage.log_group``, one stream per lakemend run; the
@@ -24,12 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import os
 import re
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -50,17 +49,20 @@ from openlineage.client.facet_v2 import (
 from openlineage.client.serde import Serde
 
 from lakemend import __version__
-from lakemend.observe import InputRead, JobEvent, Notice
+from lakemend.observe.aws import client as aws_client
+from lakemend.observe.events import InputRead, JobEvent, Notice, SinkError
+from lakemend.observe.lineage_read import day_file, job_run_id
+from lakemend.observe.lineage_read import read_day as read_day  # noqa: F401 - still imported from here by cli/lineage.py
+from lakemend.observe.logs import epoch_ms
+from lakemend.observe.redact import Redactor
 
 if TYPE_CHECKING:
     from lakemend.lake import Lake
-    from lakemend.project.project import Project
 
 PRODUCER = f"urn:lakemend:{__version__}"
 """The ``producer`` of every event and facet (a URI, as the spec asks; lakemend has no public URL)."""
 FACET_SCHEMA_BASE = "urn:lakemend:spec:facets:1-0-0"
 """Base of the ``_schemaURL`` of lakemend's own facets; their schemas are :data:`FACET_SCHEMAS`."""
-_RUN_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:lakemend:partition-job")
 Redact = Callable[[str], str]
 _STATES = {"START": RunState.START, "COMPLETE": RunState.COMPLETE, "FAIL": RunState.FAIL}
 
@@ -154,11 +156,6 @@ FACET_SCHEMAS: dict[str, dict[str, Any]] = {
 # ----- building events -----------------------------------------------------------------------------
 
 
-def job_run_id(run_id: str, table: str, day: dt.date) -> str:
-    """The OpenLineage run id of one partition job: the same for its START and its COMPLETE / FAIL."""
-    return str(uuid.uuid5(_RUN_NAMESPACE, f"{run_id}/{table}/{day.isoformat()}"))
-
-
 def dataset_namespace(project_name: str) -> str:
     return f"lakemend://{quote(project_name, safe='')}"
 
@@ -200,7 +197,7 @@ def _incident(lake: Lake, event: JobEvent) -> str | None:
     if event.extra.get("incident"):
         return str(event.extra["incident"])
     if event.run_id not in _INCIDENTS:
-        from lakemend.ops.incidents import list_incidents
+        from lakemend.state.incidents import list_incidents
 
         try:
             ids = [i.id for i in list_incidents(lake.state, "open")]
@@ -288,8 +285,6 @@ def handle(lake: Lake, event: JobEvent | Notice) -> None:
     """Send the job event as an OpenLineage RunEvent to the configured transport (notices: nothing)."""
     if not isinstance(event, JobEvent) or event.kind not in _STATES:
         return
-    from lakemend.observe.logs import Redactor
-
     config = lake.project.config.lineage
     redactor = Redactor.for_project(lake.project)
     run_event = to_run_event(lake, event, redactor.text)
@@ -306,14 +301,6 @@ def handle(lake: Lake, event: JobEvent | Notice) -> None:
 _WRITE_LOCK = threading.Lock()
 
 
-def lineage_dir(project: Project) -> Path:
-    return project.local(project.config.lineage.path)
-
-
-def day_file(project: Project, day: dt.date) -> Path:
-    return lineage_dir(project) / f"{day.isoformat()}.jsonl"
-
-
 def append_line(path: Path, line: str) -> None:
     """One ``write`` of a whole line with O_APPEND: parallel jobs (threads or processes) never
     interleave inside a line."""
@@ -327,26 +314,6 @@ def append_line(path: Path, line: str) -> None:
             os.close(fd)
 
 
-def read_day(project: Project, day: dt.date) -> Iterator[dict[str, Any]] | None:
-    """The events of the day's file, in the order written; None when there is no file."""
-    path = day_file(project, day)
-    if not path.is_file():
-        return None
-    return _read_lines(path)
-
-
-def _read_lines(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash mid-write: skip it, keep the rest
-
-
 # ----- http transport ---------------------------------------------------------------------------------
 
 _TRANSPORTS: dict[str, Any] = {}
@@ -354,8 +321,6 @@ _TRANSPORTS_LOCK = threading.Lock()
 
 
 def _post(url: str | None, run_event: RunEvent, redact: Redact) -> None:
-    from lakemend.observe.logs import SinkError
-
     if not url:
         raise SinkError("lineage.transport is http but lineage.url is not set in lakemend.yaml")
     with _TRANSPORTS_LOCK:
@@ -380,10 +345,7 @@ _STREAM_NAME = re.compile(r"[:*]")
 
 
 def _put_log_event(lake: Lake, group: str, event: JobEvent, message: str, redact: Redact) -> None:
-    from lakemend.observe.cloudwatch import client
-    from lakemend.observe.logs import SinkError, epoch_ms
-
-    logs = client(lake, "logs")
+    logs = aws_client(lake, "logs")
     stream = _STREAM_NAME.sub("-", event.run_id)
     key = (lake.project.config.aws.endpoint_url, group, stream)
     record = [{"timestamp": epoch_ms(event.at), "message": message}]

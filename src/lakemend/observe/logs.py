@@ -10,7 +10,8 @@ group (stream = run_id): the byte offset shipped so far is kept next to the log
 (``.<run_id>.jsonl.shipped``), so a failed or interrupted shipment is retried by the next flush
 (at every COMPLETE / FAIL / notice and at exit) and lines are neither lost nor sent twice.
 
-Secrets never reach a log: every string written is passed through :class:`Redactor`.
+Secrets never reach a log: every string written is passed through
+:class:`~lakemend.observe.redact.Redactor`.
 """
 
 from __future__ import annotations
@@ -21,88 +22,31 @@ import functools
 import json
 import os
 import re
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakemend.state.metrics import DURATION, FAILED, STARTED, SUCCEEDED
-from lakemend.observe import JobEvent, Notice
+from lakemend.observe.aws import client as aws_client
+from lakemend.observe.cloudwatch import dimensions, emf_values
+from lakemend.observe.events import JOB_KINDS, JobEvent, Notice, SinkError, warn
+from lakemend.observe.redact import Redactor
 
 if TYPE_CHECKING:
     from lakemend.lake import Lake
     from lakemend.project.project import Project
 
-MASK = "***"
-JOB_KINDS = ("START", "COMPLETE", "FAIL")
 LEVELS = {"START": "INFO", "COMPLETE": "INFO", "FAIL": "ERROR", "dq_failed": "ERROR",
           "incident_opened": "WARNING", "incident_closed": "INFO"}
 NOTICE_STREAM = "notices"
 """File stem and log stream of notices that belong to no run."""
 SAFE_STREAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
-AWS_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
-URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@", re.IGNORECASE)
 
 # CloudWatch Logs PutLogEvents limits (bytes count UTF-8 plus 26 per event).
 MAX_EVENT_BYTES = 256 * 1024 - 26
 MAX_BATCH_BYTES = 1_048_576
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_SPAN_MS = 23 * 3600 * 1000
-
-
-class SinkError(Exception):
-    """A sink could not deliver; its message is already redacted."""
-
-
-# ----- secrets -----------------------------------------------------------------------------------------
-
-
-def secrets_of(project: Project) -> list[str]:
-    """Every secret value lakemend may know of: the masking key (env, file and yaml), the
-    notify targets' tokens and the AWS secret keys in the environment."""
-    config = project.config
-    found = [os.environ.get(config.masking.key_env, ""), config.masking.key or ""]
-    if config.masking.key_file:
-        try:
-            found.append((project.root / config.masking.key_file).read_text(encoding="utf-8").strip())
-        except OSError:
-            pass
-    found += [os.environ.get(t.token_env, "") for t in config.notify if t.token_env]
-    found += [os.environ.get(name, "") for name in AWS_SECRET_ENV]
-    return [value.strip() for value in found if value and value.strip()]
-
-
-@dataclass(frozen=True)
-class Redactor:
-    """Replaces known secrets (and passwords in URLs) with ``***`` in strings and nested values."""
-
-    secrets: tuple[str, ...] = ()
-
-    @classmethod
-    def for_project(cls, project: Project) -> Redactor:
-        # Longest first, so a secret that contains another one is replaced whole.
-        return cls(tuple(sorted(set(secrets_of(project)), key=len, reverse=True)))
-
-    def text(self, value: str) -> str:
-        for secret in self.secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
-        return URL_PASSWORD.sub(rf"\g<head>{MASK}@", value)
-
-    def value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.text(str(k)): self.value(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple, set)):
-            return [self.value(v) for v in value]
-        return value
-
-
-def redact(project: Project, text: str) -> str:
-    """``text`` with every secret of the project replaced by ``***``."""
-    return Redactor.for_project(project).text(text)
 
 
 # ----- records -----------------------------------------------------------------------------------------
@@ -153,19 +97,6 @@ def notice_record(notice: Notice) -> dict[str, Any]:
     return {"ts": iso(notice.at), "level": LEVELS.get(notice.kind, "INFO"), "event": notice.kind,
             "run_id": notice.details.get("run_id"), "title": notice.title, "text": notice.text,
             "details": notice.details}
-
-
-def emf_values(event: JobEvent) -> list[tuple[str, str, float]]:
-    """(metric, unit, value) of a job event, exactly as the runbook names them."""
-    if event.kind == "START":
-        return [(STARTED, "Count", 1)]
-    outcome = SUCCEEDED if event.kind == "COMPLETE" else FAILED
-    return [(outcome, "Count", 1), (DURATION, "Seconds", round(event.seconds, 3))]
-
-
-def dimensions(event: JobEvent) -> dict[str, str]:
-    """CloudWatch dimension values must be non-empty strings."""
-    return {"layer": event.layer, "table": event.table, "source": event.source or "none"}
 
 
 def emf_record(event: JobEvent, namespace: str) -> dict[str, Any]:
@@ -388,9 +319,7 @@ def _batches(events: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, list[d
 
 
 def _logs_client(lake: Lake) -> Any:
-    from lakemend.observe.cloudwatch import client
-
-    return client(lake, "logs")
+    return aws_client(lake, "logs")
 
 
 def _pending_at_exit(shipper: Shipper) -> None:
@@ -404,4 +333,4 @@ def _flush_at_exit() -> None:
         try:
             shipper.flush()
         except Exception as exc:  # noqa: BLE001 - already redacted; the file keeps the lines
-            print(f"Warning: logs sink failed at exit: {exc}", file=sys.stderr)
+            warn(f"logs sink failed at exit: {exc}")

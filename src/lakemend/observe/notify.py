@@ -1,6 +1,6 @@
 """Notifications: failed jobs, failed DQ checks and incidents go to webhooks (Slack-compatible) or SNS.
 
-``handle`` is a sink of :func:`lakemend.observe.emit`. Delivery is best effort: every target is
+``handle`` is a sink of :func:`lakemend.observe.events.emit`. Delivery is best effort: every target is
 tried up to ``ATTEMPTS`` times with exponential backoff, and a target that still fails is reported
 on stderr — a notification problem never fails the job that triggered it. Warnings name the
 target by scheme, host and port only: a Slack webhook URL carries its secret in the path, and the
@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -21,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lakemend.observe import JobEvent, Notice
+from lakemend.observe.events import JobEvent, Notice, warn
 
 if TYPE_CHECKING:
     from lakemend.project.config import AwsConfig, NotifyTarget
-    from lakemend.ops.incidents import Incident
+    from lakemend.state.incidents import Incident
     from lakemend.lake import Lake
 
 ATTEMPTS = 3
@@ -132,10 +131,6 @@ def with_retries(send: Callable[[], None], where: str, token: str | None,
                  f"{scrub(describe_error(exc), token)}")
             sleep(delay)
             delay *= 2
-
-
-def warn(text: str) -> None:
-    print(f"Warning: {text}", file=sys.stderr)
 
 
 def describe(target: NotifyTarget) -> str:

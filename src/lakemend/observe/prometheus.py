@@ -17,11 +17,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-
-from lakemend.state.metrics import DURATION, FAILED, STARTED, SUCCEEDED
-from lakemend.observe import JobEvent, Notice
-from lakemend.state.store import StateStore, metrics
+from lakemend.observe.events import JobEvent, Notice
+from lakemend.state.metrics import DURATION, FAILED, STARTED, SUCCEEDED, totals
+from lakemend.state.store import StateStore
 
 if TYPE_CHECKING:
     from lakemend.lake import Lake
@@ -37,27 +35,10 @@ HELP = {
 Labels = tuple[str, str, str]  # layer, table, source
 
 
-def totals(store: StateStore, since: dt.datetime | None = None) -> dict[tuple[str, Labels], tuple[float, int]]:
-    """(metric, labels) → (sum of values, number of samples), aggregated by the database."""
-    query = select(metrics.c.name, metrics.c.layer, metrics.c.table_name, metrics.c.source,
-                   func.sum(metrics.c.value), func.count()).group_by(
-        metrics.c.name, metrics.c.layer, metrics.c.table_name, metrics.c.source)
-    if since is not None:
-        query = query.where(metrics.c.at >= since)
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
-    out: dict[tuple[str, Labels], tuple[float, int]] = {}
-    for name, layer, table, source, total, count in rows:
-        key = (name, (layer or "", table or "", source or ""))
-        before = out.get(key, (0.0, 0))
-        out[key] = (before[0] + float(total or 0), before[1] + int(count))
-    return out
-
-
 def render(store: StateStore, since: dt.datetime | None = None) -> str:
     """The exposition text. Every counter has a sample for every label set seen (0 if none),
     so ``increase(BackfillJobsFailed[1h]) > 0`` fires on the first failure of a table too."""
-    data = totals(store, since)
+    data: dict[tuple[str, Labels], tuple[float, int]] = totals(store, since)
     label_sets = sorted({labels for _, labels in data})
     lines: list[str] = []
     for name in COUNTERS:

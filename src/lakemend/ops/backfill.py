@@ -9,37 +9,20 @@ rerun of the same command resumes: days the interrupted attempt published are sk
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from lakemend.state import leases
 from lakemend.build.diff import PartitionDiff, diff_partition
-from lakemend.errors import LakemendError, UsageError
-from lakemend.ops.job import Overrides, PartitionJob, build_bronze, build_model, check_not_paused
+from lakemend.errors import LakemendError
+from lakemend.build.bronze import build_bronze
+from lakemend.build.model import Overrides, build_model
+from lakemend.ops.job import check_not_paused
 from lakemend.lake import Lake
 from lakemend.ops.plans import BackfillPlan, plan_backfill
 from lakemend.project.project import TableSpec
 from lakemend.iceberg.files import day_filter
 from lakemend.ops.runner import Decision, Execution, ProgressHook, RunReport, decide, execute_plan, new_run_id
-
-
-def resolve_reason(given: str | None, *, interactive: bool | None = None) -> str:
-    """--reason, else $LAKEMEND_REASON, else ask on a terminal; refuse without one."""
-    reason = (given or os.environ.get("LAKEMEND_REASON") or "").strip()
-    if reason:
-        return reason
-    if interactive is None:
-        interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if interactive:
-        import typer
-
-        reason = typer.prompt("Why are you running this? (stored in the ledger)").strip()
-        if reason:
-            return reason
-    raise UsageError("a reason is required for backfills (runbook: document backfill reason)",
-                     'pass --reason "..." or set LAKEMEND_REASON')
 
 
 def target_tables(lake: Lake, layer: str, name: str) -> list[TableSpec]:
@@ -71,13 +54,12 @@ def dry_run(lake: Lake, plan: BackfillPlan, on_diff: Callable[[PartitionDiff], N
     for part in plan.todo:
         spec = lake.project.table(part.table)
         if spec.layer == "bronze":
-            job = PartitionJob(spec, part.day, "", "dry-run", bronze_fingerprints(lake, spec, part.day))
-            built = build_bronze(lake, job, "dry-run")
+            built = build_bronze(lake, spec, part.day, bronze_fingerprints(lake, spec, part.day), "dry-run")
         else:
             built = build_model(lake, spec, part.day, overrides)
         overrides[(part.table, part.day)] = built.rows
         old = _published_rows(lake, part.table, part.day)
-        diff = diff_partition(part.table, part.day, old, built.rows, spec.unique_key)
+        diff = diff_partition(lake.engine, part.table, part.day, old, built.rows, spec.unique_key)
         diffs.append(diff)
         if on_diff:
             on_diff(diff)

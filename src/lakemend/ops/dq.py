@@ -19,49 +19,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, String, Table, Text, insert, select
+from typing import TYPE_CHECKING
 
 from lakemend.project.config import ColumnContract, Contract
-from lakemend.state.store import StateStore, metadata, utcnow
+from lakemend.state.dq import DqResult, record_results
+from lakemend.iceberg.files import partition_counts, recent_counts
+from lakemend.state.store import utcnow
 
 if TYPE_CHECKING:
-    from lakemend.engines.duckdb import Connection
+    from lakemend.engines.base import Session as Connection
     from lakemend.lake import Lake
     from lakemend.project.project import TableSpec
-
-dq_results = Table(
-    "dq_results",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("check_run", String(64), nullable=False, index=True),
-    Column("run_at", DateTime, nullable=False, index=True),
-    Column("table_name", String(128), nullable=False, index=True),
-    Column("day", Date, nullable=False),
-    Column("check_name", String(255), nullable=False),
-    Column("observed", Text),
-    Column("value", Float),  # observed as a number when it is one, for trend charts
-    Column("threshold", Text, nullable=False),
-    Column("passed", Boolean, nullable=False),
-    Column("detail", Text),
-)
-
-
-@dataclass(frozen=True)
-class DqResult:
-    """One check of one partition; ``run_at`` and ``check_run`` are set once stored."""
-
-    table: str
-    day: dt.date
-    check: str
-    observed: Any
-    threshold: str
-    passed: bool
-    detail: str | None = None
-    run_at: dt.datetime | None = None
-    check_run: str | None = None
-
 
 @dataclass
 class DqReport:
@@ -74,11 +42,6 @@ class DqReport:
         return [r for r in self.results if not r.passed]
 
 
-def ensure_table(store: StateStore) -> None:
-    """Create ``dq_results`` if missing (idempotent; older state DBs gain it here)."""
-    metadata.create_all(store.engine, tables=[dq_results])
-
-
 # ----- running the checks -----------------------------------------------------------------------------
 
 
@@ -88,37 +51,19 @@ def run_checks(lake: Lake, tables: Sequence[TableSpec], days: Sequence[dt.date])
 
     report = DqReport(new_run_id(), utcnow())
     for spec in tables:
-        counts = published_counts(lake, spec.qualified)
+        counts = partition_counts(lake.table(spec.qualified))
         for day in days:
             report.results += check_partition(lake, spec, day, counts)
-    store_results(lake.state, report)
+    record_results(lake.state, report.check_run, report.run_at, report.results)
     notify_failures(lake, report)
     return report
-
-
-def published_counts(lake: Lake, qualified: str) -> dict[dt.date, int]:
-    """Rows per published day, from the table's partition metadata (no data read)."""
-    from lakemend.lake import partition_day
-
-    table = lake.table(qualified)
-    if table is None or table.current_snapshot() is None:
-        return {}
-    return {partition_day(row["partition"]["day"]): int(row["record_count"])
-            for row in table.inspect.partitions().to_pylist()}
-
-
-def recent_counts(counts: dict[dt.date, int], day: dt.date, days: int) -> list[int]:
-    """The published days' row counts in the ``days`` before ``day`` (as the publish gate uses them)."""
-    return [n for when, n in counts.items() if day - dt.timedelta(days=days) <= when < day]
 
 
 def check_partition(lake: Lake, spec: TableSpec, day: dt.date, counts: dict[dt.date, int]) -> list[DqResult]:
     """All checks of one published day (a single failing ``published`` check if it is not there)."""
     from lakemend.build.contracts import schema_problems, table_checks
-    from lakemend.engines.duckdb import connect
 
-    con = connect()
-    try:
+    with lake.engine.session() as con:
         problem = load_day(lake, con, spec, day)
         if problem is not None:
             return [DqResult(spec.qualified, day, "published", problem, "a published day", False)]
@@ -135,28 +80,25 @@ def check_partition(lake: Lake, spec: TableSpec, day: dt.date, counts: dict[dt.d
             for check in table_checks(con, "_day", contract, day, recent):
                 results.append(DqResult(spec.qualified, day, check.name, check.observed, check.threshold, check.passed))
         return results
-    finally:
-        con.close()
 
 
 def load_day(lake: Lake, con: Connection, spec: TableSpec, day: dt.date) -> str | None:
     """Put the published rows of the day into ``_day``; the reason when that is not possible."""
     from pyiceberg.expressions import EqualTo
 
-    from lakemend.engines.duckdb import lit
-    from lakemend.ops.job import _direct_files
+    from lakemend.iceberg.files import local_data_files
 
     table = lake.table(spec.qualified)
     if table is None or table.current_snapshot() is None:
         return "table not built"
     row_filter = EqualTo("day", day.isoformat())
     try:
-        files = _direct_files(table, row_filter)
+        files = local_data_files(table, row_filter)
         if files is None:  # delete files, evolved schema or remote storage: pyiceberg reads
             con.register("_dq_rows", table.scan(row_filter=row_filter).to_arrow())
             con.execute("CREATE TEMP TABLE _day AS SELECT * FROM _dq_rows")
         elif files[0]:
-            con.execute(f"CREATE TEMP TABLE _day AS SELECT * FROM read_parquet([{', '.join(lit(p) for p in files[0])}])")
+            con.execute(f"CREATE TEMP TABLE _day AS SELECT * FROM {con.parquet_relation(files[0])}")
         elif lake.state.partition_states(spec.qualified).get(day, {}).get("rows") == 0:
             con.register("_dq_rows", table.schema().as_arrow().empty_table())  # built, and empty
             con.execute("CREATE TEMP TABLE _day AS SELECT * FROM _dq_rows")
@@ -177,13 +119,11 @@ def row_rules(spec: TableSpec, present: set[str]) -> Iterator[tuple[str, str, st
     Each rule gets its own single-rule contract through ``row_rule_sql``, so the count is of rows
     breaking *that* rule, not of rows whose first broken rule it is.
     """
-    from lakemend.build.contracts import row_rule_sql
-    from lakemend.engines.duckdb import q
+    from lakemend.build.contracts import bronze_required_rules, row_rule_sql
 
     if spec.bronze is not None:  # bronze has no contract: its rule is that required fields are present
-        for name, col in spec.bronze.columns.items():
-            if col.required and name in present:
-                yield f"not_null({name})", "0 NULL rows", f"CASE WHEN {q(name)} IS NULL THEN '{name}: must not be null' END"
+        for name, sql in bronze_required_rules(spec.bronze, present):
+            yield f"not_null({name})", "0 NULL rows", sql
         return
     if spec.contract is None:
         return
@@ -222,52 +162,12 @@ def row_rule_results(con: Connection, spec: TableSpec, day: dt.date) -> list[DqR
     return results
 
 
-# ----- storing and reading results --------------------------------------------------------------------
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(str(value).rstrip("h"))  # freshness is reported as "12.5h"
-    except ValueError:
-        return None
-
-
-def store_results(store: StateStore, report: DqReport) -> None:
-    ensure_table(store)
-    rows = [dict(check_run=report.check_run, run_at=report.run_at, table_name=r.table, day=r.day, check_name=r.check,
-                 observed=None if r.observed is None else str(r.observed), value=_number(r.observed),
-                 threshold=r.threshold, passed=r.passed, detail=r.detail) for r in report.results]
-    if rows:
-        with store.engine.begin() as conn:
-            conn.execute(insert(dq_results), rows)
-
-
-def dq_history(store: StateStore, table: str | None = None, since: dt.datetime | dt.date | None = None) -> list[DqResult]:
-    """Stored results, oldest first; ``table`` filters by table, ``since`` by check time (UTC)."""
-    ensure_table(store)
-    query = select(dq_results).order_by(dq_results.c.run_at, dq_results.c.id)
-    if table:
-        query = query.where(dq_results.c.table_name == table)
-    if since is not None:
-        if not isinstance(since, dt.datetime):
-            since = dt.datetime.combine(since, dt.time())
-        query = query.where(dq_results.c.run_at >= since.replace(tzinfo=None))
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
-    return [DqResult(r["table_name"], r["day"], r["check_name"], r["observed"], r["threshold"], bool(r["passed"]),
-                     r["detail"], r["run_at"], r["check_run"]) for r in rows]
-
-
 # ----- notifying ----------------------------------------------------------------------------------------
 
 
 def notify_failures(lake: Lake, report: DqReport) -> None:
     """One ``dq_failed`` notice per table with a failed check (sinks: notifications, run log)."""
-    from lakemend.observe import Notice, emit
+    from lakemend.observe.events import Notice, emit
 
     by_table: dict[str, list[DqResult]] = {}
     for result in report.failed:

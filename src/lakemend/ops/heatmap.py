@@ -6,11 +6,9 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
 from lakemend.lake import Lake
 from lakemend.ops.recovery import expected_days, present_days
-from lakemend.state.store import PauseFlags, jobs
+from lakemend.state.store import PauseFlags
 
 STATES = ("published", "missing", "stale", "failed", "quarantined", "paused")
 SYMBOLS = {"published": ("■", "green"), "missing": ("·", "red"), "stale": ("◐", "yellow"), "failed": ("✗", "bold red"),
@@ -27,15 +25,6 @@ class Heatmap:
         return {state: counts.get(state, 0) for state in STATES}
 
 
-def _last_job_failed(lake: Lake, table: str) -> set[dt.date]:
-    """Days whose newest partition job of this table failed."""
-    newest = (select(jobs.c.day, func.max(jobs.c.id).label("id")).where(jobs.c.table_name == table)
-              .group_by(jobs.c.day).subquery())
-    query = select(jobs.c.day).join(newest, jobs.c.id == newest.c.id).where(jobs.c.status == "failed")
-    with lake.state.engine.connect() as conn:
-        return {row[0] for row in conn.execute(query)}
-
-
 def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date | None, last: int = 14) -> Heatmap:  # noqa: ANN001
     cache: dict[str, set[dt.date]] = {}
     pauses = PauseFlags(lake.state).all()
@@ -49,7 +38,7 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
         days = sorted(every)[-last:]
     cells: dict[str, dict[dt.date, str]] = {}
     for spec in tables:
-        failed = _last_job_failed(lake, spec.qualified)
+        failed = lake.state.failed_days(spec.qualified)
         paused = spec.qualified in pauses or "*" in pauses
         row = {}
         for day in days:

@@ -1,88 +1,32 @@
 """Incidents: open one, take notes, close it with a post-mortem draft built from the ledger.
 
-The two tables live on the shared state ``metadata`` and are created on first use, so a state
-DB made before incidents existed gains them without a migration. Runs are linked to an incident
-by time, not by a foreign key: a run belongs to every incident open when it started. That keeps
-the runner unaware of incidents and links runs started by any process or host.
+The records and their storage are in ``lakemend.state.incidents`` (``Incident``, ``Note`` and
+``list_incidents`` are imported from there). Runs are linked to an incident by time, not by a
+foreign key: a run belongs to every incident open when it started. That keeps the runner unaware
+of incidents and links runs started by any process or host.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, insert, select, update
-from sqlalchemy.exc import IntegrityError
-
 from lakemend.errors import LakemendError, UsageError
-from lakemend.state.store import StateStore, jobs, metadata, runs, utcnow, whoami
+from lakemend.state import incidents as stored
+from lakemend.state.incidents import ID_PATTERN, Incident, Note, list_incidents
+from lakemend.state.store import StateStore, utcnow, whoami
 
 if TYPE_CHECKING:
     from lakemend.lake import Lake
 
 SEVERITIES = ("sev1", "sev2", "sev3")
-ID_PATTERN = re.compile(r"^INC-(\d+)$", re.IGNORECASE)
 LAYER_RANK = {"bronze": 0, "silver": 1, "gold": 2}
 
-incidents = Table(
-    "incidents",
-    metadata,
-    Column("id", String(16), primary_key=True),
-    Column("title", Text, nullable=False),
-    Column("severity", String(8), nullable=False),
-    Column("status", String(8), nullable=False),
-    Column("opened_at", DateTime, nullable=False),
-    Column("closed_at", DateTime),
-    Column("opened_by", String(128)),
-    Column("closed_by", String(128)),
-    Column("summary", Text),
-)
-
-incident_notes = Table(
-    "incident_notes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("incident_id", String(16), nullable=False, index=True),
-    Column("at", DateTime, nullable=False),
-    Column("user", String(128)),
-    Column("text", Text, nullable=False),
-)
-
-
 # ----- records -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Incident:
-    id: str
-    title: str
-    severity: str
-    status: str
-    opened_at: dt.datetime
-    closed_at: dt.datetime | None
-    opened_by: str | None
-    closed_by: str | None
-    summary: str | None
-
-    def window_end(self) -> dt.datetime:
-        """The end of the incident's time window: its close, or now while it is open."""
-        return self.closed_at or utcnow()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-
-@dataclass(frozen=True)
-class Note:
-    incident_id: str
-    at: dt.datetime
-    user: str | None
-    text: str
 
 
 @dataclass(frozen=True)
@@ -104,21 +48,7 @@ class Report:
     verification: Verification
 
 
-# ----- the tables ------------------------------------------------------------------------------------
-
-
-def ensure_tables(store: StateStore) -> None:
-    """Create the incident tables if missing (idempotent; older state DBs gain them here)."""
-    metadata.create_all(store.engine, tables=[incidents, incident_notes])
-
-
-def _incident(row: Any) -> Incident:
-    return Incident(**{k: row[k] for k in Incident.__dataclass_fields__})
-
-
-def _number(incident_id: str) -> int:
-    match = ID_PATTERN.match(incident_id)
-    return int(match.group(1)) if match else 0
+# ----- reading and recording ---------------------------------------------------------------------
 
 
 def normalize_id(incident_id: str) -> str:
@@ -135,40 +65,15 @@ def open_incident(store: StateStore, title: str, severity: str = "sev2") -> Inci
         raise UsageError(f"--severity {severity!r} is not a severity", "use sev1, sev2 or sev3")
     if not title.strip():
         raise UsageError("the incident needs a title", "pass --title \"what is broken\"")
-    ensure_tables(store)
-    user, _ = whoami()
-    for _attempt in range(5):  # another process may take the same id between our read and insert
-        with store.engine.connect() as conn:
-            taken = max((_number(i) for i in conn.execute(select(incidents.c.id)).scalars()), default=0)
-        record = Incident(f"INC-{taken + 1:04d}", title.strip(), severity, "open", utcnow(), None, user, None, None)
-        try:
-            with store.engine.begin() as conn:
-                conn.execute(insert(incidents).values(**record.as_dict()))
-            return record
-        except IntegrityError:
-            continue
-    raise LakemendError("could not allocate an incident id", "retry; another process is opening incidents")
-
-
-def list_incidents(store: StateStore, status: str | None = None) -> list[Incident]:
-    """Every incident (or those of one status), oldest first."""
-    ensure_tables(store)
-    query = select(incidents)
-    if status:
-        query = query.where(incidents.c.status == status)
-    with store.engine.connect() as conn:
-        records = [_incident(r) for r in conn.execute(query).mappings()]
-    return sorted(records, key=lambda i: _number(i.id))
+    return stored.add_incident(store, title.strip(), severity)
 
 
 def get_incident(store: StateStore, incident_id: str) -> Incident:
-    ensure_tables(store)
     wanted = normalize_id(incident_id)
-    with store.engine.connect() as conn:
-        row = conn.execute(select(incidents).where(incidents.c.id == wanted)).mappings().first()
-    if row is None:
+    record = stored.get_incident(store, wanted)
+    if record is None:
         raise UsageError(f"no incident {wanted}", "see lakemend incident list")
-    return _incident(row)
+    return record
 
 
 def resolve_open(store: StateStore, incident_id: str | None) -> Incident:
@@ -191,52 +96,12 @@ def add_note(store: StateStore, incident_id: str | None, text: str) -> Note:
     if not text.strip():
         raise UsageError("the note is empty", "pass the text to record")
     record = resolve_open(store, incident_id)
-    user, _ = whoami()
-    note = Note(record.id, utcnow(), user, text.strip())
-    with store.engine.begin() as conn:
-        conn.execute(insert(incident_notes).values(incident_id=note.incident_id, at=note.at, user=note.user, text=note.text))
-    return note
-
-
-def notes_of(store: StateStore, incident: Incident) -> list[Note]:
-    ensure_tables(store)
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(incident_notes).where(incident_notes.c.incident_id == incident.id)
-            .order_by(incident_notes.c.at, incident_notes.c.id)
-        ).mappings()
-        return [Note(r["incident_id"], r["at"], r["user"], r["text"]) for r in rows]
+    return stored.add_note(store, record.id, text.strip())
 
 
 def runs_of_incident(store: StateStore, incident: Incident) -> list[dict[str, Any]]:
     """Runs that started while the incident was open (opened_at … closed_at, or now), oldest first."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(runs).where(runs.c.started_at >= incident.opened_at, runs.c.started_at <= incident.window_end())
-            .order_by(runs.c.started_at)
-        ).mappings()
-        return [dict(r) for r in rows]
-
-
-def jobs_of_runs(store: StateStore, run_ids: Iterable[str]) -> list[dict[str, Any]]:
-    """The ledger rows of the given runs, in the order they started."""
-    ids = list(run_ids)
-    if not ids:
-        return []
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(jobs).where(jobs.c.run_id.in_(ids)).order_by(jobs.c.started_at, jobs.c.id)).mappings()
-        return [dict(r) for r in rows]
-
-
-def _persist_close(store: StateStore, closed: Incident) -> None:
-    """Mark the incident closed unless someone else closed it meanwhile."""
-    with store.engine.begin() as conn:
-        changed = conn.execute(
-            update(incidents).where(incidents.c.id == closed.id, incidents.c.status == "open")
-            .values(status="closed", closed_at=closed.closed_at, closed_by=closed.closed_by, summary=closed.summary)
-        ).rowcount
-    if not changed:
-        raise LakemendError(f"{closed.id} was closed by someone else meanwhile", "see lakemend incident list")
+    return store.runs_started_between(incident.opened_at, incident.window_end())
 
 
 # ----- closing -----------------------------------------------------------------------------------------
@@ -274,11 +139,12 @@ def close_incident(lake: Lake, incident_id: str | None, summary: str | None = No
     closed = replace(record, status="closed", closed_at=utcnow(), closed_by=user,
                      summary=summary.strip() if summary and summary.strip() else None)
     linked = runs_of_incident(store, closed)
-    report = Report(closed, tuple(notes_of(store, closed)), tuple(linked),
-                    tuple(jobs_of_runs(store, [r["run_id"] for r in linked])), verification)
+    report = Report(closed, tuple(stored.notes_of(store, closed.id)), tuple(linked),
+                    tuple(store.jobs_of_runs([r["run_id"] for r in linked])), verification)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_postmortem(report), encoding="utf-8")
-    _persist_close(store, closed)
+    if not stored.record_close(store, closed):
+        raise LakemendError(f"{closed.id} was closed by someone else meanwhile", "see lakemend incident list")
     return closed, target
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from lakemend.state import leases
 from lakemend.build.diff import PartitionDiff, diff_partition
 from lakemend.errors import LakemendError, UsageError
-from lakemend.lake import Lake, partition_day
+from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
 from lakemend.project.project import TableSpec
-from lakemend.iceberg.files import day_files, files_key
+from lakemend.iceberg.files import day_files, files_by_day, files_key
 from lakemend.iceberg.publish import replace_day_files
+from lakemend.ops.job import partition_job, run_scope
 from lakemend.ops.runner import new_run_id
 
 
@@ -55,24 +55,15 @@ def apply_quarantine(lake: Lake, plan: QuarantinePlan, reason: str) -> str:
     """Take the day out of the table in one new snapshot; its rows stay reachable via the tag."""
     run_id = new_run_id()
     spec = lake.project.table(plan.table)
-    lake.state.start_run(run_id, "quarantine", {"table": plan.table, "day": plan.day.isoformat()}, reason)
-    leases.acquire(lake.state, [(plan.table, plan.day)], run_id)
-    job = lake.state.start_job(run_id, "quarantine", spec.layer, plan.table, plan.day, reason, plan.snapshot, None)
-    try:
-        table = lake.table(plan.table)
-        result = replace_day_files(table, plan.day, [], run_id, "quarantine")
+    with run_scope(lake, run_id, "quarantine", {"table": plan.table, "day": plan.day.isoformat()}, reason), \
+            partition_job(lake, run_id=run_id, command="quarantine", spec=spec, day=plan.day, reason=reason,
+                          why="quarantine", check_pause=False) as running:
+        running.result.rows_read = plan.rows
+        result = replace_day_files(lake.table(plan.table), plan.day, [], run_id, "quarantine")
+        running.published(result)
         lake.state.forget_partition(plan.table, plan.day)
         lake.state.mark(plan.table, plan.day, "damaged", reason, run_id)
         _mark_dependants_stale(lake, list(plan.dependants), f"input {plan.table} {plan.day} was quarantined", run_id)
-        lake.state.finish_job(job, "succeeded", rows_written=0, snapshot_before=result.snapshot_before,
-                              snapshot_after=result.snapshot_after)
-        lake.state.finish_run(run_id, "succeeded")
-    except Exception as exc:
-        lake.state.finish_job(job, "failed", error=str(exc))
-        lake.state.finish_run(run_id, "failed", str(exc))
-        raise
-    finally:
-        leases.release(lake.state, run_id)
     return run_id
 
 
@@ -122,13 +113,6 @@ def _ancestors(table, snapshot_id: int) -> set[int]:  # noqa: ANN001
     return seen
 
 
-def _files_by_day(table, snapshot_id: int) -> dict[dt.date, list]:  # noqa: ANN001
-    out: dict[dt.date, list] = {}
-    for task in table.scan(snapshot_id=snapshot_id).plan_files():
-        out.setdefault(partition_day(task.file.partition[0]), []).append(task.file)
-    return out
-
-
 def plan_rollback(lake: Lake, spec: TableSpec, target: str, day: dt.date | None) -> RollbackPlan:
     table = lake.table(spec.qualified)
     if table is None or table.current_snapshot() is None:
@@ -140,7 +124,7 @@ def plan_rollback(lake: Lake, spec: TableSpec, target: str, day: dt.date | None)
             f"{label} ({snapshot_id}) is not an ancestor of the current state of {spec.qualified}",
             "roll back only to an earlier state of this table: a pre-<run_id> tag or a snapshot id from its history",
         )
-    then, now = _files_by_day(table, snapshot_id), _files_by_day(table, current)
+    then, now = files_by_day(table, snapshot_id), files_by_day(table, current)
     days = sorted(d for d in set(then) | set(now)
                   if {f.file_path for f in then.get(d, [])} != {f.file_path for f in now.get(d, [])})
     if day is not None:
@@ -149,42 +133,47 @@ def plan_rollback(lake: Lake, spec: TableSpec, target: str, day: dt.date | None)
     for changed in days:
         new_rows = table.scan(snapshot_id=snapshot_id, row_filter=f"day = '{changed}'").to_arrow()
         old_rows = table.scan(row_filter=f"day = '{changed}'").to_arrow()
-        diffs.append(diff_partition(spec.qualified, changed, old_rows, new_rows, spec.unique_key))
+        diffs.append(diff_partition(lake.engine, spec.qualified, changed, old_rows, new_rows, spec.unique_key))
     dependants = downstream_days(lake, {spec.qualified: set(days)}) if days else {}
     return RollbackPlan(spec.qualified, snapshot_id, label, current, tuple(days), tuple(diffs),
                         tuple(sorted((t, d) for t, ds in dependants.items() for d in ds)), whole_table=day is None)
 
 
+def _target_files(table, plan: RollbackPlan) -> dict[dt.date, list]:  # noqa: ANN001
+    """The target's files per day, refusing a target that vanished since the plan (e.g. expired)."""
+    table.refresh()
+    if table.metadata.snapshot_by_id(plan.target) is None:
+        raise LakemendError(f"the rollback target {plan.target_label} ({plan.target}) of {plan.table} no longer exists "
+                            "(expired since the plan was made)", "plan the rollback again with a target from its history")
+    return files_by_day(table, plan.target)
+
+
 def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
-    """Re-publish each changed day from the target's own files (no data rewritten), in order."""
+    """Re-publish each changed day from the target's own files (no data rewritten), in order.
+
+    Every day is its own job (ledger row, events, metrics); the first failure stops the rollback,
+    is recorded as a failed job and run, and leaves the days already rolled back behind their
+    restore point tag.
+    """
     run_id = new_run_id()
     spec = lake.project.table(plan.table)
-    lake.state.start_run(run_id, "rollback", {"table": plan.table, "to": plan.target,
-                                              "days": [d.isoformat() for d in plan.days]}, reason)
-    leases.acquire(lake.state, [(plan.table, d) for d in plan.days], run_id)
-    try:
+    args = {"table": plan.table, "to": plan.target, "days": [d.isoformat() for d in plan.days]}
+    then: dict[dt.date, list] = {}
+    with run_scope(lake, run_id, "rollback", args, reason, hold=[(plan.table, d) for d in plan.days]):
         table = lake.table(plan.table)
-        then = _files_by_day(table, plan.target)
         for day in plan.days:
-            job = lake.state.start_job(run_id, "rollback", spec.layer, plan.table, day, reason,
-                                       table.current_snapshot().snapshot_id, None)
-            files = then.get(day, [])
-            result = replace_day_files(table, day, files, run_id, "rollback")
-            if files:
-                lake.state.update_partition_files(plan.table, day, files_key([f.file_path for f in files]),
-                                                  result.snapshot_after, result.rows)
-                lake.state.clear_mark(plan.table, day)
-            else:
-                lake.state.forget_partition(plan.table, day)
-            lake.state.finish_job(job, "succeeded", rows_written=result.rows, snapshot_before=result.snapshot_before,
-                                  snapshot_after=result.snapshot_after)
+            with partition_job(lake, run_id=run_id, command="rollback", spec=spec, day=day, reason=reason,
+                               why=f"rollback to {plan.target_label}", check_pause=False) as running:
+                if not then:  # read in the first job, so a vanished target is that job's failure
+                    then = _target_files(table, plan)
+                files = then.get(day, [])
+                result = replace_day_files(table, day, files, run_id, "rollback")
+                running.published(result)
+                if files:
+                    lake.state.update_partition_files(plan.table, day, files_key([f.file_path for f in files]),
+                                                      result.snapshot_after, result.rows)
+                    lake.state.clear_mark(plan.table, day)
+                else:
+                    lake.state.forget_partition(plan.table, day)
         _mark_dependants_stale(lake, list(plan.dependants), f"{plan.table} rolled back to {plan.target_label}", run_id)
-        lake.state.finish_run(run_id, "succeeded")
-    except Exception as exc:
-        lake.state.finish_run(run_id, "failed", str(exc))
-        raise
-    finally:
-        leases.release(lake.state, run_id)
     return run_id
-
-

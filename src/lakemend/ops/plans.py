@@ -13,20 +13,11 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from lakemend.errors import LakemendError
-from lakemend.lake import Lake, partition_day
+from lakemend.errors import PreconditionFailed
+from lakemend.iceberg.files import PartitionStats, partition_stats
+from lakemend.lake import Lake
 from lakemend.project.project import TableSpec
 from lakemend.project.sources import expected_location, landing_files
-
-
-class PreconditionFailed(LakemendError):
-    """A runbook precaution does not hold; nothing was written."""
-
-
-@dataclass(frozen=True)
-class PartitionStats:
-    rows: int = 0
-    bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,17 +58,6 @@ def plan_key(command: str, tables: list[str], days: list[dt.date], downstream: b
     """Identifies "the same backfill" so that a rerun resumes it."""
     blob = json.dumps([command, sorted(tables), [d.isoformat() for d in days], downstream])
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def partition_stats(lake: Lake, qualified: str) -> dict[dt.date, PartitionStats]:
-    """Rows and bytes per published day, from the table's partition metadata."""
-    table = lake.table(qualified)
-    if table is None or table.current_snapshot() is None:
-        return {}
-    out = {}
-    for row in table.inspect.partitions().to_pylist():
-        out[partition_day(row["partition"]["day"])] = PartitionStats(int(row["record_count"]), int(row["total_data_file_size_in_bytes"]))
-    return out
 
 
 def downstream_days(lake: Lake, targets: dict[str, set[dt.date]]) -> dict[str, set[dt.date]]:
@@ -132,14 +112,8 @@ def _previous_attempt(lake: Lake, key: str) -> tuple[str | None, set[tuple[str, 
     A partition counts as done when its recorded build still belongs to one of those attempts
     (a later run may have rebuilt it since; then it is simply rebuilt again).
     """
-    from sqlalchemy import select
-
-    from lakemend.state.store import runs
-
-    with lake.state.engine.connect() as conn:
-        rows = conn.execute(select(runs).order_by(runs.c.started_at.desc()).limit(500)).mappings().all()
     attempts = []
-    for row in rows:
+    for row in lake.state.list_runs(limit=500):
         if (row["args"] or {}).get("plan_key") != key:
             continue
         if row["status"] == "succeeded":
@@ -180,7 +154,7 @@ def plan_backfill(lake: Lake, *, command: str, layer: str, targets: dict[str, se
 
     def stats(qualified: str) -> dict[dt.date, PartitionStats]:
         if qualified not in stats_cache:
-            stats_cache[qualified] = partition_stats(lake, qualified)
+            stats_cache[qualified] = partition_stats(lake.table(qualified))
         return stats_cache[qualified]
 
     partitions = []

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pyarrow as pa
 
-from lakemend.engines.duckdb import connect, q
-from lakemend.errors import UsageError
+from lakemend.engines.sql import q
+from lakemend.errors import SqlError, UsageError
 from lakemend.lake import Lake
 
 
@@ -63,8 +63,7 @@ def run_query(lake: Lake, sql: str) -> pa.Table:
     row_filter = AlwaysTrue()
     if first and last:
         row_filter = And(GreaterThanOrEqual("day", first.isoformat()), LessThanOrEqual("day", last.isoformat()))
-    con = connect()
-    try:
+    with lake.engine.session() as con:
         for index, (layer, name) in enumerate(tables):
             table = lake.table(f"{layer}.{name}")
             if table is None:
@@ -76,7 +75,5 @@ def run_query(lake: Lake, sql: str) -> pa.Table:
             con.execute(f"CREATE OR REPLACE VIEW {q(layer)}.{q(name)} AS SELECT * FROM _t{index}")
         try:
             return con.arrow(sql)
-        except Exception as exc:  # noqa: BLE001 - DuckDB reports SQL mistakes as several exception types
+        except SqlError as exc:
             raise UsageError(f"query failed: {str(exc).splitlines()[0]}", "check the SQL (DuckDB dialect)") from None
-    finally:
-        con.close()

@@ -14,7 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
-from lakemend.lake import Lake, partition_day
+from lakemend.iceberg.files import files_by_day
+from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
 from lakemend.project.project import TableSpec
 from lakemend.project.sources import landing_days, landing_files
@@ -38,20 +39,9 @@ def local_path(uri: str) -> str | None:
     return unquote(parsed.path) if parsed.scheme in ("file", "") else None
 
 
-def published_files(lake: Lake, qualified: str) -> dict[dt.date, list]:  # noqa: ANN401
-    """Day → data files referenced by the table's current snapshot (metadata only)."""
-    table = lake.table(qualified)
-    out: dict[dt.date, list] = defaultdict(list)
-    if table is None or table.current_snapshot() is None:
-        return out
-    for task in table.scan().plan_files():
-        out[partition_day(task.file.partition[0])].append(task.file)
-    return out
-
-
 def present_days(lake: Lake, qualified: str) -> set[dt.date]:
     """Days whose published files all exist in storage (a stat, not a read), plus built empty days."""
-    files = published_files(lake, qualified)
+    files = files_by_day(lake.table(qualified))
     present = {day for day, data_files in files.items() if all(_exists(f.file_path) for f in data_files)}
     for day, state in lake.state.partition_states(qualified).items():
         if day not in files and state["rows"] == 0:
@@ -174,7 +164,7 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
             continue
         problems = schema_problems(spec.contract, table.schema().as_arrow())
         damage += [Damage(spec.qualified, None, f"schema no longer matches the contract: {p}") for p in problems]
-        for day, data_files in sorted(published_files(lake, spec.qualified).items()):
+        for day, data_files in sorted(files_by_day(table).items()):
             if days is not None and day not in days:
                 continue
             reasons = []
@@ -203,43 +193,30 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 def _content_problems(lake: Lake, spec: TableSpec, day: dt.date, paths: list[str | None]) -> list[str]:
     """Read the day: it must decode fully, keep its contract's row rules, and (gold) hold no PII."""
-    from lakemend.build.contracts import row_rule_sql
-    from lakemend.engines.duckdb import connect, lit
+    from lakemend.build.contracts import bronze_rule_sql, row_rule_sql
 
     local = [p for p in paths if p]
     if not local:
         return []
-    con = connect()
-    try:
-        listing = ", ".join(lit(p) for p in local)
+    with lake.engine.session() as con:
         try:
-            con.execute(f"CREATE TEMP TABLE _day AS SELECT * FROM read_parquet([{listing}])")
+            con.execute(f"CREATE TEMP TABLE _day AS SELECT * FROM {con.parquet_relation(local)}")
         except Exception as exc:  # noqa: BLE001
             return [f"data unreadable: {str(exc).splitlines()[0]}"]
         columns = {r[0] for r in con.execute("DESCRIBE _day")}
         problems = []
-        rule = _bronze_rule_sql(spec) if spec.layer == "bronze" else row_rule_sql(spec.contract, columns)
+        assert spec.bronze is not None or spec.layer != "bronze"
+        rule = bronze_rule_sql(spec.bronze) if spec.bronze is not None else row_rule_sql(spec.contract, columns)
         broken = con.execute(f"SELECT {rule} AS r, count(*) FROM _day WHERE {rule} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
         problems += [f"contract: {count} row(s) break '{reason}'" for reason, count in broken]
         if spec.layer == "gold":
             problems += _pii_problems(con, spec, columns)
         return problems
-    finally:
-        con.close()
-
-
-def _bronze_rule_sql(spec: TableSpec) -> str:
-    """Bronze's own rule: required fields are present (ingest guarantees it; damage breaks it)."""
-    from lakemend.engines.duckdb import q
-
-    assert spec.bronze is not None
-    cases = [f"WHEN {q(name)} IS NULL THEN 'required field {name} is empty'" for name, col in spec.bronze.columns.items() if col.required]
-    return f"CASE {' '.join(cases)} END" if cases else "CAST(NULL AS VARCHAR)"
 
 
 def _pii_problems(con, spec: TableSpec, columns: set[str]) -> list[str]:  # noqa: ANN001
-    from lakemend.engines.duckdb import q
     from lakemend.build.masking import REDACTED
+    from lakemend.engines.sql import q
 
     assert spec.model is not None
     problems = []

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from lakemend.ops.heatmap import STATES, Heatmap
 
 if TYPE_CHECKING:
-    from lakemend.ops.incidents import Incident
     from lakemend.lake import Lake
+    from lakemend.state.incidents import Incident
 
 DEFAULT_LAST_DAYS = 30
 MAX_JOB_ROWS = 2000
@@ -86,28 +86,20 @@ class ReportData:
 def collect(lake: Lake, start: dt.date | None = None, end: dt.date | None = None,
             last: int = DEFAULT_LAST_DAYS) -> ReportData:
     """Read what the report shows: the given days, or the last ``last`` days with data."""
-    from sqlalchemy import select
-
     from lakemend.ops.heatmap import build_heatmap
-    from lakemend.ops.incidents import list_incidents, notes_of, runs_of_incident
-    from lakemend.state.store import PauseFlags, jobs, runs, utcnow
+    from lakemend.ops.incidents import runs_of_incident
+    from lakemend.state.incidents import list_incidents, notes_of
+    from lakemend.state.store import PauseFlags, utcnow
 
     tables = lake.project.ordered
     heat = build_heatmap(lake, tables, start, end, last=last)
     first = start or (heat.days[0] if heat.days else None)
     final = end or (heat.days[-1] if heat.days else None)
-    in_range = []
-    if first:
-        in_range.append(jobs.c.day >= first)
-    if final:
-        in_range.append(jobs.c.day <= final)
     store = lake.state
-    with store.engine.connect() as conn:
-        job_rows = [dict(r) for r in conn.execute(select(jobs).where(*in_range).order_by(jobs.c.started_at, jobs.c.id)).mappings()]
-        touched = select(jobs.c.run_id).where(*in_range)
-        run_rows = {r["run_id"]: dict(r) for r in conn.execute(select(runs).where(runs.c.run_id.in_(touched))).mappings()}
+    job_rows, run_rows = store.run_history(first, final)
     dq, dq_error = dq_results(lake, first, final)
-    open_now = [OpenIncident(i, len(runs_of_incident(store, i)), len(notes_of(store, i))) for i in list_incidents(store, "open")]
+    open_now = [OpenIncident(i, len(runs_of_incident(store, i)), len(notes_of(store, i.id)))
+                for i in list_incidents(store, "open")]
     return ReportData(
         project=lake.project.config.name, generated_at=utcnow(), heatmap=heat,
         layers={t.qualified: t.layer for t in tables}, jobs=job_rows, runs=run_rows, dq=dq, dq_error=dq_error,
@@ -131,11 +123,9 @@ def _as_day(value: Any) -> dt.date | None:
 
 
 def dq_results(lake: Lake, first: dt.date | None, last: dt.date | None) -> tuple[list[DqResult] | None, str | None]:
-    """The DQ results of the days, newest per (table, day, check); (None, None) without a DQ module."""
-    try:
-        from lakemend.ops.dq import dq_history
-    except ImportError:
-        return None, None
+    """The DQ results of the days, newest per (table, day, check)."""
+    from lakemend.state.dq import dq_history
+
     try:
         raw = list(dq_history(lake.state))
     except Exception as exc:  # noqa: BLE001 - the rest of the report is still worth having

@@ -18,15 +18,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from lakemend.ops.job import JobResult, PartitionJob, run_partition_job
+from lakemend.ops.job import JobResult, PartitionJob, run_partition_job, run_scope
 from lakemend.lake import Lake
 from lakemend.project.project import TableSpec
-from lakemend.iceberg.files import files_key
+from lakemend.iceberg.files import EMPTY_FILES_KEY
 from lakemend.project.sources import content_key, fingerprint, landing_files
-from lakemend.state.store import Fingerprint
-
-EMPTY_FILES_KEY = files_key(())
-
+from lakemend.project.sources import Fingerprint
 
 def new_run_id() -> str:
     now = dt.datetime.now(dt.UTC)
@@ -160,9 +157,8 @@ def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_e
     run_id = run_id or new_run_id()
     report = RunReport(run_id)
     started = time.perf_counter()
-    lake.state.start_run(run_id, plan.command, plan.args, plan.reason)
     failed: set[tuple[str, dt.date]] = set()
-    try:
+    with run_scope(lake, run_id, plan.command, plan.args, plan.reason):
         for spec in plan.tables:
             cache: dict[str, dict[dt.date, str]] = {}
             jobs: list[PartitionJob] = []
@@ -182,12 +178,9 @@ def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_e
                 report.results.append(result)
                 if result.status != "succeeded":
                     failed.add((result.table, result.day))
-    except BaseException as exc:
-        lake.state.finish_run(run_id, "failed", f"interrupted: {type(exc).__name__}")
-        raise
-    report.seconds = time.perf_counter() - started
-    status = "failed" if report.failed else "succeeded"
-    lake.state.finish_run(run_id, status, f"{len(report.failed)} partition job(s) failed" if report.failed else None)
+        report.seconds = time.perf_counter() - started
+        if report.failed:
+            lake.state.finish_run(run_id, "failed", f"{len(report.failed)} partition job(s) failed")
     return report
 
 

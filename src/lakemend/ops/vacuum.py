@@ -203,18 +203,17 @@ def catalog_tables(lake: Lake) -> list[str]:
 
 
 def resolve_tables(lake: Lake, names: Iterable[str] | None) -> list[str]:
-    """``layer.table`` names (a bare name means the project's table of that name); default: all."""
+    """``layer.table`` names of the catalog (quarantine tables included), or a short name of a
+    project table (``Project.find_table``: unique, or refused naming the candidates); default: all."""
     known = catalog_tables(lake)
     if not names:
         return known
     chosen = []
     for name in names:
-        if "." not in name:
-            matches = [t for t in lake.project.tables if t.split(".", 1)[1] == name]
-            name = matches[0] if len(matches) == 1 else name
-        if name not in known:
+        qualified = name if "." in name else lake.project.find_table(name).qualified
+        if qualified not in known:
             raise UsageError(f"--table {name!r} is not a table in the catalog", "known: " + ", ".join(known))
-        chosen.append(name)
+        chosen.append(qualified)
     return list(dict.fromkeys(chosen))
 
 

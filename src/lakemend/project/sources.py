@@ -5,10 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from lakemend.project.project import Project, TableSpec
-from lakemend.state.store import Fingerprint
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies one landing file's content without reading it again."""
+
+    path: str
+    size: int
+    mtime: str
+    sha256: str
 
 
 def day_pattern(spec: TableSpec, day: dt.date) -> str:

@@ -16,14 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from lakemend.errors import LakemendError
+from lakemend.errors import LeaseHeld
 from lakemend.state.store import StateStore, leases, utcnow
 
 LEASE_SECONDS = 15 * 60
-
-
-class LeaseHeld(LakemendError):
-    """Another writer holds a partition this command needs."""
 
 
 @dataclass(frozen=True)

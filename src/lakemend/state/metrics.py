@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from lakemend.errors import UsageError
 from lakemend.state.store import StateStore, metrics, utcnow
@@ -70,3 +70,20 @@ def summary(store: StateStore, since: dt.datetime | None = None) -> list[dict[st
             entry.update(value=int(sum(values)), samples=len(values), max=None)
         rows.append(entry)
     return rows
+
+
+def totals(store: StateStore, since: dt.datetime | None = None) -> dict[tuple[str, tuple[str, str, str]], tuple[float, int]]:
+    """(metric, (layer, table, source)) → (sum of values, number of samples), aggregated by the database."""
+    query = select(metrics.c.name, metrics.c.layer, metrics.c.table_name, metrics.c.source,
+                   func.sum(metrics.c.value), func.count()).group_by(
+        metrics.c.name, metrics.c.layer, metrics.c.table_name, metrics.c.source)
+    if since is not None:
+        query = query.where(metrics.c.at >= since)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    out: dict[tuple[str, tuple[str, str, str]], tuple[float, int]] = {}
+    for name, layer, table, source, total, count in rows:
+        key = (name, (layer or "", table or "", source or ""))
+        before = out.get(key, (0.0, 0))
+        out[key] = (before[0] + float(total or 0), before[1] + int(count))
+    return out

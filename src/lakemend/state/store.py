@@ -2,6 +2,13 @@
 
 SQLite by default, any SQLAlchemy URL (PostgreSQL for teams). It records what lakemend did;
 decisions about what is published or stale are checked against Iceberg metadata as well.
+
+This package is the only place that knows the tables or writes SQL against them. Every table is
+defined here on one ``metadata`` and created when a store is opened (``create_all`` adds the
+tables an older state DB lacks). :class:`StateStore` reads and writes the ledger, partition state,
+marks and fingerprints, :class:`PauseFlags` the pauses; the other topics have a module each that
+takes a store: ``leases``, ``metrics``, ``dq`` (check results), ``incidents`` (incidents and notes).
+Imports point one way (those modules → this one), so nothing outside ``state`` needs SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -11,12 +18,12 @@ import getpass
 import json
 import socket
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -29,11 +36,14 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
+
+from lakemend.project.sources import Fingerprint
 
 metadata = MetaData()
 
@@ -150,6 +160,46 @@ marks = Table(
     Column("at", DateTime, nullable=False),
 )
 
+dq_results = Table(
+    "dq_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("check_run", String(64), nullable=False, index=True),
+    Column("run_at", DateTime, nullable=False, index=True),
+    Column("table_name", String(128), nullable=False, index=True),
+    Column("day", Date, nullable=False),
+    Column("check_name", String(255), nullable=False),
+    Column("observed", Text),
+    Column("value", Float),  # observed as a number when it is one, for trend charts
+    Column("threshold", Text, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("detail", Text),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("opened_at", DateTime, nullable=False),
+    Column("closed_at", DateTime),
+    Column("opened_by", String(128)),
+    Column("closed_by", String(128)),
+    Column("summary", Text),
+)
+
+incident_notes = Table(
+    "incident_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(16), nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("user", String(128)),
+    Column("text", Text, nullable=False),
+)
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -161,16 +211,6 @@ def whoami() -> tuple[str, str]:
     except Exception:  # noqa: BLE001 - no login name in some containers
         user = "unknown"
     return user, socket.gethostname()
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    """What identifies one landing file's content without reading it again."""
-
-    path: str
-    size: int
-    mtime: str
-    sha256: str
 
 
 class StateStore:
@@ -210,6 +250,20 @@ class StateStore:
             ).all()
         return next((run_id for run_id, args in rows if (args or {}).get("plan_key") == plan_key), None)
 
+    def list_runs(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        """The newest ``limit`` runs, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs).order_by(runs.c.started_at.desc()).limit(limit)).mappings()
+            return [dict(r) for r in rows]
+
+    def runs_started_between(self, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+        """Runs that started in ``start … end`` (both included), oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(runs).where(runs.c.started_at >= start, runs.c.started_at <= end).order_by(runs.c.started_at)
+            ).mappings()
+            return [dict(r) for r in rows]
+
     # ----- jobs (the ledger) --------------------------------------------------------------
     def start_job(self, run_id: str, command: str, layer: str, table: str, day: dt.date, reason: str | None,
                   snapshot_before: int | None, input_key: str | None) -> int:
@@ -241,6 +295,39 @@ class StateStore:
             query = query.where(jobs.c.day == day)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    def jobs_of_runs(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The ledger rows of the given runs, in the order they started."""
+        ids = list(run_ids)
+        if not ids:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(jobs).where(jobs.c.run_id.in_(ids)).order_by(jobs.c.started_at, jobs.c.id)).mappings()
+            return [dict(r) for r in rows]
+
+    def run_history(self, first: dt.date | None = None, last: dt.date | None = None,
+                    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The partition jobs of the days ``first … last`` (open ends: all), in the order they
+        started, and the runs they belong to by run id."""
+        in_range = []
+        if first:
+            in_range.append(jobs.c.day >= first)
+        if last:
+            in_range.append(jobs.c.day <= last)
+        with self.engine.connect() as conn:
+            job_rows = [dict(r) for r in conn.execute(
+                select(jobs).where(*in_range).order_by(jobs.c.started_at, jobs.c.id)).mappings()]
+            touched = select(jobs.c.run_id).where(*in_range)
+            run_rows = {r["run_id"]: dict(r) for r in conn.execute(select(runs).where(runs.c.run_id.in_(touched))).mappings()}
+        return job_rows, run_rows
+
+    def failed_days(self, table: str) -> set[dt.date]:
+        """Days whose newest partition job of ``table`` failed."""
+        newest = (select(jobs.c.day, func.max(jobs.c.id).label("id")).where(jobs.c.table_name == table)
+                  .group_by(jobs.c.day).subquery())
+        query = select(jobs.c.day).join(newest, jobs.c.id == newest.c.id).where(jobs.c.status == "failed")
+        with self.engine.connect() as conn:
+            return {row[0] for row in conn.execute(query)}
 
     # ----- partition build state -----------------------------------------------------------
     def partition_states(self, table: str) -> dict[dt.date, dict[str, Any]]:

@@ -1,0 +1,157 @@
+"""Silver and gold builds: bind inputs, run the model SQL, mask, dedup, apply the contract.
+
+A model is a plain SELECT over ``layer.table`` names. Each input is bound to a view holding
+only the days its mapping asks for; the engine runs the SELECT with masking, dedup and row
+rules in one statement, and the rows that pass are checked against the table-level contract.
+Nothing here writes: the job publishes what :func:`build_model` returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from lakemend.build.contracts import CheckResult, order_by_sql, row_rule_sql, schema_problems, table_checks
+from lakemend.build.ingest import QUARANTINE_SCHEMA
+from lakemend.build.masking import install_key, mask_expression
+from lakemend.build.result import Built
+from lakemend.engines.base import Session
+from lakemend.engines.sql import lit, q, transpile
+from lakemend.errors import ContractFailed, LakemendError, SqlError
+from lakemend.iceberg.files import local_data_files, partition_counts, recent_counts
+from lakemend.lake import Lake
+from lakemend.observe.events import InputRead
+from lakemend.project.config import mask_key
+from lakemend.project.project import TableSpec
+from lakemend.state.store import utcnow
+
+Overrides = dict[tuple[str, dt.date], pa.Table]
+
+
+
+def bind_inputs(lake: Lake, con: Session, spec: TableSpec, day: dt.date, overrides: Overrides | None = None,
+                reads: list[InputRead] | None = None) -> int:
+    """Expose each input as ``layer.table`` holding only the days its mapping asks for.
+
+    DuckDB reads the published data files itself (streaming only the columns a model uses)
+    unless pyiceberg must (evolved schema, delete files, remote storage). ``overrides`` replaces
+    input days with rows built in memory: dry runs use it so that a downstream diff shows what
+    the upstream rebuild would change, without writing it.
+    """
+    from pyiceberg.expressions import And, GreaterThanOrEqual, In, LessThanOrEqual, Not
+
+    read = 0
+    for index, inp in enumerate(spec.inputs):
+        layer, name = inp.table.split(".", 1)
+        first, last = inp.window(day)
+        replaced = {d: rows for (t, d), rows in (overrides or {}).items()
+                    if t == inp.table and (first is None or d >= first) and d <= last}
+        table = lake.table(inp.table)
+        if table is None and not replaced:
+            raise LakemendError(f"input {inp.table} of {spec.qualified} does not exist yet", f"build it first: lakemend run --date {day}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
+        if reads is not None:
+            snapshot = table.current_snapshot() if table is not None else None
+            reads.append(InputRead(inp.table, first, last, snapshot.snapshot_id if snapshot else None))
+        parts = []
+        if table is not None:
+            row_filter = LessThanOrEqual("day", last.isoformat())
+            if first is not None:
+                row_filter = And(GreaterThanOrEqual("day", first.isoformat()), row_filter)
+            if replaced:
+                row_filter = And(row_filter, Not(In("day", {d.isoformat() for d in replaced})))
+            files = local_data_files(table, row_filter)
+            if files is not None and files[0]:
+                read += files[1]
+                parts.append(f"SELECT * FROM {con.parquet_relation(files[0])}")
+            elif files is None:
+                data = table.scan(row_filter=row_filter).to_arrow()
+                read += data.num_rows
+                con.register(f"_input_{index}", data)
+                parts.append(f"SELECT * FROM _input_{index}")
+        for number, rows in enumerate(replaced.values()):
+            read += rows.num_rows
+            con.register(f"_input_{index}_{number}", rows)
+            parts.append(f"SELECT * FROM _input_{index}_{number}")
+        if not parts:  # no input day yet: an empty relation with the table's columns
+            con.register(f"_input_{index}", table.schema().as_arrow().empty_table())
+            parts.append(f"SELECT * FROM _input_{index}")
+        con.execute(f"CREATE OR REPLACE VIEW {q(layer)}.{q(name)} AS {' UNION ALL BY NAME '.join(parts)}")
+    return read
+
+
+def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides | None = None) -> Built:
+    """Model → mask → dedup → contract, as one engine table ``_checked`` (few copies of a big day)."""
+    assert spec.model is not None
+    with lake.engine.session() as con:
+        reads: list[InputRead] = []
+        rows_read = bind_inputs(lake, con, spec, day, overrides, reads)
+        sql = transpile(spec.sql, lake.project.config.dialect, con.dialect)
+        try:
+            columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({sql}\n) AS _model") if r[0] != "day"]
+        except SqlError as exc:  # the model's own SQL mistake
+            message = str(exc).splitlines()[0]
+            raise LakemendError(f"model {spec.model.sql} failed on {day}: {message}", "fix the SQL and rerun") from None
+        masked = _masked_columns(lake, con, spec, columns)
+        duplicate = _duplicate_sql(spec)
+        rule = row_rule_sql(spec.contract, set(columns))
+        con.execute(
+            f"CREATE TEMP TABLE _checked AS SELECT *, CASE WHEN _dup THEN NULL ELSE {rule} END AS _reason "
+            f"FROM (SELECT {masked}, {duplicate} AS _dup FROM ({sql}\n) AS _model) AS _masked"
+        )
+        deduplicated = con.scalar("SELECT count(*) FROM _checked WHERE _dup")
+        good, quarantine, checks = _apply_contract(lake, con, spec, day, columns)
+        return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated),
+                     checks=checks, inputs=tuple(reads))
+
+
+def _masked_columns(lake: Lake, con: Session, spec: TableSpec, columns: list[str]) -> str:
+    assert spec.model is not None
+    policies = spec.model.mask
+    missing = [c for c in policies if c not in columns]
+    if missing:
+        raise LakemendError(f"{spec.qualified}: mask names column {missing[0]!r}, which the model does not output", "fix mask in lakemend.yaml")
+    if policies:
+        install_key(con, mask_key(lake.project.config.masking, lake.project.root))
+    return ", ".join(f"{mask_expression(c, policies[c])} AS {q(c)}" if c in policies else q(c) for c in columns)
+
+
+def _duplicate_sql(spec: TableSpec) -> str:
+    """TRUE for every row but the latest per unique key; rows with a NULL key are left to the contract."""
+    assert spec.model is not None
+    cfg = spec.model
+    if not (cfg.unique_key and cfg.dedup_order_by):
+        return "FALSE"
+    try:
+        order = order_by_sql(cfg.dedup_order_by)
+    except ValueError as exc:
+        raise LakemendError(f"{spec.qualified}: {exc}", "fix dedup_order_by in lakemend.yaml") from None
+    keys = ", ".join(q(k) for k in cfg.unique_key)
+    no_null = " AND ".join(f"{q(k)} IS NOT NULL" for k in cfg.unique_key)
+    return f"({no_null} AND row_number() OVER (PARTITION BY {keys} ORDER BY {order}) > 1)"
+
+
+def _apply_contract(lake: Lake, con: Session, spec: TableSpec, day: dt.date,
+                    columns: list[str]) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
+    contract = spec.contract
+    cols = ", ".join(q(c) for c in columns)
+    con.execute(f"CREATE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE NOT _dup AND _reason IS NULL")
+    good = con.arrow(f"SELECT {cols}, DATE {lit(day.isoformat())} AS day FROM _good")
+    problems = schema_problems(contract, good.schema)
+    recent = []
+    if contract and contract.checks.row_count_vs_recent:
+        counts = partition_counts(lake.table(spec.qualified))
+        recent = recent_counts(counts, day, contract.checks.row_count_vs_recent.days)
+    checks = table_checks(con, "_good", contract, day, recent)
+    failed = problems + [c.describe() for c in checks if not c.passed]
+    if failed:
+        raise ContractFailed(f"{spec.qualified} {day}: contract failed: {'; '.join(failed)}",
+                             "the published data is untouched; fix the input or the contract and rerun")
+    now = utcnow()
+    quarantine = con.arrow(f"SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line, _reason AS reason, "
+        f"to_json(struct_pack({', '.join(f'{q(c)} := {q(c)}' for c in columns)}))::VARCHAR AS raw, "
+        f"CAST(NULL AS VARCHAR) AS run_id, TIMESTAMP {lit(now.isoformat(sep=' '))} AS quarantined_at, "
+        f"DATE {lit(day.isoformat())} AS day FROM _checked WHERE NOT _dup AND _reason IS NOT NULL",
+    )
+    return good, quarantine.cast(QUARANTINE_SCHEMA), checks

@@ -1,0 +1,119 @@
+"""Set-up and the daily pipeline: ``init``, ``generate``, ``run``, ``query``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lakemend.cli import context
+from lakemend.cli import options as opt
+from lakemend.cli.output import with_progress
+from lakemend.errors import UsageError
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the new project (created if missing).")] = Path("."),
+    example: Annotated[str, typer.Option("--example", help="Example project to start from.")] = "company",
+    no_data: Annotated[bool, typer.Option("--no-data", help="Do not generate landing data.")] = False,
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Orders per day in the generated landing data.")] = 2000,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the project files of an existing project.")] = False,
+    output: opt.Output = None,
+) -> None:
+    """Scaffold a working project: lakemend.yaml, models, contracts, aws/scripts and landing data.
+
+    Example: [bold]lakemend init demo-lake --example company && cd demo-lake && lakemend run --start 2025-10-20 --end 2025-10-27[/]
+    """
+    from lakemend.project.scaffold import EXAMPLE_END, EXAMPLE_START, init_project
+
+    out = context.output(output)
+    target = init_project(directory, example, force=force)
+    out.text(f"Created the [bold]{example}[/] project in {target}")
+    landed = None
+    if not no_data:
+        from lakemend.examples.data import generate as generate_landing
+
+        summary = generate_landing(target / "landing", EXAMPLE_START, EXAMPLE_END, rows=rows)
+        records = sum(d.records for d in summary.days)
+        landed = {"start": EXAMPLE_START, "end": EXAMPLE_END, "records": records, "path": str(target / "landing")}
+        out.text(f"Landed {records} records for {EXAMPLE_START} … {EXAMPLE_END} in {target / 'landing'}")
+    next_step = f"cd {directory} && lakemend run --start {EXAMPLE_START} --end {EXAMPLE_END}"
+    out.document({"project": str(target), "example": example, "landed": landed, "next": next_step})
+    out.text(f"Next: {next_step}")
+
+
+def generate(
+    start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD (inclusive).")],
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Orders per day (contacts: a quarter of it).")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 7,
+    fault: Annotated[
+        Optional[list[str]],
+        typer.Option("--fault", help="KIND:DATE[:SOURCE]; kinds: duplicates, malformed, bad-types, extra-column, missing-column, late, empty."),
+    ] = None,
+    output: opt.Output = None,
+) -> None:
+    """Land deterministic example data (HubSpot contacts, order CSVs) into the project's landing zone.
+
+    Example: [bold]lakemend generate --start 2025-10-28 --end 2025-10-28 --fault malformed:2025-10-28:orders[/]
+    """
+    from lakemend.dates import parse_day
+    from lakemend.examples.data import generate as generate_landing
+    from lakemend.examples.data import parse_fault
+
+    out = context.output(output)
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    if last < first:
+        raise UsageError(f"--end {last} is before --start {first}", "swap them")
+    faults = [parse_fault(f) for f in fault or []]
+    lake = context.open_lake()
+    if not {"hubspot", "orders"} <= set(lake.project.config.sources):
+        raise UsageError("generate makes data for the example sources hubspot and orders only", "use a project made by lakemend init --example company")
+    summary = generate_landing(lake.project.raw, first, last, rows=rows, seed=seed, faults=faults)
+    out.rows("Landed", ["source", "day", "files", "records", "duplicates", "malformed", "bad types"],
+             [(d.source, d.day, len(d.files), d.records, d.duplicates, d.malformed, d.bad_types) for d in summary.days])
+
+
+def run(
+    date: opt.Date = None,
+    start: opt.Start = None,
+    end: opt.End = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why this run (stored in the ledger); else $LAKEMEND_REASON.")] = None,
+    output: opt.Output = None,
+) -> None:
+    """The daily pipeline: bronze → silver → gold for every table and day, skipping what is up to date.
+
+    Example: [bold]lakemend run --start 2025-10-20 --end 2025-10-27[/]
+    """
+    from lakemend.dates import resolve_days
+    from lakemend.ops.runner import execute
+
+    out = context.output(output)
+    days = resolve_days(date, start, end)
+    lake = context.open_lake()
+    tables = lake.project.ordered
+    why = reason or os.environ.get("LAKEMEND_REASON")
+    report = with_progress(
+        len(days) * len(tables), out,
+        lambda hook: execute(lake, command="run", days=days, tables=tables, reason=why, on_event=hook,
+                             debug=context.settings.debug),
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def query(
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL naming tables as layer.table, e.g. bronze.orders.")],
+    output: opt.Output = None,
+) -> None:
+    """Run SQL over the lake's published tables.
+
+    Example: [bold]lakemend query "SELECT COUNT(*) FROM bronze.orders WHERE day='2025-10-26'"[/]
+    """
+    from lakemend.ops.query import run_query
+
+    out = context.output(output)
+    result = run_query(context.open_lake(), sql)
+    out.rows(None, result.column_names, [tuple(r.values()) for r in result.to_pylist()])

@@ -1,0 +1,78 @@
+"""The engine boundary: what lakemend asks of the engine that runs its SQL.
+
+lakemend's build steps (``lakemend.build``) compose SQL in one *canonical dialect* — DuckDB's —
+and hand it to an engine session together with the data it needs. An engine is anything that
+can, for one table over one or more days:
+
+- take input rows in (``register`` an Arrow table, or ``parquet_relation`` over published
+  data files so the engine streams only the columns a model reads);
+- run the model SQL and the generated projections on top of it — masking, dedup, row rules,
+  contract checks (``execute`` / ``scalar``), transpiling from the canonical dialect to its own
+  with sqlglot when it has another (``dialect``);
+- hand back rows, quarantine rows and check figures as Arrow tables (``arrow``) in the types
+  pyiceberg writes (microsecond timestamps, plain strings), which lakemend then writes as
+  Iceberg data files and publishes itself.
+
+The job lifecycle (``lakemend.ops``) never talks to an engine library directly: it opens the
+project's engine with :func:`lakemend.engines.open_engine` (``engine:`` in lakemend.yaml) and
+passes it to ``lakemend.build``. Adding an engine (Spark next) is one new module here with a
+class satisfying :class:`Engine`, registered in ``lakemend.engines.ENGINES``.
+
+A statement the engine rejects raises :class:`lakemend.errors.SqlError` with the engine's
+first message line, never the engine library's own exception type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+CANONICAL_DIALECT = "duckdb"
+
+
+class Session(Protocol):
+    """One working session of an engine: a scope for registered inputs and temporary tables.
+
+    Sessions are cheap to open and are closed after each build (use them as context managers).
+    Every ``execute`` fully drains its result before returning.
+    """
+
+    dialect: str
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one statement (canonical dialect) and return all its rows."""
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """The first column of the first row, or None."""
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """The result as an Arrow table in the types Iceberg accepts."""
+
+    def register(self, name: str, data: pa.Table) -> None:
+        """Expose an Arrow table to SQL under ``name``."""
+
+    def unregister(self, name: str) -> None:
+        """Drop a name bound by :meth:`register`."""
+
+    def parquet_relation(self, paths: Sequence[str]) -> str:
+        """A FROM-clause relation reading these local Parquet files, streaming only used columns."""
+
+    def close(self) -> None:
+        """Free the session's memory; the session is unusable afterwards."""
+
+    def __enter__(self) -> Session: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Engine(Protocol):
+    """An engine lakemend can build tables with (see the module docstring for the contract)."""
+
+    name: str
+    dialect: str
+
+    def session(self) -> Session:
+        """A new, empty session working in UTC."""

@@ -1,0 +1,1 @@
+"""Example projects and the deterministic landing-data generator (``data``)."""
