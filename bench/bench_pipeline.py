@@ -207,22 +207,22 @@ def run_baseline(engine: Engine, work: Path, project: Path, index: int) -> None:
 
 # area → (file, function) whose cumulative time it is; names that no longer exist show as n/a
 AREAS = {
-    "bronze job (build_bronze)": ("jobs.py", "build_bronze"),
+    "bronze job (build_bronze)": ("bronze.py", "build_bronze"),
     "  CSV ingest (_read_csv_file)": ("ingest.py", "_read_csv_file"),
     "  JSONL ingest (_read_jsonl_file)": ("ingest.py", "_read_jsonl_file"),
     "  split good/bad + md5 (_split)": ("ingest.py", "_split"),
     "landing sha256 (sources.fingerprint)": ("sources.py", "fingerprint"),
-    "model job (build_model)": ("jobs.py", "build_model"),
-    "  input scans Iceberg→Arrow (bind_inputs)": ("jobs.py", "bind_inputs"),
-    "  masking (_apply_masking)": ("jobs.py", "_apply_masking"),
-    "  dedup (_deduplicate)": ("jobs.py", "_deduplicate"),
-    "  contract (_apply_contract)": ("jobs.py", "_apply_contract"),
+    "model job (build_model)": ("model.py", "build_model"),
+    "  input scans Iceberg→Arrow (bind_inputs)": ("model.py", "bind_inputs"),
+    "  masking (_masked_columns)": ("model.py", "_masked_columns"),
+    "  dedup (_duplicate_sql)": ("model.py", "_duplicate_sql"),
+    "  contract (_apply_contract)": ("model.py", "_apply_contract"),
     "    table checks (table_checks)": ("contracts.py", "table_checks"),
     "publish (publish_day)": ("publish.py", "publish_day"),
     "  conform": ("publish.py", "conform"),
-    "  day_files / plan_files": ("publish.py", "day_files"),
+    "  day_files / plan_files": ("files.py", "day_files"),
     "planning (decide)": ("runner.py", "decide"),
-    "quarantine publish": ("jobs.py", "_publish_quarantine"),
+    "quarantine publish": ("job.py", "_publish_quarantine"),
 }
 
 

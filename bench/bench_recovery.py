@@ -566,7 +566,7 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "StateStore.partition_states"),
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "StateStore.marks"),
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "PauseFlags.all"),
-    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.ops.heatmap", "_last_job_failed"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "StateStore.failed_days"),
     ("Iceberg: plan_files (manifest list + manifests → data files)", "pyiceberg.table", "DataScan.plan_files"),
     ("files_by_day (own part: group files by day)", "lakemend.iceberg.files", "files_by_day"),
     ("present_days (own part: os.path.exists per data file)", "lakemend.ops.recovery", "present_days"),
@@ -579,9 +579,8 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("verify: read the day into DuckDB + row rules (_content_problems, own part)", "lakemend.ops.recovery", "_content_problems"),
     ("verify: PII checks on gold (_pii_problems)", "lakemend.ops.recovery", "_pii_problems"),
     ("verify: (own part: loop over files)", "lakemend.ops.recovery", "verify"),
-    ("output (tables, JSON)", "lakemend.cli.recovery", "emit_table"),
-    ("output (tables, JSON)", "lakemend.cli.ops", "emit_json"),
-    ("output (tables, JSON)", "lakemend.cli.recovery", "emit_json"),
+    ("output (tables, JSON)", "lakemend.cli.output", "Output.table"),
+    ("output (tables, JSON)", "lakemend.cli.output", "Output.document"),
 )
 # imported up front by the timed child (each import's own increment is reported), so that the
 # targets above can be wrapped; the commands import all of them anyway (duckdb and pyarrow.parquet: verify)

@@ -176,27 +176,9 @@ def test_report_command_writes_the_file(lake_with_history: Path, tmp_path: Path,
 
 
 def run_report(cli, root: Path, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
-    """``lakemend report ARGS`` in ``root``; through a one-command app until cli._register() lists it."""
-    from lakemend.cli.app import app
-
-    if any((c.name or c.callback.__name__) == "report" for c in app.registered_commands if c.callback):
-        result = cli("report", *args, cwd=root)
-        return result.code, result.out, result.err
-    import typer
-    from typer.testing import CliRunner
-
-    from lakemend.cli.report import report
-    from lakemend.errors import LakemendError
-
-    single = typer.Typer()
-    single.command()(report)
-    single.callback()(lambda: None)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        outcome = CliRunner().invoke(single, ["report", *args])
-    if isinstance(outcome.exception, LakemendError):
-        return outcome.exception.exit_code, outcome.output, str(outcome.exception)
-    return outcome.exit_code, outcome.output, str(outcome.exception or "")
+    """``lakemend report ARGS`` in ``root``."""
+    result = cli("report", *args, cwd=root)
+    return result.code, result.out, result.err
 
 
 # ----- size --------------------------------------------------------------------------------------------
