@@ -59,3 +59,9 @@ class IngestError(LakemendError):
 
 class AuditFailed(LakemendError):
     """The staged data is not what lakemend meant to write; the published table was not touched."""
+
+
+class SchemaChangeRefused(LakemendError):
+    """A build's columns differ from its table's in a way that needs ``--allow-schema-change``
+    (removed or renamed columns) or that Iceberg cannot do (a type change that is not a widening);
+    nothing was written."""

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from lakemend.engines import open_engine
+from lakemend.errors import PreconditionFailed
 from lakemend.iceberg import files
 from lakemend.iceberg.catalog import create_table, load_table, open_catalog
 from lakemend.iceberg.files import partition_day
@@ -21,13 +22,79 @@ if TYPE_CHECKING:
 
     from lakemend.engines.base import Engine
 
-__all__ = ["Lake", "partition_day"]
+__all__ = ["Lake", "check_own_warehouse", "inside_warehouse", "outside_warehouse_error", "partition_day"]
+
+
+def _local(uri: str) -> str | None:
+    """The real local path of a ``file://`` URI or an absolute path; ``None`` for other stores."""
+    import os
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return os.path.realpath(unquote(parsed.path))
+    if not parsed.scheme and uri.startswith("/"):
+        return os.path.realpath(uri)
+    return None
+
+
+def inside_warehouse(project: Project, uri: str) -> bool:
+    """Whether a file or folder (path or ``file://`` URI) lies inside the project's own warehouse.
+
+    Symlinks are resolved on both sides, so a link inside the warehouse to somewhere else is outside.
+    """
+    import os
+
+    path = _local(uri)
+    if path is None:
+        return False
+    root = os.path.realpath(project.warehouse)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def check_own_warehouse(project: Project, qualified: str, table: Table) -> None:
+    """Refuse a table whose location or metadata lies outside the project's warehouse.
+
+    The catalog records absolute paths: a project copied (``cp -a``) or moved keeps pointing at
+    the original's files, and writing or vacuuming through it would change someone else's lake.
+    """
+    for uri in (table.location(), table.metadata_location):
+        if not inside_warehouse(project, uri):
+            raise outside_warehouse_error(project, qualified, _local(uri) or uri)
+
+
+def _refuse_missing_outside(project: Project, qualified: str, exc: FileNotFoundError) -> None:
+    """The table's metadata file is missing: refuse as copied/moved when it was outside the warehouse."""
+    import re
+
+    match = re.search(r"'(/[^']+)'", str(exc))
+    missing = exc.filename if isinstance(exc.filename, str) else (match.group(1) if match else None)
+    if missing and not inside_warehouse(project, missing):
+        raise outside_warehouse_error(project, qualified, f"{missing} (missing)", moved=True) from exc
+
+
+def outside_warehouse_error(project: Project, qualified: str, where: str, *, moved: bool = False) -> PreconditionFailed:
+    """The one refusal of a table outside the project's warehouse, with what to do (copied or moved)."""
+    what = (f"this project's catalog points at {where} for {qualified}, outside its own warehouse "
+            f"{project.warehouse}: the project was {'moved' if moved else 'copied'}, and lakemend will not "
+            f"read, write or vacuum another project's lake through it")
+    if moved:  # the lake exists only here: never suggest deleting it
+        return PreconditionFailed(what, "move the project back where it was built (the catalog records absolute paths; "
+                                        "see docs/runbook.md, Copying or moving a project)")
+    return PreconditionFailed(
+        what,
+        f"work in the original project; or make this copy a lake of its own: delete its "
+        f"{project.warehouse.name}/ folder (the catalog and files copied with it) and "
+        f".lakemend/state.db, then rebuild from the landing data with lakemend run "
+        f"(see docs/runbook.md, Copying or moving a project)",
+    )
 
 
 @dataclass
 class Lake:
     project: Project
     _tables: dict[str, Table] = field(default_factory=dict)
+    _checked: set[str] = field(default_factory=set)  # metadata locations found inside the warehouse
 
     @classmethod
     def open(cls, root: object = None) -> Lake:
@@ -49,14 +116,27 @@ class Lake:
         return StateStore(self.project.state_url)
 
     def table(self, qualified: str, *, refresh: bool = True) -> Table | None:
-        """The table at its newest metadata (``refresh=False``: as last loaded by this Lake)."""
+        """The table at its newest metadata (``refresh=False``: as last loaded by this Lake).
+
+        Every read, write and vacuum reaches a table here, so this is where a table whose files
+        lie outside the project's warehouse (a copied or moved project) is refused.
+        """
         table = self._tables.get(qualified)
         if table is None:
-            table = load_table(self.catalog, qualified)
+            try:
+                table = load_table(self.catalog, qualified)
+            except FileNotFoundError as exc:  # a moved project: the catalog's metadata path is gone
+                _refuse_missing_outside(self.project, qualified, exc)
+                raise
             if table is not None:
+                check_own_warehouse(self.project, qualified, table)
+                self._checked.add(table.metadata_location)
                 self._tables[qualified] = table
         elif refresh:
             table.refresh()
+        if table is not None and table.metadata_location not in self._checked:
+            check_own_warehouse(self.project, qualified, table)
+            self._checked.add(table.metadata_location)
         return table
 
     def ensure_table(self, qualified: str, schema: pa.Schema) -> Table:

@@ -229,3 +229,53 @@ def test_incident_open_and_close_notify(example: Path, cli, webhook: Webhook) ->
     assert opened["lakemend"]["event"] == "incident_opened" and "INC-0001 opened (sev1)" in opened["text"]
     assert opened["lakemend"]["incident"]["title"] == "Orders <doubled>"
     assert done["lakemend"]["event"] == "incident_closed" and "Summary: export re-sent" in done["text"]
+
+
+# ----- credentials in the webhook URL -------------------------------------------------------------
+
+HOOK_USER, HOOK_PASSWORD = "hook-user", "p@ss:w0rd/77"
+
+
+def with_userinfo(url: str) -> str:
+    from urllib.parse import quote
+
+    return url.replace("http://", f"http://{HOOK_USER}:{quote(HOOK_PASSWORD, safe='')}@", 1)
+
+
+def test_webhook_url_credentials_are_sent_as_basic_auth(example: Path, webhook: Webhook,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import base64
+
+    configure(example, f'notify:\n  - {{type: webhook, url: "{with_userinfo(webhook.url)}", "on": [incident_opened]}}\n')
+    lake = Lake.open(example)
+    emit(lake, Notice(kind="incident_opened", title="lakemend: INC-0001 opened", text="INC-0001 opened", at=dt.datetime(2025, 11, 2)))
+    assert len(webhook.hits) == 1, capsys.readouterr().err
+    headers, _ = webhook.hits[0]
+    assert headers["authorization"] == "Basic " + base64.b64encode(f"{HOOK_USER}:{HOOK_PASSWORD}".encode()).decode()
+    assert "not delivered" not in capsys.readouterr().err
+
+
+def test_a_bearer_token_wins_over_url_credentials(example: Path, webhook: Webhook, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTIFY_TEST_TOKEN", TOKEN)
+    configure(example, webhook_target(with_userinfo(webhook.url), on="[incident_opened]"))
+    emit(Lake.open(example), Notice(kind="incident_opened", title="t", text="x", at=dt.datetime(2025, 11, 2)))
+    [(headers, _)] = webhook.hits
+    assert headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_url_credentials_never_reach_a_warning(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from urllib.parse import quote
+
+    from lakemend.project.config import AwsConfig, NotifyTarget
+
+    with socket.socket() as probe:  # connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    target = NotifyTarget(type="webhook", url=with_userinfo(f"http://127.0.0.1:{port}{SECRET_PATH}"))
+    message = notify.Message("job_failed", "t", "x")
+    assert notify.deliver(target, message, AwsConfig()) is False
+    err = capsys.readouterr().err
+    assert f"job_failed notification to webhook http://127.0.0.1:{port} not delivered after 3 attempt(s)" in err
+    assert "Connection refused" in err  # the URL without its userinfo was dialled (not a garbled host)
+    for secret in (HOOK_PASSWORD, quote(HOOK_PASSWORD, safe=""), HOOK_USER, SECRET_PATH):
+        assert secret not in err

@@ -115,3 +115,27 @@ def test_postmortem_lists_failures_and_damage() -> None:
     assert "No partition was published" in text
     assert "verify: 1 problem(s) found" in text and "data file missing: x.parquet" in text
     assert text.index("incident opened") < text.index("note by ana") < text.index("rebuild `silver.orders_clean`")
+
+
+def test_postmortem_escapes_html_in_user_text() -> None:
+    """Titles, summaries, notes, reasons and errors are user text: shown in the Markdown, never run."""
+    import re
+
+    evil = "<script>alert(1)</script><img src=x onerror=alert(2)><!-- x -->"
+    at = dt.datetime(2025, 10, 26, 3, 0)
+    incident = Incident("INC-0004", f"orders {evil}", "sev1", "closed", at, at + dt.timedelta(minutes=5),
+                        f"ana{evil}", "bo", f"summary {evil}")
+    run = {"run_id": "r1", "command": "rebuild", "status": "failed", "started_at": at + dt.timedelta(minutes=1),
+           "reason": f"why {evil}", "error": f"run error {evil}"}
+    job = {"run_id": "r1", "command": "rebuild", "layer": "silver", "table_name": "silver.orders_clean", "day": START,
+           "status": "failed", "started_at": run["started_at"], "reason": run["reason"], "rows_written": None,
+           "rows_quarantined": None, "rows_deduplicated": None, "snapshot_before": 11, "snapshot_after": None,
+           "error": f"job error {evil}"}
+    damage = Verification(damage=(("silver.orders_clean", START, f"damage {evil}"),))
+    text = render_postmortem(Report(incident, (Note("INC-0004", at, "ana", f"note {evil}"),), (run,), (job,), damage))
+    assert not re.search(r"<[A-Za-z/!?]", text), [line for line in text.splitlines() if re.search(r"<[A-Za-z/!?]", line)]
+    shown = "&lt;script>alert(1)&lt;/script>&lt;img src=x onerror=alert(2)>&lt;!-- x -->"
+    for where in ("# INC-0004: orders ", "summary ", "note ", "why ", "job error ", "damage "):
+        assert where + shown in text, where
+    assert "contract: amount < 0" in render_postmortem(Report(
+        incident, (), (run,), ({**job, "error": "contract: amount < 0"},), Verification()))  # not HTML: as written

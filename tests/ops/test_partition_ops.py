@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import START, build
 
 from lakemend.errors import LakemendError
 from lakemend.lake import Lake
@@ -16,14 +16,14 @@ from lakemend.ops.partition_ops import apply_quarantine, apply_rollback, plan_qu
 from lakemend.state import metrics
 
 TABLE = "silver.orders_clean"
-DAY = dt.date(2025, 10, 24)
+DAY = START + dt.timedelta(days=1)
 
 
 @pytest.fixture
-def lake(tmp_path: Path, built_example: Path) -> Lake:
-    target = tmp_path / "company"
-    shutil.copytree(built_example, target, symlinks=True)
-    return Lake.open(target)
+def lake(example: Path) -> Lake:
+    """Three days built in this project's own folder (a copied lake would point at the original)."""
+    assert not build(example, START, START + dt.timedelta(days=2)).failed
+    return Lake.open(example)
 
 
 def started_and_finished(lake: Lake, table: str) -> tuple[float, float, float]:

@@ -87,6 +87,20 @@ def schema_problems(contract: Contract | None, schema: pa.Schema) -> list[str]:
     return problems
 
 
+def written_problems(contract: Contract | None, rows: pa.Table) -> list[str]:
+    """The contract on the rows actually written (after they were conformed to the table):
+    every column it names present with its type, and no NULL where it says ``nullable: false``."""
+    if contract is None:
+        return []
+    problems = schema_problems(contract, rows.schema)
+    for name, col in contract.columns.items():
+        if not col.nullable and name in rows.column_names:
+            nulls = rows.column(name).null_count
+            if nulls:
+                problems.append(f"column {name} would be written with {nulls} NULL value(s) (nullable: false)")
+    return problems
+
+
 def table_checks(
     con: Connection,
     relation: str,

@@ -4,25 +4,43 @@ Every declared field is kept as delivered (typed), undeclared fields go to ``_ex
 and each record that cannot be read or typed goes to quarantine with its file, line, rule and
 raw text. A file that lacks a *required* column fails the job: that is a contract break, not
 a bad record.
+
+Each landing file is read as exactly that file (its name is never a glob), without following a
+symbolic link; a gzip-compressed file is recognised by its first bytes and read decompressed.
+Lines longer than ``max_line_bytes``, lines that are not UTF-8 and values out of range are bad
+records like any other: quarantined with a reason and counted in ``records_read``.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
+import errno
+import gzip
+import io
 import json
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from lakemend.project.coltypes import arrow_type, duckdb_type
-from lakemend.project.config import BronzeTableConfig, ColumnSpec
 from lakemend.build.contracts import bronze_rule_sql
 from lakemend.engines.base import Session as Connection
 from lakemend.engines.sql import lit, q
 from lakemend.errors import IngestError, SqlError
+from lakemend.project.coltypes import arrow_type, duckdb_type
+from lakemend.project.config import BronzeTableConfig, ColumnSpec
+from lakemend.project.sources import SYMLINK_RULE
 
 META_COLUMNS = ("_extra", "_source_file", "_ingested_at", "_run_id", "_record_hash")
 
@@ -102,6 +120,65 @@ def _meta_sql(relative: str, ctx: IngestContext, hashed: list[str]) -> str:
     )
 
 
+_MIN_TS, _MAX_TS = "TIMESTAMPTZ '0001-01-01 00:00:00+00'", "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
+_MIN_DATE, _MAX_DATE = "DATE '0001-01-01'", "DATE '9999-12-31'"
+_EPOCH = {"epoch_s": ("seconds", 1_000_000), "epoch_ms": ("milliseconds", 1_000)}
+_FIRST_S, _LAST_S = -62_135_596_800, 253_402_300_799  # 0001-01-01 and 9999-12-31T23:59:59 UTC
+_RANGE_NOTE = " (allowed: years 0001 to 9999, UTC)"
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """SQL turning one text value into its declared type, in two steps: ``parsed`` is computed
+    once per row (as the column named by :func:`convert_sql`'s ``parsed``), and ``value`` and
+    ``problem`` (the quarantine reason, or NULL) read it."""
+
+    parsed: str
+    value: str
+    problem: str
+
+
+def convert_sql(text: str, col: ColumnSpec, label: str, parsed: str) -> Conversion:
+    """How the text ``text`` becomes ``col``'s type; ``parsed`` is the column the parse is kept in.
+
+    ``label`` names the value in a problem ("field properties.createdate", "column amount").
+    Timestamps: ISO 8601 with an offset or a zone name is converted to UTC, without one it is
+    UTC already; ``format: epoch_s | epoch_ms`` reads seconds / milliseconds since 1970. Dates
+    and timestamps outside the years 0001-9999 are problems, not values.
+    """
+    assert col.type is not None
+    text_sql = f"CAST({text} AS VARCHAR)"
+    cannot = f"{lit(f'bad type in {label}: cannot convert ')} || {text_sql} || {lit(f' to {col.type}')}"
+    out_of_range = f"{lit(f'{col.type} out of range in {label}: ')} || {text_sql} || {lit(_RANGE_NOTE)}"
+    if col.type == "timestamp" and col.format in _EPOCH:
+        unit, micros = _EPOCH[col.format]
+        per_s = 1_000_000 // micros
+        in_range = f"{parsed} BETWEEN {_FIRST_S * per_s} AND {(_LAST_S + 1) * per_s - 1}.999999"
+        hint = lit(f" (format: {col.format} expects {unit} since 1970-01-01 UTC)")
+        return Conversion(
+            f"TRY_CAST(trim({text_sql}) AS DECIMAL(38,6))",
+            f"CASE WHEN {in_range} THEN make_timestamp(CAST({parsed} * {micros} AS BIGINT)) END",
+            f"CASE WHEN {text} IS NULL THEN NULL WHEN {parsed} IS NULL THEN {cannot} || {hint} "
+            f"WHEN NOT ({in_range}) THEN {out_of_range} END",
+        )
+    if col.type == "timestamp":
+        in_range = f"{parsed} BETWEEN {_MIN_TS} AND {_MAX_TS}"
+        hint = (f"CASE WHEN regexp_full_match(trim({text_sql}), '-?[0-9]+([.][0-9]*)?') "
+                f"THEN ' (a number of seconds or milliseconds since 1970 needs format: epoch_s or epoch_ms)' ELSE '' END")
+        return Conversion(  # the instant, then its UTC wall time (arithmetic, not a time-zone lookup per row)
+            f"TRY_CAST({text_sql} AS TIMESTAMPTZ)",
+            f"CASE WHEN {in_range} THEN make_timestamp(epoch_us({parsed})) END",
+            f"CASE WHEN {text} IS NULL THEN NULL WHEN {parsed} IS NULL THEN {cannot} || {hint} "
+            f"WHEN NOT ({in_range}) THEN {out_of_range} END",
+        )
+    problem = f"CASE WHEN {text} IS NOT NULL AND {parsed} IS NULL THEN {cannot} END"
+    if col.type == "date":
+        in_range = f"{parsed} BETWEEN {_MIN_DATE} AND {_MAX_DATE}"
+        return Conversion(f"TRY_CAST({text} AS DATE)", f"CASE WHEN {in_range} THEN {parsed} END",
+                          f"coalesce({problem}, CASE WHEN NOT ({in_range}) THEN {out_of_range} END)")
+    return Conversion(f"TRY_CAST({text} AS {duckdb_type(col)})", parsed, problem)
+
+
 def _quarantine_table(records: list[dict[str, Any]], relative: str, ctx: IngestContext) -> pa.Table:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = {
@@ -145,15 +222,286 @@ def _split(con: Connection, staged: str, cfg: BronzeTableConfig, reason_sql: str
     return good, _quarantine_table(records, relative, ctx)
 
 
+# ----- one landing file: exact name, no links, gzip by content, lines set aside ----------------
+
+RAW_KEEP = 1024
+"""Bytes of an over-long line kept as its quarantined raw text (the landing file keeps it all)."""
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_REFUSED_MAGIC = {"zstd": re.compile(rb"\x28\xb5\x2f\xfd"), "bzip2": re.compile(rb"BZh[1-9]1AY&SY"),
+                  "xz": re.compile(rb"\xfd7zXZ\x00"), "zip": re.compile(rb"PK\x03\x04")}
+
+
+@dataclass(frozen=True)
+class LongLine:
+    """A line longer than the limit: its number (1-based), byte offset, length and first bytes."""
+
+    line: int
+    start: int
+    length: int
+    prefix: bytes
+
+
+def scan_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20,
+               check_utf8: bool = False) -> tuple[list[LongLine], bool]:
+    """Every line of ``stream`` longer than ``limit`` bytes (the line break not counted), in
+    order, and whether the whole stream is UTF-8 (``True`` when not checked).
+
+    One pass in chunks, at memchr speed: a line within one chunk is only inspected when the
+    chunk holds more than ``limit`` bytes between its first and last line break, and only a
+    chunk that is not plain ASCII is decoded.
+    """
+    found: list[LongLine] = []
+    offset = 0  # of the chunk in the stream
+    line_no, line_start, prefix = 1, 0, b""  # the line still open at the end of the last chunk
+    pattern: re.Pattern[bytes] | None = None
+    utf8 = True
+    decoder = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
+    while chunk := stream.read(chunk_size):
+        if decoder is not None and not (chunk.isascii() and not decoder.getstate()[0]):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                decoder, utf8 = None, False  # known now; which lines is for a second pass
+        first = chunk.find(b"\n")
+        if first < 0:
+            prefix += chunk[: RAW_KEEP - len(prefix)]
+            offset += len(chunk)
+            continue
+        prefix += chunk[: max(0, min(first, RAW_KEEP - len(prefix)))]
+        if offset + first - line_start > limit:
+            found.append(LongLine(line_no, line_start, offset + first - line_start, prefix))
+        last = chunk.rfind(b"\n")
+        if last - first - 1 > limit:
+            pattern = pattern or re.compile(rb"[^\n]{%d,}" % (limit + 1))
+            for match in pattern.finditer(chunk, first + 1, last):
+                number = line_no + 1 + chunk.count(b"\n", first + 1, match.start())
+                found.append(LongLine(number, offset + match.start(), match.end() - match.start(),
+                                      chunk[match.start(): match.start() + RAW_KEEP]))
+        line_no += chunk.count(b"\n")
+        line_start, prefix = offset + last + 1, chunk[last + 1: last + 1 + RAW_KEEP]
+        offset += len(chunk)
+    if offset - line_start > limit:
+        found.append(LongLine(line_no, line_start, offset - line_start, prefix))
+    if decoder is not None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return found, utf8
+
+
+def find_long_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20) -> list[LongLine]:
+    """Every line of ``stream`` longer than ``limit`` bytes, in order (see :func:`scan_lines`)."""
+    return scan_lines(stream, limit, chunk_size)[0]
+
+
+def invalid_utf8(raw: bytes) -> str | None:
+    """Why a line is not UTF-8 (the quarantine reason), or None."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line)"
+    return None
+
+
+@dataclass(frozen=True)
+class _SetAside:
+    """A line kept out of the reader (over-long, or not UTF-8), quarantined by the caller."""
+
+    line: int
+    start: int
+    length: int
+    reason: str
+    raw: str
+
+
+def _long_set_aside(long: LongLine, limit: int) -> _SetAside:
+    cut = f"; raw text cut to its first {RAW_KEEP} bytes" if long.length > RAW_KEEP else ""
+    return _SetAside(long.line, long.start, long.length,
+                     f"line longer than the limit ({long.length} bytes > max_line_bytes {limit}){cut}",
+                     long.prefix.decode("utf-8", "replace"))
+
+
+def _invalid_lines(stream: BinaryIO, skip: set[int]) -> list[_SetAside]:
+    """The lines that are not UTF-8 (the slow pass, for a file known to have some)."""
+    stream.seek(0)
+    found, offset = [], 0
+    for number, raw in enumerate(stream, start=1):
+        if number not in skip and (reason := invalid_utf8(raw)) is not None:
+            text = raw.rstrip(b"\r\n")
+            found.append(_SetAside(number, offset, len(raw.rstrip(b"\n")), reason,
+                                   text[:RAW_KEEP].decode("utf-8", "backslashreplace")))
+        offset += len(raw)
+    return found
+
+
+def _whole_records(stream: BinaryIO, lines: list[_SetAside], relative: str) -> list[_SetAside]:
+    """CSV: the lines that are whole records, safe to set aside alone.
+
+    A line inside a quoted value over several lines cannot be taken out alone (that would
+    silently shorten the record around it): when it is not UTF-8, DuckDB's reader quarantines
+    the record; when it is over-long, the file fails, naming the line. Python's csv module
+    finds the records (only for a file with lines to set aside): a quote opens a quoted value at
+    the start of a field only, as in RFC 4180.
+    """
+    wanted = {item.line for item in lines}
+    single: set[int] = set()
+    csv.field_size_limit(max(csv.field_size_limit(), *(item.length + 2 for item in lines)))
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")  # type: ignore[arg-type]
+    try:
+        reader, before = csv.reader(text), 0
+        while True:
+            try:
+                next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                pass
+            if reader.line_num == before + 1 and reader.line_num in wanted:
+                single.add(reader.line_num)
+            before = reader.line_num
+    finally:
+        text.detach()  # the stream stays open for the caller
+    for item in lines:
+        if item.line not in single and item.reason.startswith("line longer"):
+            raise IngestError(
+                f"{relative}: line {item.line} is longer than the limit ({item.length} bytes) inside a quoted "
+                f"value that spans several lines, so it cannot be quarantined alone (rule: max_line_bytes)",
+                "fix the export (or raise max_line_bytes in lakemend.yaml) and run again",
+            )
+    return [item for item in lines if item.line in single]
+
+
+@dataclass(frozen=True)
+class LandingSource:
+    """What to read for one landing file (the file, or a cleaned copy) and what was set aside."""
+
+    path: Path
+    """The file to read: the landing file itself, or a temporary copy without the lines set aside."""
+    compression: str | None
+    """``gzip`` when ``path`` is gzip-compressed (recognised by content, whatever the name)."""
+    set_aside: list[_SetAside]
+    """Lines left out of ``path`` (each an empty line there): longer than the limit, or not UTF-8."""
+    first_line: bytes
+    """The first line (a CSV header), decompressed, without its line break."""
+
+    def quarantine_records(self) -> list[dict[str, Any]]:
+        return [{"line": s.line, "reason": s.reason, "raw": s.raw} for s in self.set_aside]
+
+
+def _open_landing(path: Path, relative: str) -> BinaryIO:
+    """Open a landing file for reading without following a symbolic link; regular files only."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise IngestError(f"{relative}: is a symbolic link (rule: {SYMLINK_RULE})",
+                              "put the file itself into the landing zone and run again") from None
+        raise IngestError(f"{relative}: cannot open the file ({exc.strerror})", "check the delivery") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IngestError(f"{relative}: not a regular file (rule: {SYMLINK_RULE})", "deliver a plain file")
+    return os.fdopen(fd, "rb")
+
+
+def _compression(handle: BinaryIO, relative: str) -> str | None:
+    magic = handle.read(10)
+    handle.seek(0)
+    if magic.startswith(_GZIP_MAGIC):
+        return "gzip"
+    for name, pattern in _REFUSED_MAGIC.items():
+        if pattern.match(magic):
+            raise IngestError(f"{relative}: is a {name}-compressed file (rule: landing files are plain text or gzip)",
+                              "re-deliver it uncompressed or gzip-compressed")
+    return None
+
+
+@contextmanager
+def landing_source(path: Path, relative: str, max_line_bytes: int, csv_file: bool = False) -> Iterator[LandingSource]:
+    """The landing file checked and ready to read: see :class:`LandingSource`.
+
+    Lines longer than ``max_line_bytes`` (and for CSV, lines that are not UTF-8) are found in
+    one streaming pass; when there are any, the file is read from a temporary copy in which
+    each of them is an empty line (line numbers stay those of the file), and the caller
+    quarantines them. A JSON line is a record; a CSV line set aside must be one.
+    """
+    with _open_landing(path, relative) as handle:
+        compression = _compression(handle, relative)
+        stream: BinaryIO = gzip.GzipFile(fileobj=handle, mode="rb") if compression else handle  # type: ignore[assignment]
+        try:
+            long_lines, utf8 = scan_lines(stream, max_line_bytes, check_utf8=csv_file)
+            aside = [_long_set_aside(long, max_line_bytes) for long in long_lines]
+            if not utf8:
+                aside = sorted(aside + _invalid_lines(stream, {s.line for s in aside}), key=lambda s: s.line)
+            if csv_file and aside:
+                aside = _whole_records(stream, aside, relative)
+            stream.seek(0)
+            first_line = stream.readline(max_line_bytes + 2).rstrip(b"\r\n")
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise IngestError(f"{relative}: is gzip-compressed but cannot be decompressed ({exc})",
+                              "re-deliver the file") from None
+        if not aside:
+            yield LandingSource(path, compression, [], first_line)
+            return
+        with tempfile.TemporaryDirectory(prefix="lakemend-ingest-") as folder:
+            copy = Path(folder) / "landing"
+            with copy.open("wb") as out:
+                stream.seek(0)
+                position = 0
+                for item in aside:
+                    _copy_bytes(stream, out, item.start - position)
+                    if _skip_bytes(stream, item.length) == b"\r":
+                        out.write(b"\r")  # keep a CRLF file's line breaks as they are
+                    position = item.start + item.length
+                shutil.copyfileobj(stream, out, 1 << 20)
+            yield LandingSource(copy, None, aside, first_line)
+
+
+def _copy_bytes(stream: BinaryIO, out: BinaryIO, count: int) -> None:
+    while count > 0:
+        block = stream.read(min(count, 1 << 20))
+        if not block:
+            return
+        out.write(block)
+        count -= len(block)
+
+
+def _skip_bytes(stream: BinaryIO, count: int) -> bytes:
+    """Read past ``count`` bytes; the last of them."""
+    last = b""
+    while count > 0:
+        block = stream.read(min(count, 1 << 20))
+        if not block:
+            break
+        last, count = block[-1:], count - len(block)
+    return last
+
+
+def duckdb_path(path: Path) -> str:
+    """``path`` for a DuckDB reader that globs its argument: every glob character matches only itself."""
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
+
+
 # ----- CSV -------------------------------------------------------------------------------------
 
 
-def _csv_header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        first = handle.readline()
+def _csv_header(first_line: bytes, relative: str) -> list[str]:
+    """The header's column names; only the first line is decoded (a bad byte below it is a bad record)."""
+    try:
+        first = first_line.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{relative}: the header line is not valid UTF-8 (byte {exc.start + 1})",
+                          "re-deliver the file as UTF-8") from None
     if not first.strip():
         return []
     return next(csv.reader([first]))
+
+
+def _csv_read_type(col: ColumnSpec) -> str:
+    """The type DuckDB's CSV reader parses a column as: timestamps as text (offsets, epochs: ``convert_sql``)."""
+    return "VARCHAR" if col.type == "timestamp" else duckdb_type(col)
 
 
 def _read_csv_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative: str,
@@ -161,53 +509,162 @@ def _read_csv_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative
     for name, col in cfg.columns.items():
         if col.fields is not None:
             raise IngestError(f"column {name!r} has nested fields, which CSV cannot carry", "declare it as a scalar type")
-    header = [h.strip() for h in _csv_header(path)]
-    if not header:
-        return bronze_schema(cfg).empty_table(), QUARANTINE_SCHEMA.empty_table(), 0
-    if len(set(header)) != len(header):
-        raise IngestError(f"{relative}: the header repeats a column name: {header}", "fix the export")
-    _missing_required(cfg, set(header), relative)
-    types = {h: duckdb_type(cfg.columns[h]) if h in cfg.columns else "VARCHAR" for h in header}
+    with landing_source(path, relative, cfg.max_line_bytes, csv_file=True) as source:
+        if source.set_aside and source.set_aside[0].line == 1:
+            raise IngestError(f"{relative}: the header line cannot be read: {source.set_aside[0].reason}",
+                              "fix the export (or raise max_line_bytes in lakemend.yaml) and run again")
+        header = [h.strip() for h in _csv_header(source.first_line, relative)]
+        if not header:
+            return bronze_schema(cfg).empty_table(), QUARANTINE_SCHEMA.empty_table(), 0
+        if len(set(header)) != len(header):
+            raise IngestError(f"{relative}: the header repeats a column name: {header}", "fix the export")
+        _missing_required(cfg, set(header), relative)
+        types = {h: _csv_read_type(cfg.columns[h]) if h in cfg.columns else "VARCHAR" for h in header}
+        columns_arg = "{" + ", ".join(f"{lit(h)}: {lit(t)}" for h, t in types.items()) + "}"
+        try:
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _file AS
+                SELECT * FROM read_csv({lit(duckdb_path(source.path))}, header = true, columns = {columns_arg},
+                                       auto_detect = false, delim = ',', quote = '"', escape = '"',
+                                       compression = {lit(source.compression or "none")},
+                                       max_line_size = {cfg.max_line_bytes + 2}, store_rejects = true,
+                                       rejects_table = '_rejects', rejects_scan = '_rejects_scan')"""
+            )
+        except SqlError as exc:  # the reader gave up on the whole file (its records are quarantined otherwise)
+            raise IngestError(f"{relative}: not a readable CSV file ({str(exc).strip().splitlines()[0]})",
+                              "fix the export (one delimiter, quote and line break style throughout)") from None
+        return _csv_rows(con, cfg, source, header, types, relative, ctx)
+
+
+_ROW = q("_lakemend row")
+
+
+def _csv_rows(con: Connection, cfg: BronzeTableConfig, source: LandingSource, header: list[str],
+              types: dict[str, str], relative: str, ctx: IngestContext) -> tuple[pa.Table, pa.Table, int]:
+    """``_file`` (as read) → typed rows + quarantine, every quarantined record with its first line."""
     extras = [h for h in header if h not in cfg.columns]
-    columns_arg = "{" + ", ".join(f"{lit(h)}: {lit(t)}" for h, t in types.items()) + "}"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _file AS
-        SELECT * FROM read_csv({lit(str(path))}, header = true, columns = {columns_arg}, auto_detect = false,
-                               delim = ',', quote = '"', escape = '"', store_rejects = true,
-                               rejects_table = '_rejects', rejects_scan = '_rejects_scan')"""
-    )
-    selects = []
+    selects, problems, parsed = [], [], []
     for name, col in cfg.columns.items():
-        selects.append(q(name) if name in types else f"CAST(NULL AS {duckdb_type(col)}) AS {q(name)}")
+        if name not in types:
+            selects.append(f"CAST(NULL AS {duckdb_type(col)}) AS {q(name)}")
+        elif col.type in ("timestamp", "date"):
+            conversion = convert_sql(q(name), col, f"column {name}", q(f"_lakemend parsed {len(parsed)}"))
+            parsed.append(f"{conversion.parsed} AS {q(f'_lakemend parsed {len(parsed)}')}")
+            selects.append(f"{conversion.value} AS {q(name)}")
+            problems.append(conversion.problem)
+        else:
+            selects.append(q(name))
     extra_sql = (
         "to_json(struct_pack(" + ", ".join(f"{q(e)} := {q(e)}" for e in extras) + "))::VARCHAR"
         if extras
         else "CAST(NULL AS VARCHAR)"
     )
     raw_sql = "to_json(struct_pack(" + ", ".join(f"{q(h)} := {q(h)}" for h in header) + "))::VARCHAR"
+    problem_sql = f"coalesce({', '.join(problems)})" if problems else "CAST(NULL AS VARCHAR)"
+    # _line holds the row's index in the file until the quarantined few are given their lines
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT {', '.join(selects)}, {extra_sql} AS _extra, "
-        f"CAST(NULL AS BIGINT) AS _line, {raw_sql} AS _raw FROM _file"
+        f"CAST({_ROW} AS BIGINT) AS _line, {raw_sql} AS _raw, {problem_sql} AS _type_problem "
+        f"FROM (SELECT {', '.join([f'rowid AS {_ROW}', '*', *parsed])} FROM _file)"
     )
-    good, bad = _split(con, "_staged", cfg, bronze_rule_sql(cfg), relative, ctx)
+    good, bad = _split(con, "_staged", cfg, f"coalesce(_type_problem, {bronze_rule_sql(cfg)})", relative, ctx)
     rejects = con.execute(
-        "SELECT line, error_type, column_name, error_message, csv_line FROM _rejects ORDER BY line, column_idx"
+        "SELECT line_byte_position, line, error_type, column_name, error_message, csv_line FROM _rejects "
+        "ORDER BY line_byte_position, column_idx"
     )
+    read = con.scalar("SELECT count(*) FROM _file")
     con.execute("DROP VIEW _staged")
     con.execute("DROP TABLE _file")
-    # DuckDB may report several errors for one line: quarantine the line once, with its first error
-    first_error: dict[int, dict[str, Any]] = {}
-    for line, kind, column, message, raw in rejects:
-        first_error.setdefault(line, {"line": line, "raw": raw, "reason": _reject_reason(kind, column, message)})
-    rejected = list(first_error.values())
-    quarantine = pa.concat_tables([bad, _quarantine_table(rejected, relative, ctx)])
     # the rejects tables are replaced by the next read_csv; drop them to keep memory flat
     con.execute("DROP TABLE IF EXISTS _rejects")
     con.execute("DROP TABLE IF EXISTS _rejects_scan")
+    # DuckDB may report several errors for one record: quarantine it once, with its first error
+    first_error: dict[int, tuple[int, str, str | None]] = {}
+    for position, line, kind, column, message, raw in rejects:
+        first_error.setdefault(position if position is not None else -line, (line, _reject_reason(kind, column, message), raw))
+    lines = _reject_lines(source, first_error)
+    rejected = [{"line": lines[key], "raw": raw.lstrip("\r\n") if raw else raw, "reason": reason}
+                for key, (_, reason, raw) in first_error.items()]
+    if bad.num_rows:
+        starts = _record_lines(source, {r["line"] for r in rejected}, read, cfg.max_line_bytes)
+        rows = bad.column("line").to_pylist()
+        bad = bad.set_column(bad.schema.get_field_index("line"), "line",
+                             pa.array([starts[i] if starts else None for i in rows], pa.int64()))
+    records = sorted([*rejected, *source.quarantine_records()], key=lambda r: r["line"] or 0)
+    quarantine = pa.concat_tables([bad, _quarantine_table(records, relative, ctx)])
     return good, quarantine, good.num_rows + quarantine.num_rows
 
 
+def _reject_lines(source: LandingSource, errors: dict[int, tuple[int, str, str | None]]) -> dict[int, int]:
+    """The physical line each rejected record starts on, from DuckDB's byte positions.
+
+    DuckDB's own line number counts records, not lines, after a quoted value over several
+    lines; its ``line_byte_position`` (1-based) is exact: the start of the record's text, which
+    holds the blank lines before it.
+    """
+    positions = sorted(key - 1 for key in errors if key > 0)
+    with _open_read(source) as stream:
+        breaks = _count_before(stream, positions, b"\n")
+    lines = {}
+    for key, (line, _, raw) in errors.items():
+        if key <= 0:
+            lines[key] = line  # no byte position: DuckDB's line
+            continue
+        leading = len(raw) - len(raw.lstrip("\r\n")) if raw else 0
+        lines[key] = breaks[key - 1] + 1 + (raw or "")[:leading].count("\n")
+    return lines
+
+
+def _record_lines(source: LandingSource, rejected: set[int], rows: int, limit: int) -> list[int] | None:
+    """The first line of each row DuckDB read (by the row's index), or None if they cannot be matched.
+
+    Only for a file with quarantined rows: Python's csv module splits the records again (the
+    same RFC 4180 rules); the blank lines, the header and the records DuckDB rejected are not rows.
+    """
+    starts: list[int] = []
+    csv.field_size_limit(max(csv.field_size_limit(), limit + 2))  # a field may be as long as a line
+    with _open_read(source) as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
+        reader = csv.reader(text)
+        before = 0
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                before = reader.line_num
+                continue
+            if record and before > 0 and before + 1 not in rejected:
+                starts.append(before + 1)
+            before = reader.line_num
+    return starts if len(starts) == rows else None
+
+
+@contextmanager
+def _open_read(source: LandingSource) -> Iterator[BinaryIO]:
+    with source.path.open("rb") as handle:
+        yield gzip.GzipFile(fileobj=handle, mode="rb") if source.compression == "gzip" else handle  # type: ignore[misc]
+
+
+def _count_before(stream: BinaryIO, positions: list[int], byte: bytes) -> dict[int, int]:
+    """How many ``byte`` the stream holds before each of the (sorted) positions."""
+    counts: dict[int, int] = {}
+    total, offset, index = 0, 0, 0
+    while index < len(positions) and (chunk := stream.read(1 << 20)):
+        while index < len(positions) and positions[index] <= offset + len(chunk):
+            counts[positions[index]] = total + chunk.count(byte, 0, positions[index] - offset)
+            index += 1
+        total += chunk.count(byte)
+        offset += len(chunk)
+    for position in positions[index:]:
+        counts[position] = total
+    return counts
+
+
 def _reject_reason(kind: str, column: str | None, message: str) -> str:
+    if kind == "INVALID ENCODING":
+        return f"invalid UTF-8 in column {column}" if column else "invalid UTF-8"
     if kind == "CAST":
         return f"bad type in column {column}: {message.split('. ', 1)[-1]}"
     return f"malformed CSV line ({kind.lower()}): {message}"
@@ -281,9 +738,11 @@ def _record_problem_sql(cfg: BronzeTableConfig) -> str:
 def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative: str,
                      ctx: IngestContext) -> tuple[pa.Table, pa.Table, int]:
     """JSON lines, in DuckDB: numbered lines → valid JSON → records (parsed once) → typed rows."""
-    lines_kind = _load_numbered_lines(con, path, relative)
+    with landing_source(path, relative, cfg.max_line_bytes) as source:
+        lines_kind, rejected = _load_numbered_lines(con, source, cfg.max_line_bytes)
+    rejected += source.quarantine_records()
     invalid = con.execute("SELECT _line, raw FROM _lines WHERE NOT json_valid(raw) ORDER BY _line")
-    rejected = [{"line": line, "raw": raw, "reason": _json_error(raw)} for line, raw in invalid]
+    rejected += [{"line": line, "raw": raw, "reason": _json_error(raw)} for line, raw in invalid]
     levels = _object_paths(cfg.columns)
     keys = ", ".join(
         f"CASE WHEN json_type(raw, {lit(_json_path(path))}) = 'OBJECT' THEN list_filter(json_keys(raw, {lit(_json_path(path))}), "
@@ -314,38 +773,66 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
     return good, quarantine, good.num_rows + quarantine.num_rows
 
 
-def _load_numbered_lines(con: Connection, path: Path, relative: str) -> str:
-    """``_lines(_line, raw)``: the non-blank lines, numbered as in the file (a VIEW or a TABLE).
+def _load_numbered_lines(con: Connection, source: LandingSource, limit: int) -> tuple[str, list[dict[str, Any]]]:
+    """``_lines(_line, raw)``: the non-blank UTF-8 lines, numbered as in the file (a VIEW), and
+    the lines that are not UTF-8, as quarantine records.
 
     pyarrow's multithreaded reader splits lines several times faster than a string split in
-    SQL; a file it cannot take as one column (a stray \\x01 byte) goes the slower exact way.
+    SQL; a file it cannot take as one column (a stray \\x01 byte) is split in Python. Lines are
+    read as bytes, so one bad byte costs its own line only.
     """
     import pyarrow.csv as pacsv
 
     try:
-        lines = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=["raw"], block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(delimiter="\x01", quote_char=False, escape_char=False,
-                                             newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={"raw": pa.string()}, strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False),
-        )
-        numbered = lines.append_column("_line", pa.array(range(1, lines.num_rows + 1), pa.int64()))
-        con.register("_raw_lines", numbered)  # read in place: no copy of the file into DuckDB
-        con.execute("CREATE OR REPLACE TEMP VIEW _lines AS SELECT _line, raw FROM _raw_lines WHERE raw <> '' AND trim(raw) <> ''")
-        return "VIEW"
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        pass
+        with _arrow_input(source) as stream:
+            lines = pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(column_names=["raw"], block_size=max(16 << 20, limit + (1 << 16))),
+                parse_options=pacsv.ParseOptions(delimiter="\x01", quote_char=False, escape_char=False,
+                                                 newlines_in_values=False, ignore_empty_lines=False),
+                convert_options=pacsv.ConvertOptions(column_types={"raw": pa.binary()}, strings_can_be_null=False,
+                                                     quoted_strings_can_be_null=False),
+            ).column("raw")
+    except pa.ArrowInvalid:
+        lines = pa.chunked_array([_split_lines(source)], pa.binary())
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _lines AS SELECT * FROM (WITH f AS (SELECT string_split(content, chr(10)) AS lines "
-            f"FROM read_text({lit(str(path))})) SELECT CAST(generate_subscripts(lines, 1) AS BIGINT) AS _line, "
-            f"rtrim(unnest(lines), chr(13)) AS raw FROM f) WHERE trim(raw) <> ''"
-        )
-    except SqlError as exc:
-        raise IngestError(f"{relative}: cannot read the file ({str(exc).splitlines()[0]})", "re-deliver it as UTF-8 JSON lines") from None
-    return "TABLE"
+        text = lines.cast(pa.string())
+        bad: list[dict[str, Any]] = []
+    except pa.ArrowInvalid:
+        text, bad = _decode_lines(lines)
+    numbered = pa.table({"raw": text, "_line": pa.array(range(1, len(text) + 1), pa.int64())})
+    con.register("_raw_lines", numbered)  # read in place: no copy of the file into DuckDB
+    con.execute("CREATE OR REPLACE TEMP VIEW _lines AS SELECT _line, raw FROM _raw_lines WHERE raw <> '' AND trim(raw) <> ''")
+    return "VIEW", bad
+
+
+def _arrow_input(source: LandingSource) -> Any:
+    """The file as an Arrow stream: by its exact path (never a glob), decompressed if gzip."""
+    stream = pa.OSFile(str(source.path))
+    return pa.CompressedInputStream(stream, "gzip") if source.compression == "gzip" else stream
+
+
+def _split_lines(source: LandingSource) -> list[bytes]:
+    """The exact (slower) way: split on \\n only, a trailing \\r dropped."""
+    opener = gzip.open if source.compression == "gzip" else open
+    with opener(source.path, "rb") as handle:  # type: ignore[operator]
+        data = handle.read()
+    parts = data.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    return [part[:-1] if part.endswith(b"\r") else part for part in parts]
+
+
+def _decode_lines(lines: pa.ChunkedArray) -> tuple[pa.Array, list[dict[str, Any]]]:
+    """Decode line by line (only for a file with a bad byte): a line that is not UTF-8 is a bad record."""
+    texts: list[str | None] = []
+    bad: list[dict[str, Any]] = []
+    for number, raw in enumerate(lines.to_pylist(), start=1):
+        reason = invalid_utf8(raw)
+        texts.append(raw.decode("utf-8") if reason is None else None)
+        if reason is not None:
+            bad.append({"line": number, "raw": raw.decode("utf-8", "backslashreplace"), "reason": reason})
+    return pa.array(texts, pa.string()), bad
 
 
 def _json_error(raw: str) -> str:
@@ -360,13 +847,16 @@ def _json_error(raw: str) -> str:
 def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,
                  leaves: list[tuple[tuple[str, ...], ColumnSpec]], leaf_names: list[str], relative: str,
                  ctx: IngestContext) -> tuple[pa.Table, pa.Table]:
-    """TRY_CAST text leaves (relation ``source``) to their declared types; a failed cast is a bad record."""
-    casts = {name: f"TRY_CAST({q(name)} AS {duckdb_type(col)})" for name, (_, col) in zip(leaf_names, leaves, strict=True)}
-    problems = [
-        f"CASE WHEN {q(name)} IS NOT NULL AND {casts[name]} IS NULL THEN "
-        f"'bad type in field {'.'.join(path)}: cannot convert ' || {q(name)} || ' to {col.type}' END"
-        for name, (path, col) in zip(leaf_names, leaves, strict=True)
-    ]
+    """Convert text leaves (relation ``source``) to their declared types (``convert_sql``); a value
+    that does not convert, or is out of range, is a bad record."""
+    casts: dict[str, str] = {}
+    problems: list[str] = []
+    parsed: list[str] = []
+    for index, (name, (path, col)) in enumerate(zip(leaf_names, leaves, strict=True)):
+        conversion = convert_sql(q(name), col, f"field {'.'.join(path)}", q(f"_lakemend parsed {index}"))
+        parsed.append(f"{conversion.parsed} AS {q(f'_lakemend parsed {index}')}")
+        casts[name] = conversion.value
+        problems.append(conversion.problem)
     reason_sql = f"coalesce({', '.join(problems)})" if problems else "CAST(NULL AS VARCHAR)"
 
     def build(columns: dict[str, ColumnSpec], prefix: tuple[str, ...]) -> list[str]:
@@ -385,7 +875,7 @@ def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,
 
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT {', '.join(build(cfg.columns, ()))}, _extra, _line, _raw, "
-        f"{reason_sql} AS _cast_problem FROM {source}"
+        f"{reason_sql} AS _cast_problem FROM (SELECT {', '.join(['*', *parsed])} FROM {source})"
     )
     required = bronze_rule_sql(cfg)
     result = _split(con, "_staged", cfg, f"coalesce(_cast_problem, {required})", relative, ctx)

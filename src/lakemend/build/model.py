@@ -15,10 +15,11 @@ import pyarrow as pa
 from lakemend.build.contracts import CheckResult, order_by_sql, row_rule_sql, schema_problems, table_checks
 from lakemend.build.ingest import QUARANTINE_SCHEMA
 from lakemend.build.masking import install_key, mask_expression
+from lakemend.build.pii import forbids_pii, scan
 from lakemend.build.result import Built
 from lakemend.engines.base import Session
 from lakemend.engines.sql import lit, q, transpile
-from lakemend.errors import ContractFailed, LakemendError, SqlError
+from lakemend.errors import AuditFailed, ContractFailed, LakemendError, SqlError
 from lakemend.iceberg.files import local_data_files, partition_counts, recent_counts
 from lakemend.lake import Lake
 from lakemend.observe.events import InputRead
@@ -102,6 +103,7 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
         )
         deduplicated = con.scalar("SELECT count(*) FROM _checked WHERE _dup")
         good, quarantine, checks = _apply_contract(lake, con, spec, day, columns)
+        _pii_gate(con, spec, day)
         return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated),
                      checks=checks, inputs=tuple(reads))
 
@@ -115,6 +117,20 @@ def _masked_columns(lake: Lake, con: Session, spec: TableSpec, columns: list[str
     if policies:
         install_key(con, mask_key(lake.project.config.masking, lake.project.root))
     return ", ".join(f"{mask_expression(c, policies[c])} AS {q(c)}" if c in policies else q(c) for c in columns)
+
+
+def _pii_gate(con: Session, spec: TableSpec, day: dt.date) -> None:
+    """Refuse to publish e-mail addresses, phone numbers or configured patterns in a column the
+    table does not mask (gold tables and ``pii: forbid``; see :mod:`lakemend.build.pii`)."""
+    assert spec.model is not None
+    if not forbids_pii(spec):
+        return
+    hits = scan(con, "_good", spec, skip=list(spec.model.mask))
+    if hits:
+        raise AuditFailed(
+            f"{spec.qualified} {day}: PII found, nothing published: {'; '.join(h.describe() for h in hits)}",
+            f"mask the column in lakemend.yaml (e.g. mask: {{{hits[0].column}: redact}}) or clean the source",
+        )
 
 
 def _duplicate_sql(spec: TableSpec) -> str:

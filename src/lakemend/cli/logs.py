@@ -22,7 +22,7 @@ POLL_SECONDS = 0.5
 
 def runs_logs(
     run_id: Annotated[str, typer.Argument(help="The run whose log to print (see lakemend runs).")],
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until the run ends.")] = False,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until the run ends (succeeded, failed or interrupted).")] = False,
     output: opt.Output = None,
 ) -> None:
     """Print a run's log: one line per job start, completion, failure and notice (json: the raw JSON lines).
@@ -41,7 +41,10 @@ def runs_logs(
     offset, printed = 0, 0
     while True:
         # Read the status before draining: lines written before the run ended are then all seen.
+        # A killed run never closes itself: close_interrupted marks it once its process is gone.
         running = follow and (lake.state.get_run(run_id) or {}).get("status") == "running"
+        if running and run_id in lake.state.close_interrupted():
+            running = False
         offset, lines = read_lines(path, offset)
         shown = [text for text in (render_line(line, out.format, redactor) for line in lines) if text]
         if shown:

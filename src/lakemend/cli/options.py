@@ -10,6 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from lakemend.errors import UsageError
+
 Output = Annotated[Optional[str], typer.Option(
     "--output", "-o", help="text or json (default: the global --output); json prints exactly one JSON document.",
     show_default=False)]
@@ -32,10 +34,23 @@ Yes = Annotated[bool, typer.Option(
     "--yes", "-y", help="Do not ask for confirmation (required without a terminal); commands that never ask accept it "
                         "for uniform scripting.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan (and the row-level diff); write nothing.")]
+def _at_least_one(value: Optional[int]) -> Optional[int]:
+    """``--max-parallel`` below 1 is a usage error on one line (click's range check prints a usage block)."""
+    if value is not None and value < 1:
+        raise UsageError(f"--max-parallel {value} is not a number of days to build at once",
+                         "use 1 or more (default: the number of cores)")
+    return value
+
+
 MaxParallel = Annotated[Optional[int], typer.Option(
-    "--max-parallel", min=1, help="Days of one table built at once (default: cores).")]
+    "--max-parallel", callback=_at_least_one, help="Days of one table built at once, 1 or more (default: cores).")]
 Force = Annotated[bool, typer.Option("--force", help="Run even on paused tables.")]
 Downstream = Annotated[bool, typer.Option(
     "--downstream", help="Also rebuild every dependant partition (through same / window / upto).")]
 Wait = Annotated[Optional[float], typer.Option(
     "--wait", help="Wait up to N seconds for another writer's lease instead of failing.")]
+AllowSchemaChange = Annotated[bool, typer.Option(
+    "--allow-schema-change",
+    help="Let the write remove or rename columns of a table whose model's output changed (the table's schema is "
+         "evolved; days not rebuilt read NULL for new columns). Added columns and Iceberg's safe widenings (int → "
+         "long, float → double, wider decimals) need no flag; other type changes are refused even with it.")]

@@ -25,6 +25,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from lakemend.build.diff import PartitionDiff
+    from lakemend.iceberg.catalog import SchemaChange
     from lakemend.ops.plans import BackfillPlan
     from lakemend.ops.runner import ProgressHook, RunReport
 
@@ -180,6 +181,26 @@ def print_plan(plan: BackfillPlan, out: Output) -> None:
     out.text(f"Restore point: each table's current snapshot is tagged pre-<run_id> before its first publish ({tags}).")
 
 
+def schema_change_json(change: SchemaChange, allow: bool) -> dict[str, Any]:
+    """A table's schema change in a dry run: its columns, and whether the write would refuse it."""
+    refusal = change.refusal(allow)
+    return {**change.as_dict(), "refused": refusal is not None, "error": str(refusal) if refusal else None}
+
+
+def print_schema_change(change: SchemaChange, allow: bool, out: Output) -> None:
+    """One table's schema change in a dry run, and what the write would do with it."""
+    out.text(f"[bold]Schema change: {escape(change.table)}[/] — {escape(change.describe())}")
+    refusal = change.refusal(allow)
+    if change.changed:
+        out.text("  the write would be refused: Iceberg cannot change these types in place "
+                 "(not even with --allow-schema-change)")
+    elif refusal is not None:
+        out.text("  the write would be refused: removed or renamed columns need --allow-schema-change")
+    else:
+        note = "; days not rebuilt read NULL for added columns" if change.added else ""
+        out.text(f"  the write evolves the table's schema (Iceberg schema evolution){note}")
+
+
 def diff_json(diff: PartitionDiff) -> dict[str, Any]:
     return dict(diff.__dict__)
 
@@ -235,7 +256,8 @@ def summary_json(report: RunReport) -> dict[str, Any]:
         "tables": {t: dict(v) for t, v in _per_table(report).items()},
         "jobs": [{"table": r.table, "day": r.day, "status": r.status, "why": r.why, "rows_read": r.rows_read,
                   "rows_written": r.rows_written, "rows_quarantined": r.rows_quarantined,
-                  "rows_deduplicated": r.rows_deduplicated, "error": r.error} for r in report.results],
+                  "rows_deduplicated": r.rows_deduplicated, "error": r.error,
+                  "schema_change": r.schema_change.as_dict() if r.schema_change else None} for r in report.results],
     }
 
 
@@ -269,6 +291,9 @@ def print_summary(report: RunReport, out: Output) -> None:
         f"{built} partition(s) built, {up_to_date} up to date{resumed_text}, {len(report.failed)} failed "
         f"in {report.seconds:.1f} s (run {report.run_id}, restore point tag pre-{report.run_id})"
     )
+    for result in report.results:
+        if result.schema_change:
+            out.text(f"Schema of {escape(result.table)} evolved: {escape(result.schema_change.describe())}")
     for result in report.failed:
         out.problem(f"{result.table} {result.day}: {result.error}")
     if report.failed:

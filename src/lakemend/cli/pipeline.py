@@ -82,6 +82,7 @@ def run(
     end: opt.End = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why this run (stored in the ledger); else $LAKEMEND_REASON.")] = None,
     output: opt.Output = None,
+    allow_schema_change: opt.AllowSchemaChange = False,
 ) -> None:
     """The daily pipeline: bronze → silver → gold for every table and day, skipping what is up to date.
 
@@ -98,7 +99,7 @@ def run(
     report = with_progress(
         len(days) * len(tables), out,
         lambda hook: execute(lake, command="run", days=days, tables=tables, reason=why, on_event=hook,
-                             debug=context.settings.debug),
+                             debug=context.settings.debug, allow_schema_change=allow_schema_change),
     )
     if report.failed:
         raise typer.Exit(1)

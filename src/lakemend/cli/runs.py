@@ -15,8 +15,9 @@ runs_app = typer.Typer(help="The run ledger: every partition job lakemend ran, w
 
 LEDGER_COLUMNS = [
     "run_id", "layer", "table_name", "day", "status", "rows_read", "rows_written", "rows_quarantined",
-    "rows_deduplicated", "started_at", "ended_at", "user", "host", "reason", "snapshot_before", "snapshot_after", "error",
+    "rows_deduplicated", "started_at", "ended_at", "user", "host", "pid", "reason", "snapshot_before", "snapshot_after", "error",
 ]
+JOB_STATUSES = ("succeeded", "failed", "running", "interrupted")
 SHOWN = ["run_id", "table_name", "day", "status", "rows_read", "rows_written", "rows_quarantined", "rows_deduplicated",
          "ended_at", "reason", "error"]
 
@@ -24,13 +25,14 @@ SHOWN = ["run_id", "table_name", "day", "status", "rows_read", "rows_written", "
 @runs_app.callback(invoke_without_command=True)
 def runs(
     ctx: typer.Context,
-    status: Annotated[Optional[str], typer.Option("--status", help="succeeded, failed or running.")] = None,
+    status: Annotated[Optional[str], typer.Option(
+        "--status", help="succeeded, failed, running or interrupted (its process died; rerun to resume).")] = None,
     table: Annotated[Optional[str], typer.Option("--table", help="layer.table or a table name that is unique across layers.")] = None,
     run_id: Annotated[Optional[str], typer.Option("--run", help="Only the jobs of this run.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Newest N jobs.")] = 50,
     output: opt.Output = None,
 ) -> None:
-    """List the ledger: one line per partition job, newest first.
+    """List the ledger: one line per partition job, newest first (a job whose process was killed shows as interrupted).
 
     Example: [bold]lakemend runs --status failed[/]
     """
@@ -39,8 +41,8 @@ def runs(
     from lakemend.state.store import as_rows
 
     out = context.output(output)
-    if status and status not in ("succeeded", "failed", "running"):
-        raise UsageError(f"--status {status!r} is not a job status", "use succeeded, failed or running")
+    if status and status not in JOB_STATUSES:
+        raise UsageError(f"--status {status!r} is not a job status", "use succeeded, failed, running or interrupted")
     lake = context.open_lake()
     qualified = lake.project.find_table(table).qualified if table else None
     jobs = as_rows(lake.state.list_jobs(status=status, table=qualified, run_id=run_id, limit=limit))

@@ -60,6 +60,16 @@ class Session(Protocol):
     def parquet_relation(self, paths: Sequence[str]) -> str:
         """A FROM-clause relation reading these local Parquet files, streaming only used columns."""
 
+    def lock_down(self) -> None:
+        """Make the session read-only towards the outside world, for good (``lakemend query``).
+
+        Called after the inputs are registered: what is registered stays readable, but from
+        then on no statement may reach anything else — no file, URL or directory (reading,
+        writing, globbing), no other database (attach), no extension (install, load, autoload),
+        and no setting may be changed back. A statement that tries raises :class:`SqlError`.
+        Irreversible: there is no unlock; open a new session instead.
+        """
+
     def close(self) -> None:
         """Free the session's memory; the session is unusable afterwards."""
 

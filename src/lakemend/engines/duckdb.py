@@ -68,6 +68,18 @@ class Connection:
     def unregister(self, name: str) -> None:
         self.raw.unregister(name)
 
+    def lock_down(self) -> None:
+        # Registered Arrow tables are views over in-process memory, not external state, so they
+        # stay readable; files, URLs, ATTACH, COPY and extensions do not. The order matters:
+        # extension autoloading off first, then external access, then the lock on every setting.
+        for statement in (
+            "SET autoinstall_known_extensions = false",
+            "SET autoload_known_extensions = false",
+            "SET enable_external_access = false",
+            "SET lock_configuration = true",
+        ):
+            self.execute(statement)
+
     def close(self) -> None:
         self.raw.close()
 

@@ -7,6 +7,10 @@
    once per run and table), one OVERWRITE snapshot swaps that day's files for the staged ones, and
    the branch and its snapshot are dropped (their files are main's now). A concurrent commit on another day is retried; readers never see a
    half-published day.
+
+A run killed between the two commits leaves its stage branch behind; the next publish to the
+table drops such branches of runs the caller says are over (``drop_stale``), so they do not
+wait for ``vacuum``.
 """
 
 from __future__ import annotations
@@ -15,15 +19,18 @@ import datetime as dt
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakemend.errors import AuditFailed
+from lakemend.errors import AuditFailed, SchemaChangeRefused
+from lakemend.iceberg.catalog import schema_diff
 from lakemend.iceberg.files import day_files, files_key, partition_day
 
 COMMIT_ATTEMPTS = 16
+STAGE_PREFIX = "stage-"
 
 
 @dataclass(frozen=True)
@@ -43,30 +50,58 @@ def restore_tag(run_id: str) -> str:
 
 
 def conform(table, rows: pa.Table, day: dt.date) -> pa.Table:  # noqa: ANN001 - pyiceberg Table
-    """Rows in the table's column order and types; every row must belong to ``day``."""
+    """Rows in the table's column order and types; every row must belong to ``day``.
+
+    The rows must carry exactly the table's columns, each of its type or of a narrower one that
+    casts losslessly (an int into a long column): a column is never filled with NULL, dropped or
+    cast into another type here. Schema changes are made before, as a plan
+    (:func:`lakemend.iceberg.catalog.evolve_schema`); what was not planned is refused.
+    """
     if rows.num_rows:
         days = pc.unique(rows.column("day")).to_pylist()
         if days != [day]:
             raise AuditFailed(f"rows for {days} in a publish of {day}", "this is a bug: a model cannot write other days")
+    qualified = ".".join(table.name())
+    change = schema_diff(qualified, table.schema(), rows.schema)
+    if not change.empty:
+        raise SchemaChangeRefused(
+            f"{qualified}: the rows for {day} do not fit the table's schema ({change.describe()}); nothing was written",
+            "the job evolves the schema before publishing: pass --allow-schema-change for removed or renamed "
+            "columns, keep the column types",
+        )
     target = table.schema().as_arrow()
-    columns = []
-    for field in target:
-        if field.name in rows.column_names:
-            columns.append(rows.column(field.name).cast(field.type))
-        else:
-            columns.append(pa.nulls(rows.num_rows, field.type))
+    columns = [rows.column(field.name).cast(field.type) for field in target]
     return pa.Table.from_arrays(columns, schema=target)
 
 
-def publish_day(table, rows: pa.Table, day: dt.date, run_id: str) -> PublishResult:  # noqa: ANN001
-    """Stage ``rows`` as the new content of ``day`` on a branch, audit, then publish in one commit."""
+def stage_branch(run_id: str, day: dt.date) -> str:
+    return f"{STAGE_PREFIX}{run_id}-{day:%Y%m%d}"
+
+
+def stage_run_id(branch: str) -> str | None:
+    """The run id in a ``stage-<run_id>-<YYYYMMDD>`` branch name (None: not a stage branch)."""
+    if not branch.startswith(STAGE_PREFIX):
+        return None
+    run_id, _, day = branch[len(STAGE_PREFIX):].rpartition("-")
+    return run_id if run_id and len(day) == 8 and day.isdigit() else None
+
+
+def publish_day(table, rows: pa.Table, day: dt.date, run_id: str, *,  # noqa: ANN001
+                drop_stale: Callable[[str], bool] | None = None) -> PublishResult:
+    """Stage ``rows`` as the new content of ``day`` on a branch, audit, then publish in one commit.
+
+    ``drop_stale(other_run_id)``: whether the stage branches another run left on this table may
+    be dropped first (the caller knows which runs are over; see ``drop_stale_branches``).
+    """
     from pyiceberg.table.update.snapshot import ExpireSnapshots, ManageSnapshots
 
     rows = conform(table, rows, day)
     table.refresh()
+    if drop_stale is not None:
+        drop_stale_branches(table, lambda other: other != run_id and drop_stale(other))
     before = table.current_snapshot()
     assert before is not None, "tables are created with an empty first snapshot"
-    branch = f"stage-{run_id}-{day:%Y%m%d}"
+    branch = stage_branch(run_id, day)
     if branch in table.metadata.refs:  # left by a crashed attempt of this same run
         table.manage_snapshots().remove_branch(branch).commit()
     # commit 1 — stage: write the day's data files once, then fork main into a branch holding
@@ -232,6 +267,42 @@ def _audit(staged_files: list, expected_rows: int, day: dt.date, branch: str) ->
     for data_file in staged_files:
         if partition_day(data_file.partition[0]) != day:
             raise AuditFailed(f"staged file {data_file.file_path} is in partition {data_file.partition}", "main is untouched; rerun")
+
+
+def drop_stale_branches(table, may_drop: Callable[[str], bool]) -> tuple[str, ...]:  # noqa: ANN001
+    """Drop the stage branches whose run ``may_drop`` allows, in one commit; returns their names.
+
+    Best effort: a branch that moved meanwhile is kept, and a commit that keeps failing is left
+    to the next publish or to ``vacuum`` (a stage branch never changes main).
+    """
+    from pyiceberg.table.update.snapshot import ManageSnapshots
+
+    def doomed() -> dict[str, int]:
+        refs = table.metadata.refs
+        return {name: ref.snapshot_id for name, ref in refs.items()
+                if (other := stage_run_id(name)) is not None and may_drop(other)}
+
+    planned = doomed()
+    if not planned:
+        return ()
+    dropped: list[str] = []
+
+    def commit() -> None:
+        refs = table.metadata.refs
+        names = [n for n, snapshot_id in planned.items() if n in refs and refs[n].snapshot_id == snapshot_id]
+        dropped[:] = names
+        if names:
+            with table.transaction() as tx:
+                manage = ManageSnapshots(tx)
+                for name in names:
+                    manage.remove_branch(name)
+                manage.commit()
+
+    try:
+        _with_retries(table, commit)
+    except Exception:  # noqa: BLE001 - harmless to keep; the next publish or vacuum retries
+        return ()
+    return tuple(dropped)
 
 
 def _drop_branch(table, branch: str) -> None:  # noqa: ANN001

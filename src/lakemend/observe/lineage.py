@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -53,7 +52,7 @@ from lakemend.observe.aws import client as aws_client
 from lakemend.observe.events import InputRead, JobEvent, Notice, SinkError
 from lakemend.observe.lineage_read import day_file, job_run_id
 from lakemend.observe.lineage_read import read_day as read_day  # noqa: F401 - still imported from here by cli/lineage.py
-from lakemend.observe.logs import epoch_ms
+from lakemend.observe.logs import append_private, epoch_ms
 from lakemend.observe.redact import Redactor
 
 if TYPE_CHECKING:
@@ -306,12 +305,7 @@ def append_line(path: Path, line: str) -> None:
     interleave inside a line."""
     data = (line + "\n").encode("utf-8")
     with _WRITE_LOCK:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+        append_private(path, data)  # 0600 in 0700 folders: who ran what, and why
 
 
 # ----- http transport ---------------------------------------------------------------------------------

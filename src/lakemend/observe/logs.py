@@ -11,7 +11,8 @@ group (stream = run_id): the byte offset shipped so far is kept next to the log
 (at every COMPLETE / FAIL / notice and at exit) and lines are neither lost nor sent twice.
 
 Secrets never reach a log: every string written is passed through
-:class:`~lakemend.observe.redact.Redactor`.
+:class:`~lakemend.observe.redact.Redactor`. Logs (and lineage files) are created readable by
+their owner only: files ``0600``, the folders lakemend creates for them ``0700``.
 """
 
 from __future__ import annotations
@@ -169,10 +170,25 @@ def handle(lake: Lake, event: JobEvent | Notice) -> None:
 def append(path: Path, lines: list[str]) -> None:
     """Whole lines in one write, so parallel jobs of a run never interleave inside a line."""
     with _WRITE_LOCK:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle_:
-            handle_.write("".join(line + "\n" for line in lines))
-            handle_.flush()
+        append_private(path, "".join(line + "\n" for line in lines).encode("utf-8"))
+
+
+def private_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents readable by their owner only (``0700``)."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+
+
+def append_private(path: Path, data: bytes) -> None:
+    """One ``write`` with O_APPEND to a file created ``0600`` (in ``0700`` folders) if new: run
+    logs and lineage name who ran what and why, and the errors they met."""
+    private_folders(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 # ----- CloudWatch Logs ---------------------------------------------------------------------------------

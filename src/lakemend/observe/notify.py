@@ -4,12 +4,15 @@
 tried up to ``ATTEMPTS`` times with exponential backoff, and a target that still fails is reported
 on stderr — a notification problem never fails the job that triggered it. Warnings name the
 target by scheme, host and port only: a Slack webhook URL carries its secret in the path, and the
-bearer token is never put into any message.
+bearer token is never put into any message. A webhook URL with ``user:password@`` is sent with
+HTTP basic auth from it (a ``token_env`` bearer token wins) to the URL without it; the password is
+never logged either.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import base64
 import json
 import os
 import time
@@ -98,6 +101,7 @@ def deliver(target: NotifyTarget, message: Message, aws: AwsConfig) -> bool:
     """Send one message to one target with retries; report a final failure on stderr. True if sent."""
     token = os.environ.get(target.token_env) if target.type == "webhook" and target.token_env else None
     where = describe(target)
+    userinfo = url_secrets(target.url) if target.type == "webhook" else ()
     try:
         if target.type == "webhook":
             assert target.url is not None
@@ -106,19 +110,20 @@ def deliver(target: NotifyTarget, message: Message, aws: AwsConfig) -> bool:
             assert target.topic_arn is not None
             client = sns_client(aws)
             send = lambda: publish_sns(client, target.topic_arn, message)  # noqa: E731
-        with_retries(send, where, token)
+        with_retries(send, where, token, secrets=userinfo)
         return True
     except GaveUp as exc:
         warn(f"{message.event} notification to {where} not delivered after {exc.attempts} attempt(s): "
-             f"{scrub(describe_error(exc.last), token)}")
+             f"{scrub(describe_error(exc.last), token, *userinfo)}")
     except Exception as exc:  # noqa: BLE001 - a failure is reported, never raised
-        warn(f"{message.event} notification to {where} not delivered: {scrub(describe_error(exc), token)}")
+        warn(f"{message.event} notification to {where} not delivered: {scrub(describe_error(exc), token, *userinfo)}")
     return False
 
 
 def with_retries(send: Callable[[], None], where: str, token: str | None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-    """Call ``send`` up to ATTEMPTS times, backing off between attempts; GaveUp with the last error."""
+                 sleep: Callable[[float], None] = time.sleep, secrets: tuple[str, ...] = ()) -> None:
+    """Call ``send`` up to ATTEMPTS times, backing off between attempts; GaveUp with the last error.
+    ``token`` and ``secrets`` never appear in the warnings."""
     delay = BACKOFF_SECONDS
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -128,7 +133,7 @@ def with_retries(send: Callable[[], None], where: str, token: str | None,
             if attempt == ATTEMPTS or (isinstance(exc, DeliveryError) and not exc.retry):
                 raise GaveUp(attempt, exc) from exc
             warn(f"notification to {where} failed (attempt {attempt}/{ATTEMPTS}, retrying in {delay:g}s): "
-                 f"{scrub(describe_error(exc), token)}")
+                 f"{scrub(describe_error(exc), token, *secrets)}")
             sleep(delay)
             delay *= 2
 
@@ -153,10 +158,34 @@ def describe_error(exc: BaseException) -> str:
 
 def scrub(text: str, *secrets: str | None) -> str:
     """The text with every secret replaced (defence in depth: errors should not contain them anyway)."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):  # longest first
+        text = text.replace(secret, "***")
     return text
+
+
+def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """The URL without ``user:password@``, and the user and password it carried (percent-decoded)."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url, None, None
+    user, _, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit(parts._replace(netloc=hostport))
+    return clean, urllib.parse.unquote(user), urllib.parse.unquote(password)
+
+
+def url_secrets(url: str | None) -> tuple[str, ...]:
+    """What of a webhook URL must never be printed: its userinfo and password, raw and decoded."""
+    parts = urllib.parse.urlsplit(url or "")
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if not at:
+        return ()
+    password = userinfo.partition(":")[2]
+    return tuple(s for s in {userinfo, password, urllib.parse.unquote(password)} if s)
+
+
+def basic_auth(user: str, password: str | None) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode("ascii")
 
 
 # ----- messages ------------------------------------------------------------------------------------
@@ -230,10 +259,16 @@ def webhook_payload(message: Message) -> dict[str, Any]:
 
 
 def post_webhook(url: str, payload: dict[str, Any], token: str | None, timeout: float = TIMEOUT_SECONDS) -> None:
-    """POST the JSON payload; any answer but 2xx is an error (4xx other than 408/429: do not retry)."""
+    """POST the JSON payload; any answer but 2xx is an error (4xx other than 408/429: do not retry).
+
+    ``user:password@`` in the URL becomes basic auth (unless there is a bearer token) and is
+    taken out of the URL: urllib cannot send it, and no error message may show it."""
+    url, user, password = split_userinfo(url)
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "lakemend-notify"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    elif user is not None:
+        headers["Authorization"] = basic_auth(user, password)
     request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the configured URL

@@ -21,6 +21,7 @@ from lakemend.ops.job import check_not_paused
 from lakemend.lake import Lake
 from lakemend.ops.plans import BackfillPlan, plan_backfill
 from lakemend.project.project import TableSpec
+from lakemend.iceberg.catalog import SchemaChange, schema_diff
 from lakemend.iceberg.files import day_filter
 from lakemend.ops.runner import Decision, Execution, ProgressHook, RunReport, decide, execute_plan, new_run_id
 
@@ -45,12 +46,18 @@ def check_not_paused_plan(lake: Lake, plan: BackfillPlan) -> None:
         check_not_paused(lake, table)
 
 
-def dry_run(lake: Lake, plan: BackfillPlan, on_diff: Callable[[PartitionDiff], None] | None = None) -> list[PartitionDiff]:
-    """Build every planned partition in memory and diff it against what is published; write nothing."""
+def dry_run(lake: Lake, plan: BackfillPlan, on_diff: Callable[[PartitionDiff], None] | None = None,
+            on_schema: Callable[[SchemaChange], None] | None = None) -> list[PartitionDiff]:
+    """Build every planned partition in memory and diff it against what is published; write nothing.
+
+    ``on_schema`` hears, once per table, how the built rows' columns differ from the table's
+    schema (what the run would evolve, or refuse: ``SchemaChange.refusal``).
+    """
     from lakemend.ops.runner import bronze_fingerprints
 
     overrides: Overrides = {}
     diffs = []
+    schema_seen: dict[str, set[SchemaChange]] = {}
     for part in plan.todo:
         spec = lake.project.table(part.table)
         if spec.layer == "bronze":
@@ -58,6 +65,14 @@ def dry_run(lake: Lake, plan: BackfillPlan, on_diff: Callable[[PartitionDiff], N
         else:
             built = build_model(lake, spec, part.day, overrides)
         overrides[(part.table, part.day)] = built.rows
+        table = lake.table(part.table, refresh=False)
+        if table is not None:
+            change = schema_diff(part.table, table.schema(), built.rows.schema)
+            seen = schema_seen.setdefault(part.table, set())
+            if not change.empty and change not in seen:
+                seen.add(change)
+                if on_schema:
+                    on_schema(change)
         old = _published_rows(lake, part.table, part.day)
         diff = diff_partition(lake.engine, part.table, part.day, old, built.rows, spec.unique_key)
         diffs.append(diff)
@@ -83,6 +98,7 @@ class ApplyOptions:
     max_parallel: int = 1
     force: bool = False
     wait_seconds: float = 0.0
+    allow_schema_change: bool = False
 
 
 def apply(lake: Lake, plan: BackfillPlan, options: ApplyOptions, *, on_event: ProgressHook | None = None,
@@ -104,9 +120,12 @@ def apply(lake: Lake, plan: BackfillPlan, options: ApplyOptions, *, on_event: Pr
         return decision
 
     tables = tuple(lake.project.table(t) for t in dict.fromkeys(p.table for p in plan.todo))
+    args = {**plan.args, "resume_of": plan.resume_of}
+    if options.allow_schema_change:  # so that `runs resume` carries it on
+        args["allow_schema_change"] = True
     execution = Execution(command=plan.command, tables=tables, days=plan.days_by_table(), reason=options.reason,
-                          args={**plan.args, "resume_of": plan.resume_of}, choose=choose, force=options.force,
-                          max_parallel=options.max_parallel, wait_seconds=options.wait_seconds)
+                          args=args, choose=choose, force=options.force, max_parallel=options.max_parallel,
+                          wait_seconds=options.wait_seconds, allow_schema_change=options.allow_schema_change)
     try:
         return execute_plan(lake, execution, run_id=run_id, on_event=on_event, debug=debug)
     finally:

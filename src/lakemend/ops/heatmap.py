@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from lakemend.lake import Lake
-from lakemend.ops.recovery import expected_days, present_days
+from lakemend.ops.recovery import expected_days, find_stale, present_days
 from lakemend.state.store import PauseFlags
 
 STATES = ("published", "missing", "stale", "failed", "quarantined", "paused")
@@ -30,6 +30,7 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
     pauses = PauseFlags(lake.state).all()
     marks = lake.state.marks()
     present = {t.qualified: present_days(lake, t.qualified) for t in tables}
+    stale = find_stale(lake) if tables else {}  # the one staleness of `late` and `repair` too
     expected = {t.qualified: expected_days(lake, t, cache) for t in tables}
     every = set().union(*present.values(), *expected.values()) if tables else set()
     if start or end:
@@ -49,7 +50,7 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
                 state = "failed"
             elif day in expected[spec.qualified] and day not in present[spec.qualified]:
                 state = "missing"
-            elif mark == "stale":
+            elif day in stale.get(spec.qualified, ()):
                 state = "stale"
             elif day in present[spec.qualified]:
                 state = "paused" if paused else "published"

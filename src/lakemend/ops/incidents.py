@@ -9,6 +9,7 @@ of incidents and links runs started by any process or host.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -180,11 +181,21 @@ def duration(start: dt.datetime, end: dt.datetime) -> str:
     return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
+_HTML_START = re.compile(r"<(?=[A-Za-z/!?])")  # what opens a tag, comment or declaration in Markdown
+
+
+def _text(value: Any) -> str:
+    """User text (titles, notes, reasons, errors, user names) as Markdown that shows it as written:
+    every ``<`` that could open raw HTML is escaped, so a ``<script>`` in a title is displayed by a
+    Markdown viewer, never run (``amount < 0`` stays as it is)."""
+    return _HTML_START.sub("&lt;", str(value))
+
+
 def _cell(value: Any) -> str:
     """A value safe inside a Markdown table cell."""
     if value is None:
         return "—"
-    return " ".join(str(value).split()).replace("|", "\\|")
+    return _text(" ".join(str(value).split())).replace("|", "\\|")
 
 
 def _md_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -194,21 +205,21 @@ def _md_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _indented(text: str) -> str:
-    """Multi-line text kept inside one list item."""
-    return "\n  ".join(text.splitlines())
+    """Multi-line user text kept inside one list item, HTML escaped."""
+    return "\n  ".join(_text(text).splitlines())
 
 
 def _header(report: Report) -> str:
     inc = report.incident
     end = inc.window_end()
     return "\n".join([
-        f"# {inc.id}: {inc.title}",
+        f"# {inc.id}: {_text(' '.join(inc.title.split()))}",
         "",
         "_Post-mortem draft written by `lakemend incident close`. Times are UTC._",
         "",
         f"- **Severity:** {inc.severity}",
-        f"- **Opened:** {when(inc.opened_at)} by {inc.opened_by or 'unknown'}",
-        f"- **Closed:** {when(inc.closed_at)} by {inc.closed_by or 'unknown'}",
+        f"- **Opened:** {when(inc.opened_at)} by {_text(inc.opened_by or 'unknown')}",
+        f"- **Closed:** {when(inc.closed_at)} by {_text(inc.closed_by or 'unknown')}",
         f"- **Duration:** {duration(inc.opened_at, end)}",
         f"- **Runs during the incident:** {len(report.runs)}"
         + (f" ({', '.join(r['run_id'] for r in report.runs)})" if report.runs else ""),
@@ -216,7 +227,7 @@ def _header(report: Report) -> str:
 
 
 def _summary(incident: Incident) -> str:
-    body = incident.summary or "_What happened, the impact, the root cause — to be written._"
+    body = _text(incident.summary) if incident.summary else "_What happened, the impact, the root cause — to be written._"
     return f"## Summary\n\n{body}"
 
 
@@ -229,11 +240,12 @@ class _Event:
 
 def _timeline(report: Report) -> str:
     inc = report.incident
-    events = [_Event(inc.opened_at, 0, f"incident opened by {inc.opened_by or 'unknown'} ({inc.severity}): {inc.title}")]
-    events += [_Event(n.at, 1, f"note by {n.user or 'unknown'}: {_indented(n.text)}") for n in report.notes]
+    events = [_Event(inc.opened_at, 0, f"incident opened by {_text(inc.opened_by or 'unknown')} ({inc.severity}): "
+                                       f"{_indented(inc.title)}")]
+    events += [_Event(n.at, 1, f"note by {_text(n.user or 'unknown')}: {_indented(n.text)}") for n in report.notes]
     events += _ledger_events(report)
     if inc.closed_at:
-        events.append(_Event(inc.closed_at, 2, f"incident closed by {inc.closed_by or 'unknown'}"))
+        events.append(_Event(inc.closed_at, 2, f"incident closed by {_text(inc.closed_by or 'unknown')}"))
     lines = [f"- {when(e.at)} — {e.text}" for e in sorted(events, key=lambda e: (e.at, e.order))]
     return "## Timeline\n\n" + "\n".join(lines)
 
@@ -250,12 +262,12 @@ def _ledger_events(report: Report) -> list[_Event]:
         items.append((job["started_at"], job["reason"], text))
     for run in report.runs:
         if run["run_id"] not in with_jobs:
-            detail = f" ({run['error']})" if run.get("error") else ""
+            detail = f" ({_indented(run['error'])})" if run.get("error") else ""
             items.append((run["started_at"], run["reason"], f"{run['command']} run {run['run_id']}: {run['status']}, no partition job{detail}"))
     events, last_reason = [], None
     for at, reason, text in sorted(items, key=lambda i: i[0]):
         if reason and reason != last_reason:
-            text += f" — reason: {reason}"
+            text += f" — reason: {_indented(reason)}"
         last_reason = reason or last_reason
         events.append(_Event(at, 1, text))
     return events
@@ -315,10 +327,10 @@ def _reasons(run_rows: Sequence[dict[str, Any]]) -> str:
 
 def _verification(result: Verification) -> str:
     if result.error:
-        body = f"verify: could not run ({result.error}) — run `lakemend verify` and paste its result"
+        body = f"verify: could not run ({_indented(result.error)}) — run `lakemend verify` and paste its result"
     elif not result.damage:
         body = "verify: no damage found"
     else:
-        lines = [f"- `{table}` {day or '(table)'}: {reason}" for table, day, reason in result.damage]
+        lines = [f"- `{table}` {day or '(table)'}: {_indented(reason)}" for table, day, reason in result.damage]
         body = f"verify: {len(result.damage)} problem(s) found at close time\n\n" + "\n".join(lines)
     return "## Verification\n\n_`lakemend verify` over every table when the incident was closed._\n\n" + body

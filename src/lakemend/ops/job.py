@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,19 +25,22 @@ from typing import Any
 import pyarrow as pa
 
 from lakemend.build.bronze import build_bronze
+from lakemend.build.contracts import written_problems
 from lakemend.build.ingest import QUARANTINE_SCHEMA
 from lakemend.build.model import build_model
 from lakemend.build.result import Built
-from lakemend.errors import LakemendError, PartitionPaused
-from lakemend.iceberg.publish import PublishResult, publish_day
+from lakemend.errors import ContractFailed, LakemendError, PartitionPaused
+from lakemend.iceberg.catalog import SchemaChange, evolve_schema
+from lakemend.iceberg.publish import PublishResult, conform, publish_day
 from lakemend.lake import Lake
 from lakemend.observe.events import InputRead, JobEvent, emit
 from lakemend.observe.redact import redact
 from lakemend.project.project import TableSpec
 from lakemend.state import leases, metrics
+from lakemend.state.guard import StateUnavailable
 from lakemend.state.metrics import Dimensions
 from lakemend.project.sources import Fingerprint
-from lakemend.state.store import PauseFlags, utcnow
+from lakemend.state.store import INTERRUPTED, PauseFlags, utcnow
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class JobResult:
     error: str | None = None
     snapshot_before: int | None = None
     snapshot_after: int | None = None
+    schema_change: SchemaChange | None = None  # the table's schema evolution this job made, if any
 
 
 @dataclass
@@ -80,6 +84,11 @@ class RunningJob:
         self.result.rows_read = built.rows_read
         self.result.rows_deduplicated = built.rows_deduplicated
         self.result.rows_quarantined = built.quarantine.num_rows
+
+    def evolved(self, change: SchemaChange) -> None:
+        if not change.empty:
+            self.result.schema_change = change
+            self.extra["schema_change"] = change.as_dict()
 
     def published(self, published: PublishResult) -> None:
         self.result.rows_written = published.rows
@@ -100,22 +109,30 @@ def check_not_paused(lake: Lake, table: str) -> None:
 @contextmanager
 def run_scope(lake: Lake, run_id: str, command: str, args: dict[str, Any], reason: str | None,
               hold: Iterable[tuple[str, dt.date]] = (), wait_seconds: float = 0.0) -> Iterator[None]:
-    """The ledger's run row: opened first, closed ``succeeded`` on a clean exit, else ``failed``.
+    """The ledger's run row: opened first, closed ``succeeded`` on a clean exit, else ``failed``
+    (``interrupted`` for Ctrl-C or an exit request).
 
     ``hold``: partitions whose leases the whole run takes up front — all or none, so a second
-    writer is refused before anything changes — and releases at the end. The body may close the
-    run itself (the runner does, with its count of failed jobs); an exception always closes it
-    as failed, naming the interruption.
+    writer is refused before anything changes — and releases at the end. While the run is open a
+    heartbeat renews every lease it holds (these, the ones a backfill took before opening it, and
+    each job's), so a run longer than ``leases.LEASE_SECONDS`` keeps them. The body may close the
+    run itself (the runner does, with its count of failed jobs); an exception always closes it.
+    A run whose process is killed cannot close itself: the next store opened on this host closes
+    it ``interrupted`` (``StateStore.close_interrupted``).
     """
     lake.state.start_run(run_id, command, args, reason)
     try:
-        held = list(hold)
-        if held:
-            leases.acquire(lake.state, held, run_id, wait_seconds=wait_seconds)
-        yield
+        with leases.heartbeat(lake.state, run_id):
+            held = list(hold)
+            if held:
+                leases.acquire(lake.state, held, run_id, wait_seconds=wait_seconds)
+            yield
     except BaseException as exc:
-        message = str(exc) if isinstance(exc, Exception) and str(exc) else f"interrupted: {type(exc).__name__}"
-        lake.state.finish_run(run_id, "failed", redact(lake.project, message))
+        if isinstance(exc, Exception):
+            status, message = "failed", str(exc) or type(exc).__name__
+        else:  # Ctrl-C, SystemExit
+            status, message = INTERRUPTED, f"interrupted: {type(exc).__name__}"
+        lake.state.finish_run(run_id, status, redact(lake.project, message))
         raise
     else:
         record = lake.state.get_run(run_id)
@@ -123,6 +140,21 @@ def run_scope(lake: Lake, run_id: str, command: str, args: dict[str, Any], reaso
             lake.state.finish_run(run_id, "succeeded")
     finally:
         leases.release(lake.state, run_id)
+
+
+def may_drop_stage_of(lake: Lake, run_id: str) -> Callable[[str], bool]:
+    """For ``publish_day``: whether a leftover stage branch of another run may be dropped — only
+    when that run is in the ledger and no longer running (finished, failed or interrupted; one
+    still marked running whose process has died meanwhile is closed as interrupted here)."""
+    def finished(other: str) -> bool:
+        if other == run_id:
+            return False
+        status = lake.state.run_status(other)
+        if status == "running" and other in lake.state.close_interrupted():
+            return True
+        return status not in (None, "running")
+
+    return finished
 
 
 class partition_job:  # noqa: N801 - used like a function: ``with partition_job(...) as running``
@@ -204,8 +236,15 @@ class partition_job:  # noqa: N801 - used like a function: ``with partition_job(
 
 
 def run_partition_job(lake: Lake, job: PartitionJob, run_id: str, command: str, reason: str | None,
-                      debug: bool = False, force: bool = False, wait_seconds: float = 0.0) -> JobResult:
-    """Build one partition and write-audit-publish it (quarantine rows first, then the table)."""
+                      debug: bool = False, force: bool = False, wait_seconds: float = 0.0,
+                      allow_schema_change: bool = False) -> JobResult:
+    """Build one partition and write-audit-publish it (quarantine rows first, then the table).
+
+    Before anything is published the table's schema is made to fit the built rows, as a plan
+    (:func:`lakemend.iceberg.catalog.evolve_schema`: added columns and safe widenings applied,
+    removed columns only with ``allow_schema_change``, other type changes refused), and the
+    contract is checked once more on the rows exactly as they will be written.
+    """
     spec, day = job.spec, job.day
     lifecycle = partition_job(lake, run_id=run_id, command=command, spec=spec, day=day, reason=reason, why=job.why,
                               input_key=job.input_key, check_pause=not force, wait_seconds=wait_seconds, debug=debug)
@@ -213,20 +252,29 @@ def run_partition_job(lake: Lake, job: PartitionJob, run_id: str, command: str, 
         with lifecycle as running:
             built = build_bronze(lake, spec, day, job.fingerprints, run_id) if spec.layer == "bronze" else build_model(lake, spec, day)
             running.built(built)
-            _publish_quarantine(lake, spec, day, built.quarantine, run_id)
             table = lake.ensure_table(spec.qualified, built.rows.schema)
-            published = publish_day(table, built.rows, day, run_id)
+            running.evolved(evolve_schema(table, spec.qualified, built.rows.schema, allow=allow_schema_change))
+            rows = conform(table, built.rows, day)
+            problems = written_problems(spec.contract, rows)
+            if problems:
+                raise ContractFailed(f"{spec.qualified} {day}: contract failed on the rows to write: {'; '.join(problems)}",
+                                     "the published data is untouched; fix the model or the contract and rerun")
+            _publish_quarantine(lake, spec, day, built.quarantine, run_id, allow_schema_change)
+            published = publish_day(table, rows, day, run_id, drop_stale=may_drop_stage_of(lake, run_id))
             running.published(published)
             lake.state.record_partition(spec.qualified, day, input_key=job.input_key, files_key=published.files_key,
                                         snapshot_id=published.snapshot_after, run_id=run_id, rows=published.rows)
             if spec.layer == "bronze":
                 lake.state.record_fingerprints(spec.qualified, day, job.fingerprints, run_id)
+    except StateUnavailable:
+        raise  # the state DB (full, read-only) records no job at all: the run stops on that one error
     except Exception:  # noqa: BLE001 - recorded by the lifecycle; the run goes on with other partitions
         pass
     return lifecycle.result
 
 
-def _publish_quarantine(lake: Lake, spec: TableSpec, day: dt.date, rows: pa.Table, run_id: str) -> None:
+def _publish_quarantine(lake: Lake, spec: TableSpec, day: dt.date, rows: pa.Table, run_id: str,
+                        allow_schema_change: bool = False) -> None:
     """Replace the day's quarantine rows (also with none, so a clean rebuild clears old ones)."""
     qualified = f"quarantine.{spec.name}"
     existing = lake.table(qualified)
@@ -235,4 +283,5 @@ def _publish_quarantine(lake: Lake, spec: TableSpec, day: dt.date, rows: pa.Tabl
     rows = rows.cast(QUARANTINE_SCHEMA)
     rows = rows.set_column(rows.schema.get_field_index("run_id"), "run_id", pa.array([run_id] * rows.num_rows, pa.string()))
     table = lake.ensure_table(qualified, QUARANTINE_SCHEMA)
-    publish_day(table, rows, day, run_id)
+    evolve_schema(table, qualified, rows.schema, allow=allow_schema_change)  # a quarantine layout of an older lakemend
+    publish_day(table, rows, day, run_id, drop_stale=may_drop_stage_of(lake, run_id))

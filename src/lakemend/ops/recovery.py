@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
+from lakemend.build.pii import forbids_pii, scan
 from lakemend.iceberg.files import files_by_day
 from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
@@ -107,41 +107,91 @@ class LateDay:
     removed: tuple[str, ...]
 
 
-def find_stale(lake: Lake) -> dict[str, set[dt.date]]:
-    """Built partitions whose inputs or code changed since (what `run` would rebuild), by table."""
+def _late_day(lake: Lake, spec: TableSpec, day: dt.date) -> LateDay | None:
+    """The day's landing files against the fingerprints its bronze build recorded, or None if the same."""
+    from lakemend.ops.runner import bronze_fingerprints
+
+    recorded = {p.path: p for p in lake.state.fingerprints(spec.qualified, day)}
+    if not recorded and not landing_files(lake.project, spec, day):
+        return None
+    current = {p.path: p for p in bronze_fingerprints(lake, spec, day)}
+    new = tuple(sorted(set(current) - set(recorded)))
+    removed = tuple(sorted(set(recorded) - set(current)))
+    changed = tuple(sorted(p for p in set(current) & set(recorded) if current[p].sha256 != recorded[p].sha256))
+    return LateDay(spec.qualified, day, new, changed, removed) if new or removed or changed else None
+
+
+def _scan_stale(lake: Lake) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
+    """The late landing days and every stale partition, in one pass (see ``find_stale``)."""
     from lakemend.ops.runner import decide
 
-    stale: dict[str, set[dt.date]] = defaultdict(set)
+    marks = lake.state.marks()
+    published: dict[str, dict[dt.date, str]] = {}
+    states: dict[str, dict[dt.date, dict]] = {}
+    prints: dict[str, dict[dt.date, list]] = {}
+    built: dict[str, set[dt.date]] = {}
+    direct: dict[str, set[dt.date]] = defaultdict(set)
+    late: list[LateDay] = []
     for spec in lake.project.ordered:
-        cache: dict = {}
-        for day in sorted(lake.state.partition_states(spec.qualified)):
-            decision = decide(lake, spec, day, cache)
-            if decision.action == "build":
-                stale[spec.qualified].add(day)
-    return dict(stale)
+        published[spec.qualified] = lake.published_days(spec.qualified)
+        states[spec.qualified] = lake.state.partition_states(spec.qualified)
+        built[spec.qualified] = set(states[spec.qualified]) | set(published[spec.qualified])
+        for day in sorted(built[spec.qualified]):
+            decision = decide(lake, spec, day, published, states_cache=states, prints_cache=prints)
+            if decision.action == "build" or marks.get((spec.qualified, day), {}).get("mark") == "stale":
+                direct[spec.qualified].add(day)
+            # landing files that match the recorded input key are the recorded ones: only the others can be late
+            if spec.layer == "bronze" and decision.action != "up-to-date" and day in states[spec.qualified]:
+                item = _late_day(lake, spec, day)
+                if item is not None:
+                    late.append(item)
+                    direct[spec.qualified].add(day)
+    stale = {table: set(days) for table, days in direct.items() if days}
+    for table, days in (downstream_days(lake, stale) if stale else {}).items():
+        days = days & built.get(table, set())
+        if days:
+            stale[table] = stale.get(table, set()) | days
+    return late, stale
+
+
+def find_stale(lake: Lake) -> dict[str, set[dt.date]]:
+    """**The** stale partitions of the lake, by table — from storage truth, never from what a command planned.
+
+    `status` (its stale cells), `late` (its partitions to rebuild), `repair --late` and
+    `repair --stale` all come from this one scan, so they agree by construction, and a rerun
+    after a killed repair finds everything the killed attempt left behind.
+
+    A built (recorded or published) partition is stale when
+
+    * it must be built although it was built before (``runner.decide``): its recorded input key
+      differs from what its inputs are now — landing fingerprints for bronze, the input days'
+      files keys (their snapshots' files) and the code for silver and gold — or its published
+      files are not the ones its build recorded (published by a build killed before recording it,
+      or changed outside lakemend);
+    * its landing files changed since its bronze build (``late``; also a day whose files were all
+      removed, which cannot be rebuilt: the repair stops and names the expected path);
+    * quarantine or rollback marked it stale and it was not rebuilt since; or
+    * it reads a stale partition (transitively, through the partition mappings): rebuilding that
+      one changes its input.
+    """
+    return _scan_stale(lake)[1]
 
 
 def find_late(lake: Lake) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
-    """Landing days whose files changed after their bronze build, and the minimal downstream set."""
-    from lakemend.ops.runner import bronze_fingerprints
+    """Landing days whose files changed after their bronze build, and every other partition to rebuild.
 
-    late = []
-    for spec in lake.project.layer_tables("bronze"):
-        built = lake.state.partition_states(spec.qualified)
-        for day in sorted(built):
-            recorded = {p.path: p for p in lake.state.fingerprints(spec.qualified, day)}
-            if not landing_files(lake.project, spec, day) and not recorded:
-                continue
-            current = {p.path: p for p in bronze_fingerprints(lake, spec, day)}
-            new = tuple(sorted(set(current) - set(recorded)))
-            removed = tuple(sorted(set(recorded) - set(current)))
-            changed = tuple(sorted(p for p in set(current) & set(recorded) if current[p].sha256 != recorded[p].sha256))
-            if new or removed or changed:
-                late.append(LateDay(spec.qualified, day, new, changed, removed))
-    targets: dict[str, set[dt.date]] = defaultdict(set)
-    for item in late:
-        targets[item.table].add(item.day)
-    return late, downstream_days(lake, targets) if targets else {}
+    The second part is ``find_stale`` without the late days themselves: their dependants, and
+    whatever else is stale by storage truth — e.g. the silver and gold days of a bronze day that
+    a killed repair rebuilt before it reached them.
+    """
+    late, stale = _scan_stale(lake)
+    own = {(item.table, item.day) for item in late}
+    rest: dict[str, set[dt.date]] = {}
+    for table, days in stale.items():
+        days = {d for d in days if (table, d) not in own}
+        if days:
+            rest[table] = days
+    return late, rest
 
 
 @dataclass(frozen=True)
@@ -188,9 +238,6 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
     return damage
 
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-
-
 def _content_problems(lake: Lake, spec: TableSpec, day: dt.date, paths: list[str | None]) -> list[str]:
     """Read the day: it must decode fully, keep its contract's row rules, and (gold) hold no PII."""
     from lakemend.build.contracts import bronze_rule_sql, row_rule_sql
@@ -209,12 +256,13 @@ def _content_problems(lake: Lake, spec: TableSpec, day: dt.date, paths: list[str
         rule = bronze_rule_sql(spec.bronze) if spec.bronze is not None else row_rule_sql(spec.contract, columns)
         broken = con.execute(f"SELECT {rule} AS r, count(*) FROM _day WHERE {rule} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
         problems += [f"contract: {count} row(s) break '{reason}'" for reason, count in broken]
-        if spec.layer == "gold":
+        if spec.model is not None and (spec.model.mask or forbids_pii(spec)):
             problems += _pii_problems(con, spec, columns)
         return problems
 
 
 def _pii_problems(con, spec: TableSpec, columns: set[str]) -> list[str]:  # noqa: ANN001
+    """Masked columns hold masked values; unmasked text holds no PII where the table forbids it."""
     from lakemend.build.masking import REDACTED
     from lakemend.engines.sql import q
 
@@ -232,11 +280,6 @@ def _pii_problems(con, spec: TableSpec, columns: set[str]) -> list[str]:  # noqa
             bad = con.scalar(f"SELECT count(*) FROM _day WHERE {c} IS NOT NULL AND NOT starts_with({c}, '*')")
         if bad:
             problems.append(f"PII: {bad} value(s) of {column} are not masked ({policy})")
-    described = con.execute("DESCRIBE _day")
-    text_columns = [r[0] for r in described if r[1] == "VARCHAR" and r[0] not in spec.model.mask]
-    for column in text_columns:
-        c = q(column)
-        leaked = con.scalar(f"SELECT count(*) FROM _day WHERE regexp_matches({c}, '{_EMAIL.pattern}')")
-        if leaked:
-            problems.append(f"PII: {leaked} e-mail address(es) in unmasked column {column}")
+    if forbids_pii(spec):  # the publish gate's own scan (build/pii), over what is published
+        problems += [f"PII: {hit.describe()}" for hit in scan(con, "_day", spec, skip=list(spec.model.mask))]
     return problems

@@ -56,9 +56,13 @@ def _key(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
-def bronze_fingerprints(lake: Lake, spec: TableSpec, day: dt.date) -> tuple[Fingerprint, ...]:
-    """Fingerprints of the day's landing files, reusing the recorded hash when size and mtime match."""
-    known = {p.path: p for p in lake.state.fingerprints(spec.qualified, day)}
+def bronze_fingerprints(lake: Lake, spec: TableSpec, day: dt.date,
+                        recorded: list[Fingerprint] | None = None) -> tuple[Fingerprint, ...]:
+    """Fingerprints of the day's landing files, reusing the recorded hash when size and mtime match
+    (``recorded``: the day's recorded fingerprints when the caller read them already)."""
+    if recorded is None:
+        recorded = lake.state.fingerprints(spec.qualified, day)
+    known = {p.path: p for p in recorded}
     prints = []
     for path in landing_files(lake.project, spec, day):
         stat = path.stat()
@@ -73,20 +77,38 @@ def bronze_fingerprints(lake: Lake, spec: TableSpec, day: dt.date) -> tuple[Fing
 
 
 def decide(lake: Lake, spec: TableSpec, day: dt.date, published_cache: dict[str, dict[dt.date, str]],
-           force: bool = False) -> Decision:
-    """Whether (table, day) must be built now, and under which input key."""
+           force: bool = False, *, states_cache: dict[str, dict[dt.date, dict]] | None = None,
+           prints_cache: dict[str, dict[dt.date, list[Fingerprint]]] | None = None) -> Decision:
+    """Whether (table, day) must be built now, and under which input key.
+
+    A day that must be built although it was built before is *stale*: ``recovery.find_stale``
+    asks this for every built partition (with ``states_cache`` and ``prints_cache``, the recorded
+    builds and landing fingerprints read once per table, as nothing is written while it looks).
+    """
     def published(qualified: str) -> dict[dt.date, str]:
         if qualified not in published_cache:
             published_cache[qualified] = lake.published_days(qualified)
         return published_cache[qualified]
 
+    def recorded(qualified: str) -> dict[dt.date, dict]:
+        if states_cache is None:
+            return lake.state.partition_states(qualified)
+        if qualified not in states_cache:
+            states_cache[qualified] = lake.state.partition_states(qualified)
+        return states_cache[qualified]
+
     if spec.layer == "bronze":
-        prints = bronze_fingerprints(lake, spec, day)
+        recorded_prints = None
+        if prints_cache is not None:
+            if spec.qualified not in prints_cache:
+                prints_cache[spec.qualified] = lake.state.fingerprints_by_day(spec.qualified)
+            recorded_prints = prints_cache[spec.qualified].get(day, [])
+        prints = bronze_fingerprints(lake, spec, day, recorded_prints)
         if not prints:
             return Decision(spec, day, "no-input", "no landing files")
         input_key = _key(spec.code_hash, content_key(list(prints)))
     else:
-        built = {t: lake.state.partition_states(t) for t in {i.table for i in spec.inputs}}
+        built = {t: recorded(t) for t in {i.table for i in spec.inputs}}
         parts = [spec.code_hash]
         for inp in spec.inputs:
             days = published(inp.table)
@@ -98,7 +120,7 @@ def decide(lake: Lake, spec: TableSpec, day: dt.date, published_cache: dict[str,
                     parts.append(f"{inp.table}|{d}|{days[d]}")
         input_key = _key(*parts)
         prints = ()
-    previous = lake.state.partition_states(spec.qualified).get(day)
+    previous = recorded(spec.qualified).get(day)
     current_files = published(spec.qualified).get(day, EMPTY_FILES_KEY)
     if force:
         why = "forced"
@@ -135,15 +157,16 @@ class Execution:
     force: bool = False
     max_parallel: int = 1
     wait_seconds: float = 0.0
+    allow_schema_change: bool = False  # let a job remove or rename a table's columns (see iceberg.catalog)
 
 
 def execute(lake: Lake, *, command: str, days: list[dt.date], tables: list[TableSpec], reason: str | None,
             run_id: str | None = None, force: bool = False, on_event: ProgressHook | None = None,
-            debug: bool = False, max_parallel: int = 1) -> RunReport:
+            debug: bool = False, max_parallel: int = 1, allow_schema_change: bool = False) -> RunReport:
     """The daily pipeline over tables × days (see ``execute_plan`` for the general form)."""
     plan = Execution(command=command, tables=tuple(tables), days={t.qualified: tuple(days) for t in tables},
                      reason=reason, args={"days": [d.isoformat() for d in days], "tables": [t.qualified for t in tables]},
-                     force=force, max_parallel=max_parallel)
+                     force=force, max_parallel=max_parallel, allow_schema_change=allow_schema_change)
     return execute_plan(lake, plan, run_id=run_id, on_event=on_event, debug=debug)
 
 
@@ -190,7 +213,7 @@ def _run_wave(lake: Lake, jobs: list[PartitionJob], run_id: str, plan: Execution
     def one(target: Lake, job: PartitionJob) -> JobResult:
         _emit(on_event, "start", Decision(job.spec, job.day, "build", job.why))
         result = run_partition_job(target, job, run_id, plan.command, plan.reason, debug=debug, force=plan.force,
-                                   wait_seconds=plan.wait_seconds)
+                                   wait_seconds=plan.wait_seconds, allow_schema_change=plan.allow_schema_change)
         _emit(on_event, "done", result)
         return result
 

@@ -16,7 +16,9 @@ This is the only place in lakemend that deletes data files, so it is built to be
    references are read again from the new metadata and every planned file that a concurrent
    commit started to use, or that changed on disk, is skipped.
 
-Only local (``file://``) warehouses are supported.
+Only local (``file://``) warehouses are supported, and only files inside the project's own
+warehouse are ever deleted: a table whose files lie elsewhere (a copied or moved project) is
+refused when it is loaded (``Lake.table``), and every file is checked again before it goes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from urllib.parse import unquote, urlparse
 
 from lakemend.iceberg.catalog import NAMESPACES
 from lakemend.errors import LakemendError, UsageError
+from lakemend.lake import inside_warehouse, outside_warehouse_error
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from pyiceberg.table.snapshots import Snapshot
 
     from lakemend.lake import Lake
+    from lakemend.project.project import Project
 
 RESTORE_PREFIX = "pre-"
 STAGE_PREFIX = "stage-"
@@ -165,13 +169,20 @@ def human_bytes(size: int) -> str:
     return f"{value:.1f} GB"
 
 
+MAX_RETENTION_DAYS = 36500  # about 100 years
+
+
 def parse_retention(text: str) -> dt.timedelta:
     """``7d``, ``12h``, ``30m`` or ``0d`` (everything not current is old)."""
     match = re.fullmatch(r"(\d+)([mhd])", (text or "").strip())
     if not match:
         raise UsageError(f"--older-than {text!r} is not a duration", "use e.g. 7d, 12h, 30m (0d: everything but what is current)")
     amount, unit = int(match.group(1)), match.group(2)
-    return {"m": dt.timedelta(minutes=amount), "h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount)}[unit]
+    seconds = amount * {"m": 60, "h": 3600, "d": 86400}[unit]
+    if seconds > MAX_RETENTION_DAYS * 86400:  # a typo; and beyond a datetime's range
+        raise UsageError(f"--older-than {text!r} is more than {MAX_RETENTION_DAYS} days",
+                         f"use e.g. 7d, 12h, 30m (at most {MAX_RETENTION_DAYS}d; 0d: everything but what is current)")
+    return dt.timedelta(seconds=seconds)
 
 
 def local_path(uri: str) -> str | None:
@@ -235,7 +246,7 @@ def plan_vacuum(lake: Lake, older_than: dt.timedelta, tables: Iterable[str] | No
     for qualified in names:
         table = lake.table(qualified)
         assert table is not None
-        plans.append(_plan_table(table, qualified, cutoff, set(roots.values()) - {roots[qualified]}))
+        plans.append(_plan_table(table, qualified, cutoff, set(roots.values()) - {roots[qualified]}, lake.project))
     return VacuumPlan(cutoff=cutoff, older_than=older_than, tables=tuple(plans))
 
 
@@ -252,10 +263,12 @@ def _table_roots(lake: Lake, names: list[str]) -> dict[str, str]:
         table = lake.table(qualified)
         assert table is not None
         roots[qualified] = _require_local(qualified, table.location())
+        if not inside_warehouse(lake.project, roots[qualified]):  # again here: vacuum deletes
+            raise outside_warehouse_error(lake.project, qualified, roots[qualified])
     return roots
 
 
-def _plan_table(table: Table, qualified: str, cutoff: dt.datetime, other_roots: set[str]) -> TableVacuum:
+def _plan_table(table: Table, qualified: str, cutoff: dt.datetime, other_roots: set[str], project: Project) -> TableVacuum:
     metadata = table.metadata
     cutoff_ms = int(cutoff.timestamp() * 1000)
     refs = _ref_changes(metadata, cutoff_ms)
@@ -266,7 +279,7 @@ def _plan_table(table: Table, qualified: str, cutoff: dt.datetime, other_roots: 
     doomed = sorted(
         (DoomedFile(path, _kind(path), stat.st_size, stat.st_mtime)
          for path, stat in _iceberg_files(root, other_roots)
-         if path not in referenced and stat.st_mtime < cutoff.timestamp()),
+         if path not in referenced and stat.st_mtime < cutoff.timestamp() and inside_warehouse(project, path)),
         key=lambda f: (KINDS.index(f.kind), f.path),
     )
     return TableVacuum(qualified, root, tuple(sorted(expire)), tuple(sorted(kept)), refs, tuple(doomed))
@@ -385,7 +398,7 @@ def apply_vacuum(lake: Lake, plan: VacuumPlan) -> VacuumResult:
         if table is None:  # dropped since the plan: nothing of it to keep or delete safely
             continue
         expired, dropped = _expire(table, item)
-        deleted, freed, skipped = _delete_files(table, item, plan.cutoff)
+        deleted, freed, skipped = _delete_files(lake, table, item, plan.cutoff)
         results.append(TableVacuumResult(item.table, expired, dropped, deleted, freed, skipped))
     return VacuumResult(tuple(results))
 
@@ -426,14 +439,14 @@ def _expire(table: Table, item: TableVacuum) -> tuple[int, tuple[str, ...]]:
     raise AssertionError("unreachable")
 
 
-def _delete_files(table: Table, item: TableVacuum, cutoff: dt.datetime) -> tuple[int, int, tuple[str, ...]]:
-    """Delete the planned files that are still unreferenced and unchanged since the plan."""
+def _delete_files(lake: Lake, table: Table, item: TableVacuum, cutoff: dt.datetime) -> tuple[int, int, tuple[str, ...]]:
+    """Delete the planned files that are still unreferenced, unchanged since the plan and inside the warehouse."""
     table.refresh()
     referenced = referenced_files(table, table.metadata.snapshots)
     deleted = freed = 0
     skipped = []
     for doomed in item.files:
-        if doomed.path in referenced or not _unchanged(doomed, cutoff):
+        if doomed.path in referenced or not _unchanged(doomed, cutoff) or not inside_warehouse(lake.project, doomed.path):
             skipped.append(doomed.path)
             continue
         try:

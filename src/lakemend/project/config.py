@@ -49,6 +49,9 @@ class ColumnSpec(StrictModel):
     """Nested fields of an object column (JSON sources); stored as an Iceberg struct."""
     required: bool = False
     """A record without a value here is quarantined; a file without the column fails the job."""
+    format: Literal["iso", "epoch_s", "epoch_ms"] | None = None
+    """How a ``timestamp`` is written: ISO 8601 text (the default; an offset is converted to
+    UTC), or seconds / milliseconds since 1970-01-01 UTC. A value in another form is quarantined."""
 
     @model_validator(mode="before")
     @classmethod
@@ -69,6 +72,8 @@ class ColumnSpec(StrictModel):
     def _one_of(self) -> ColumnSpec:
         if (self.type is None) == (self.fields is None):
             raise ValueError("give either a type or nested fields")
+        if self.format is not None and self.type != "timestamp":
+            raise ValueError("format (iso | epoch_s | epoch_ms) applies to timestamp columns only")
         return self
 
 
@@ -80,6 +85,8 @@ class BronzeTableConfig(StrictModel):
     """Fields kept as delivered; undeclared fields are kept as JSON in ``_extra``."""
     unique_key: list[str] = Field(default_factory=list)
     description: str = ""
+    max_line_bytes: Annotated[int, Field(ge=1, le=1 << 30)] = 16 << 20
+    """Longest line a landing file may have (CSV and JSON lines); a longer one is quarantined."""
 
     @field_validator("path")
     @classmethod
@@ -150,7 +157,29 @@ class ModelTableConfig(StrictModel):
     """SQL ORDER BY of the row to keep when deduplicating, e.g. ``updated_at DESC``."""
     contract: str | None = None
     mask: dict[str, MaskPolicy] = Field(default_factory=dict)
+    # pii and pii_patterns gate a publish and never shape rows: left out of model_dump, so they are
+    # not part of a table's code hash (setting them does not make built partitions stale)
+    pii: Literal["forbid", "allow"] | None = Field(default=None, exclude=True)
+    """``forbid``: the publish gate (and ``verify``) refuse e-mail addresses, phone numbers and
+    ``pii_patterns`` in every text column that is not masked; ``allow``: no gate. Default: forbid
+    for gold tables, allow for silver ones (forbid when ``pii_patterns`` is given)."""
+    pii_patterns: list[str] = Field(default_factory=list, exclude=True)
+    """More regular expressions (RE2: no look-arounds or back-references) the gate refuses, e.g. ``'\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b'``."""
     description: str = ""
+
+    @field_validator("pii_patterns")
+    @classmethod
+    def _check_pii_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not pattern:
+                raise ValueError("an empty pattern matches every value")
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+            if re.search(r"\(\?[=!<]|\\[1-9]", pattern):
+                raise ValueError(f"{pattern!r} uses a look-around or back-reference, which DuckDB's RE2 cannot run")
+        return value
 
     @model_validator(mode="after")
     def _inputs(self) -> ModelTableConfig:
@@ -158,6 +187,8 @@ class ModelTableConfig(StrictModel):
             raise ValueError("depends_on must name at least one input table")
         if self.dedup_order_by and not self.unique_key:
             raise ValueError("dedup_order_by needs unique_key")
+        if self.pii == "allow" and self.pii_patterns:
+            raise ValueError("pii_patterns has no effect with pii: allow")
         return self
 
 
@@ -246,6 +277,10 @@ class NotifyTarget(StrictModel):
         return self
 
 
+CALENDAR_FIRST, CALENDAR_LAST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+"""The days a calendar may name: every day in between is enumerated (and 9999-12-31 has no next day)."""
+
+
 class CalendarConfig(StrictModel):
     """The days a source is expected to deliver, for `gaps` and `status` (default: the landing days)."""
 
@@ -253,6 +288,19 @@ class CalendarConfig(StrictModel):
     end: dt.date | None = None
     """Last expected day (default: yesterday, UTC)."""
     weekdays_only: bool = False
+
+    @field_validator("start", "end")
+    @classmethod
+    def _in_range(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and not CALENDAR_FIRST <= value <= CALENDAR_LAST:
+            raise ValueError(f"{value} is outside {CALENDAR_FIRST} … {CALENDAR_LAST}; give the real first or last delivery day")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CalendarConfig:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
 
 
 class ProjectConfig(StrictModel):

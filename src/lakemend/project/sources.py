@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +28,35 @@ def day_pattern(spec: TableSpec, day: dt.date) -> str:
 
 
 def landing_files(project: Project, spec: TableSpec, day: dt.date) -> list[Path]:
-    """The files of one landing day, sorted by name; only regular files inside ``raw``."""
+    """The files of one landing day, sorted by name: the exact list a bronze job ingests.
+
+    The configured pattern is the only glob; every name it yields is then read as exactly that
+    file. A symbolic link (to a file, or a folder on the way to one) is listed too, so that the
+    job refuses it by name (:func:`symlink_in`) instead of following it or skipping it silently;
+    a link that points nowhere is not a file and is not listed.
+    """
     raw = project.raw
     return sorted(p for p in raw.glob(day_pattern(spec, day)) if p.is_file())
+
+
+SYMLINK_RULE = "landing files must be regular files inside the landing zone; symbolic links are refused"
+
+
+def symlink_in(raw: Path, path: Path) -> Path | None:
+    """The first symbolic link on the way from ``raw`` down to ``path`` (``path`` itself included), or None.
+
+    ``raw`` itself may be a link (where the zone is mounted); everything below it must not be.
+    """
+    try:
+        parts = path.relative_to(raw).parts
+    except ValueError:
+        return path  # not inside the landing zone at all: refused like a link out of it
+    current = raw
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            return current
+    return None
 
 
 def expected_location(project: Project, spec: TableSpec, day: dt.date) -> Path:
@@ -58,11 +85,21 @@ def landing_days(project: Project, spec: TableSpec) -> list[dt.date]:
 
 
 def fingerprint(project: Project, path: Path) -> Fingerprint:
-    stat = path.stat()
+    """Size, mtime and SHA-256 of a landing file; of a symbolic link, those of the link itself.
+
+    A link is never followed: its fingerprint hashes where it points, so a link out of the
+    landing zone is not read here (the bronze job refuses it by name).
+    """
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    link = symlink_in(project.raw, path)
+    if link is not None and link.is_symlink():
+        stat = link.lstat()
+        digest.update(f"symlink\t{link.relative_to(project.raw).as_posix()}\t{os.readlink(link)}".encode())
+    else:
+        stat = path.stat()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
     mtime = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).isoformat()
     return Fingerprint(path.relative_to(project.raw).as_posix(), stat.st_size, mtime, digest.hexdigest())
 

@@ -37,6 +37,10 @@ def record(store: StateStore, name: str, value: float, dims: Dimensions, run_id:
                                             source=dims.source, run_id=run_id, at=utcnow()))
 
 
+MAX_SINCE_DAYS = 36500  # about 100 years: longer durations are a typo, and overflow a datetime
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+
+
 def parse_since(text: str | None) -> dt.datetime | None:
     """``30m``, ``6h``, ``7d`` or an ISO date/time (UTC)."""
     if not text:
@@ -44,8 +48,10 @@ def parse_since(text: str | None) -> dt.datetime | None:
     match = re.fullmatch(r"(\d+)([mhd])", text.strip())
     if match:
         amount, unit = int(match.group(1)), match.group(2)
-        delta = {"m": dt.timedelta(minutes=amount), "h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount)}[unit]
-        return utcnow() - delta
+        if amount * _UNIT_SECONDS[unit] > MAX_SINCE_DAYS * 86400:
+            raise UsageError(f"--since {text!r} reaches back more than {MAX_SINCE_DAYS} days",
+                             f"use e.g. 30m, 6h, 7d (at most {MAX_SINCE_DAYS}d) or a date like 2025-10-26")
+        return utcnow() - dt.timedelta(seconds=amount * _UNIT_SECONDS[unit])
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:

@@ -9,6 +9,10 @@ tables an older state DB lacks). :class:`StateStore` reads and writes the ledger
 marks and fingerprints, :class:`PauseFlags` the pauses; the other topics have a module each that
 takes a store: ``leases``, ``metrics``, ``dq`` (check results), ``incidents`` (incidents and notes).
 Imports point one way (those modules → this one), so nothing outside ``state`` needs SQLAlchemy.
+
+Opening a store also keeps the ledger honest after kills: an older state DB gains the columns it
+lacks (``_add_missing_columns``), and runs and jobs whose process is gone are closed as
+``interrupted`` and their leases freed (:meth:`StateStore.close_interrupted`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import logging
+import os
 import socket
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -38,14 +44,21 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from lakemend.project.sources import Fingerprint
+from lakemend.state.guard import create_private, guard
+
+logger = logging.getLogger(__name__)
 
 metadata = MetaData()
+
+INTERRUPTED = "interrupted"  # the status of a run or job whose process died without closing it
 
 runs = Table(
     "runs",
@@ -60,6 +73,7 @@ runs = Table(
     Column("started_at", DateTime, nullable=False),
     Column("ended_at", DateTime),
     Column("error", Text),
+    Column("pid", Integer),  # the process on ``host`` that runs it (added later: NULL in older rows)
 )
 
 jobs = Table(
@@ -85,6 +99,7 @@ jobs = Table(
     Column("snapshot_after", BigInteger),
     Column("input_key", String(64)),
     Column("error", Text),
+    Column("pid", Integer),  # as runs.pid
 )
 
 partitions = Table(
@@ -213,13 +228,72 @@ def whoami() -> tuple[str, str]:
     return user, socket.gethostname()
 
 
+# A process that started more than this after a row it is named in was recorded cannot be the
+# one that wrote it: its pid was reused. Generous, so a clock step never closes a live run.
+PID_REUSE_SLACK = dt.timedelta(seconds=60)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def process_started(pid: int) -> dt.datetime | None:
+    """When the process ``pid`` started (naive UTC), if this platform tells: psutil when it is
+    installed, else ``/proc/<pid>/stat`` on Linux; None when unknown."""
+    try:
+        import psutil  # type: ignore[import-not-found]
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            return dt.datetime.fromtimestamp(psutil.Process(pid).create_time(), dt.UTC).replace(tzinfo=None)
+        except Exception:  # noqa: BLE001 - gone or not ours to read: unknown
+            return None
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as fh:
+            stat = fh.read()
+        with open("/proc/stat", encoding="utf-8") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22, starttime, in clock ticks since boot
+        seconds = boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).replace(tzinfo=None)
+
+
+def process_gone(pid: int, since: dt.datetime) -> bool:
+    """Whether the process ``pid`` of this host that was running at ``since`` (naive UTC) has
+    ended: no such pid, or the pid now belongs to a process started after ``since``."""
+    if not pid_alive(pid):
+        return True
+    started = process_started(pid)
+    return started is not None and started > since + PID_REUSE_SLACK
+
+
 class StateStore:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        create_private(url)  # a new SQLite file owner-only (0600), before SQLite makes it 0644
+        self.engine: Engine = guard(create_engine(url, future=True))  # OperationalError → one-line LakemendError
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
+        try:
+            self.close_interrupted()
+        except SQLAlchemyError as exc:  # a read-only state DB still opens for reading
+            logger.debug("could not close interrupted runs: %s", exc)
 
     # ----- runs ----------------------------------------------------------------------------
     def start_run(self, run_id: str, command: str, args: dict[str, Any], reason: str | None) -> None:
@@ -228,7 +302,7 @@ class StateStore:
             conn.execute(
                 insert(runs).values(
                     run_id=run_id, command=command, args=json.loads(json.dumps(args, default=str)), reason=reason,
-                    user=user, host=host, status="running", started_at=utcnow(),
+                    user=user, host=host, pid=os.getpid(), status="running", started_at=utcnow(),
                 )
             )
 
@@ -240,6 +314,57 @@ class StateStore:
         with self.engine.connect() as conn:
             row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
         return dict(row) if row else None
+
+    def run_status(self, run_id: str) -> str | None:
+        """The ledger status of a run (None: no such run)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(runs.c.status).where(runs.c.run_id == run_id)).scalar_one_or_none()
+
+    def close_interrupted(self) -> list[str]:
+        """Close as ``interrupted`` the runs and jobs of this host whose process is gone, and free
+        the leases such processes held; returns the runs closed.
+
+        A killed process (SIGKILL, power loss, OOM) never reaches its ``finally``: without this its
+        rows would stay ``running`` and its leases held until they expire. Rows of other hosts are
+        left alone (their leases expire); rows written before pids were recorded too.
+        """
+        host = socket.gethostname()
+        with self.engine.connect() as conn:
+            run_rows = conn.execute(select(runs.c.run_id, runs.c.pid, runs.c.started_at).where(
+                runs.c.status == "running", runs.c.host == host, runs.c.pid.is_not(None))).all()
+            job_rows = conn.execute(select(jobs.c.id, jobs.c.run_id, jobs.c.host, jobs.c.pid, jobs.c.started_at)
+                                    .where(jobs.c.status == "running")).all()
+            lease_rows = conn.execute(select(leases.c.table_name, leases.c.day, leases.c.run_id, leases.c.pid,
+                                             leases.c.acquired_at).where(leases.c.host == host)).all()
+        gone: dict[tuple[int, dt.datetime], bool] = {}
+
+        def dead(pid: int, since: dt.datetime) -> bool:
+            if (pid, since) not in gone:
+                gone[(pid, since)] = process_gone(pid, since)
+            return gone[(pid, since)]
+
+        dead_runs = {r.run_id: r.pid for r in run_rows if dead(r.pid, r.started_at)}
+        dead_jobs = {j.id: j.pid for j in job_rows if j.run_id in dead_runs
+                     or (j.host == host and j.pid is not None and dead(j.pid, j.started_at))}
+        dead_leases = [(lr.table_name, lr.day, lr.run_id) for lr in lease_rows
+                       if lr.run_id in dead_runs or dead(lr.pid, lr.acquired_at)]
+        if not (dead_runs or dead_jobs or dead_leases):
+            return []
+        now = utcnow()
+        with self.engine.begin() as conn:
+            for run_id, pid in dead_runs.items():
+                conn.execute(update(runs).where(runs.c.run_id == run_id, runs.c.status == "running").values(
+                    status=INTERRUPTED, ended_at=now, error=f"interrupted: its process ({host} pid {pid}) is gone"))
+            for job_id, pid in dead_jobs.items():
+                conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == "running").values(
+                    status=INTERRUPTED, ended_at=now, error=f"interrupted: its process ({host} pid {pid}) is gone"))
+            for table_name, day, run_id in dead_leases:
+                conn.execute(delete(leases).where(leases.c.table_name == table_name, leases.c.day == day,
+                                                  leases.c.run_id == run_id))
+        if dead_runs:
+            logger.info("closed %d run(s) whose process is gone as interrupted: %s", len(dead_runs),
+                        ", ".join(sorted(dead_runs)))
+        return sorted(dead_runs)
 
     def later_success(self, plan_key: str, since: dt.datetime) -> str | None:
         """The id of a successful run of the same backfill started after ``since``, if any."""
@@ -272,7 +397,7 @@ class StateStore:
             result = conn.execute(
                 insert(jobs).values(
                     run_id=run_id, command=command, layer=layer, table_name=table, day=day, reason=reason,
-                    user=user, host=host, status="running", started_at=utcnow(),
+                    user=user, host=host, pid=os.getpid(), status="running", started_at=utcnow(),
                     snapshot_before=snapshot_before, input_key=input_key,
                 )
             )
@@ -382,6 +507,18 @@ class StateStore:
             if rows:
                 conn.execute(insert(source_files), rows)
 
+    def fingerprints_by_day(self, table: str) -> dict[dt.date, list[Fingerprint]]:
+        """Every recorded landing fingerprint of a table, per day, in one query."""
+        out: dict[dt.date, list[Fingerprint]] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(source_files).where(source_files.c.table_name == table)
+                .order_by(source_files.c.day, source_files.c.path)
+            ).mappings()
+            for r in rows:
+                out.setdefault(r["day"], []).append(Fingerprint(r["path"], r["size"], r["mtime"], r["sha256"]))
+        return out
+
     def fingerprints(self, table: str, day: dt.date) -> list[Fingerprint]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -414,6 +551,30 @@ class PauseFlags:
     def why_paused(self, table: str) -> dict[str, Any] | None:
         flags = self.all()
         return flags.get(table) or flags.get("*")
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add the nullable columns an older state DB lacks (``create_all`` adds only whole tables).
+
+    Idempotent, and safe when two processes open the same old DB at once: a column the other one
+    added first is simply there on the second look.
+    """
+    from sqlalchemy.schema import CreateColumn
+
+    for table in metadata.sorted_tables:
+        for attempt in range(2):
+            existing = {c["name"] for c in inspect(engine).get_columns(table.name)}
+            missing = [c for c in table.columns if c.name not in existing and c.nullable]
+            if not missing:
+                break
+            try:
+                with engine.begin() as conn:
+                    for column in missing:
+                        ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                        conn.exec_driver_sql(f"ALTER TABLE {engine.dialect.identifier_preparer.format_table(table)} ADD COLUMN {ddl}")
+            except SQLAlchemyError:
+                if attempt:
+                    raise
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
