@@ -406,3 +406,29 @@ def test_over_long_line_inside_a_quoted_value_fails_the_file_naming_the_line(exa
     assert result.status == "failed"
     assert "orders/2025-11-02/orders-0001.csv: line 4 is longer than the limit" in result.error
     assert "max_line_bytes" in result.error
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    (ORDERS_HEADER.replace("\n", ",\n"), "the header has a column without a name (column 8"),
+    (ORDERS_HEADER.replace("\n", ",Order_ID\n"), "the header repeats a column name (names ignore case)"),
+])
+def test_csv_header_without_a_name_or_with_a_case_twin_fails_naming_the_file(example: Path, header: str,
+                                                                             message: str) -> None:
+    (orders_folder(example) / "orders-0001.csv").write_text(header + order_line("o-1").replace("\n", ",x\n"))
+    result = result_of(build_bronze_day(example), "bronze.orders")
+    assert result.status == "failed"
+    assert result.error.startswith(f"orders/2025-11-02/orders-0001.csv: {message}"), result.error
+
+
+def test_undeclared_json_keys_of_any_spelling_are_kept_in_extra(example: Path) -> None:
+    record = contact(1)
+    record.update({"": 1, 'a"b': 2, "c\\d": 3, "e/f~g": {"x": 4}})
+    record["properties"]['q"'] = 5
+    (contacts_folder(example) / "contacts-0001.jsonl").write_text(
+        json.dumps(record) + "\n" + json.dumps(contact(2))[:-1] + ', "k": 1, "k": 2}\n'
+    )
+    result = result_of(build_bronze_day(example), "bronze.hubspot_contacts")
+    assert result.status == "succeeded", result.error
+    rows = {r["id"]: r for r in bronze_rows(example, "hubspot_contacts")}
+    assert json.loads(rows["1"]["_extra"]) == {"": 1, 'a"b': 2, "c\\d": 3, "e/f~g": {"x": 4}, "properties": {'q"': 5}}
+    assert json.loads(rows["2"]["_extra"]) == {"k": 1}  # a key given twice is kept once (its first value)

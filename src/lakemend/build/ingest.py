@@ -516,8 +516,12 @@ def _read_csv_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative
         header = [h.strip() for h in _csv_header(source.first_line, relative)]
         if not header:
             return bronze_schema(cfg).empty_table(), QUARANTINE_SCHEMA.empty_table(), 0
-        if len(set(header)) != len(header):
-            raise IngestError(f"{relative}: the header repeats a column name: {header}", "fix the export")
+        if "" in header:
+            raise IngestError(f"{relative}: the header has a column without a name (column {header.index('') + 1}; "
+                              f"a trailing comma?): {header}", "fix the export: name every column")
+        if len({h.lower() for h in header}) != len(header):  # SQL names ignore case: Order_ID is order_id
+            raise IngestError(f"{relative}: the header repeats a column name (names ignore case): {header}",
+                              "fix the export")
         _missing_required(cfg, set(header), relative)
         types = {h: _csv_read_type(cfg.columns[h]) if h in cfg.columns else "VARCHAR" for h in header}
         columns_arg = "{" + ", ".join(f"{lit(h)}: {lit(t)}" for h, t in types.items()) + "}"
@@ -709,9 +713,11 @@ def _extra_sql(levels: list[tuple[tuple[str, ...], list[str]]]) -> str:
     """
     def entries(level: int) -> str:
         path, _ = levels[level]
-        here = lit(_json_path(path))
-        own = (f"list_transform(coalesce(_x{level}, []), lambda k: struct_pack(k := k, "
-               f"v := json_extract(raw, {here} || '.\"' || k || '\"')))")
+        # a JSON pointer, not a JSONPath: any key ('', '"', '\\', '/', '~') addresses itself
+        here = lit("".join("/" + key.replace("~", "~0").replace("/", "~1") for key in path))
+        keys = f"list_filter(coalesce(_x{level}, []), lambda k, n: list_position(_x{level}, k) = n)"  # a key twice: once
+        own = (f"list_transform({keys}, lambda k: struct_pack(k := k, "
+               f"v := json_extract(raw, {here} || '/' || replace(replace(k, '~', '~0'), '/', '~1'))))")
         for child, (child_path, _) in enumerate(levels):
             if child_path[:-1] == path and len(child_path) == len(path) + 1:
                 nested = entries(child)
