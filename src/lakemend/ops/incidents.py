@@ -127,13 +127,16 @@ def close_incident(lake: Lake, incident_id: str | None, summary: str | None = No
                    path: Path | None = None) -> tuple[Incident, Path]:
     """Verify the lake, write the post-mortem draft, then mark the incident closed.
 
-    The draft is written before the close is recorded, so a failure to write it leaves the
-    incident open and the command can simply be run again.
+    The draft is written (atomically) before the close is recorded, so a failure leaves the
+    incident open and the command can simply be run again: a draft at the default path of an
+    incident that is still open was left by such an interrupted close and is replaced. A file the
+    user named with ``-o`` is never overwritten.
     """
     store = lake.state
     record = resolve_open(store, incident_id)
-    target = (path or default_postmortem_path(lake, record.id)).expanduser().resolve()
-    if target.exists():
+    default = default_postmortem_path(lake, record.id).expanduser().resolve()
+    target = (path or default).expanduser().resolve()
+    if target.exists() and target != default:
         raise UsageError(f"{target} already exists", "pass -o with another file, or move that one away")
     verification = verify_lake(lake)
     user, _ = whoami()
@@ -143,7 +146,9 @@ def close_incident(lake: Lake, incident_id: str | None, summary: str | None = No
     report = Report(closed, tuple(stored.notes_of(store, closed.id)), tuple(linked),
                     tuple(store.jobs_of_runs([r["run_id"] for r in linked])), verification)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_postmortem(report), encoding="utf-8")
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(render_postmortem(report), encoding="utf-8")
+    partial.replace(target)
     if not stored.record_close(store, closed):
         raise LakemendError(f"{closed.id} was closed by someone else meanwhile", "see lakemend incident list")
     return closed, target
