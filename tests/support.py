@@ -48,3 +48,27 @@ def content(root: Path) -> Content:
                 key = (f"{namespace}.{name}", partition_day(row["day"]))
                 out.setdefault(key, []).append(tuple(str(row[c]) for c in keep))
     return {k: sorted(v) for k, v in out.items()}
+
+
+def contact(i: int, **overrides: object) -> dict:
+    """One HubSpot contact record as the example's landing JSONL carries it."""
+    record = {
+        "id": str(i),
+        "properties": {"email": f"c{i}@example.com", "firstname": "Ada", "lastname": "L", "phone": "+1 415 555 0100",
+                       "company": "Acme", "lifecyclestage": "lead", "createdate": "2025-11-02T08:00:00Z",
+                       "lastmodifieddate": "2025-11-02T09:00:00Z"},
+        "createdAt": "2025-11-02T08:00:00Z", "updatedAt": "2025-11-02T09:00:00Z", "archived": False,
+    }
+    record.update(overrides)
+    return record
+
+
+def state_dump(root: Path) -> list[str]:
+    """The project's state DB as SQL text (to prove a dry run wrote nothing)."""
+    import sqlite3
+
+    con = sqlite3.connect(root / ".lakemend" / "state.db")
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()

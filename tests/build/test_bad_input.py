@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support import contact
 
 from conftest import START, build
 from lakemend.lake import Lake
@@ -29,16 +30,6 @@ def land_contacts(root: Path, day: str, lines: list[str]) -> None:
     (folder / "contacts-0001.jsonl").write_text("\n".join(lines) + "\n")
 
 
-def contact(i: int, **overrides: object) -> dict:
-    record = {
-        "id": str(i),
-        "properties": {"email": f"c{i}@example.com", "firstname": "Ada", "lastname": "L", "phone": "+1 415 555 0100",
-                       "company": "Acme", "lifecyclestage": "lead", "createdate": "2025-11-02T08:00:00Z",
-                       "lastmodifieddate": "2025-11-02T09:00:00Z"},
-        "createdAt": "2025-11-02T08:00:00Z", "updatedAt": "2025-11-02T09:00:00Z", "archived": False,
-    }
-    record.update(overrides)
-    return record
 
 
 def test_malformed_json_line_is_quarantined_with_line_and_raw_text(example: Path) -> None:

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support import contact
 
 from lakemend.lake import Lake
 
@@ -63,16 +64,6 @@ def order_line(order_id: str, ordered_at: str = "2025-11-02T01:00:00Z", updated_
     return f"{order_id},{order_id}@example.com,10.00,USD,paid,{ordered_at},{updated_at}\n"
 
 
-def contact(i: int, **overrides: object) -> dict:
-    record = {
-        "id": str(i),
-        "properties": {"email": f"c{i}@example.com", "firstname": "Ada", "lastname": "L", "phone": "+1 415 555 0100",
-                       "company": "Acme", "lifecyclestage": "lead", "createdate": "2025-11-02T08:00:00Z",
-                       "lastmodifieddate": "2025-11-02T09:00:00Z"},
-        "createdAt": "2025-11-02T08:00:00Z", "updatedAt": "2025-11-02T09:00:00Z", "archived": False,
-    }
-    record.update(overrides)
-    return record
 
 
 def edit_yaml(root: Path, old: str, new: str) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import START, build
-from support import landed_order_records
+from support import landed_order_records, state_dump
 from lakemend.examples.data import generate, parse_fault
 from lakemend.lake import Lake, partition_day
 
@@ -31,14 +31,6 @@ def tree_digest(*folders: Path) -> dict[str, str]:
     return out
 
 
-def state_dump(root: Path) -> list[str]:
-    import sqlite3
-
-    con = sqlite3.connect(root / ".lakemend" / "state.db")
-    try:
-        return list(con.iterdump())
-    finally:
-        con.close()
 
 
 def day_snapshot(root: Path, table: str) -> dict[str, tuple[set[str], int]]:

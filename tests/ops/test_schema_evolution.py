@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from support import state_dump
 from conftest import START, build
 
 from lakemend.lake import Lake
@@ -51,14 +52,6 @@ def tree_digest(folder: Path) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def state_dump(root: Path) -> list[str]:
-    import sqlite3
-
-    con = sqlite3.connect(root / ".lakemend" / "state.db")
-    try:
-        return list(con.iterdump())
-    finally:
-        con.close()
 
 
 def day_rows(root: Path, day: str) -> pa.Table:
