@@ -30,3 +30,12 @@ def test_the_code_map_names_every_module() -> None:
     )
     missing = [m for m in modules if f"`{m.rsplit('/', 1)[-1]}`" not in text]
     assert not missing, f"docs/architecture.md does not mention: {missing}"
+
+
+def test_every_test_folder_is_collected() -> None:
+    """pytest skips some folder names by default (``build`` among them): no test may be left out."""
+    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    collected = {line.split("::", 1)[0] for line in result.stdout.splitlines() if "::" in line}
+    on_disk = {path.relative_to(ROOT).as_posix() for path in (ROOT / "tests").rglob("test_*.py")}
+    assert on_disk <= collected, sorted(on_disk - collected)
