@@ -27,6 +27,13 @@ class CheckResult:
         return f"{self.name}: observed {self.observed}, expected {self.threshold}"
 
 
+def _bounds(low: object, high: object) -> str:
+    """``between 1 and 10``, ``at least 1``, ``at most 10``: the allowed range in words."""
+    if low is not None and high is not None:
+        return f"between {low} and {high}"
+    return f"at least {low}" if low is not None else f"at most {high}"
+
+
 def _number(value: float) -> str:
     return repr(int(value)) if float(value).is_integer() else repr(float(value))
 
@@ -122,7 +129,7 @@ def table_checks(
     if checks.row_count:
         low, high = checks.row_count.min, checks.row_count.max
         passed = (low is None or total >= low) and (high is None or total <= high)
-        results.append(CheckResult("row_count", total, f"between {low if low is not None else '-'} and {high if high is not None else '-'}", passed))
+        results.append(CheckResult("row_count", total, _bounds(low, high), passed))
     for name, limit in checks.null_rate.items():
         if name not in present:
             results.append(CheckResult(f"null_rate({name})", None, f"<= {limit}", False))

@@ -35,6 +35,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 from lakemend.build.contracts import bronze_rule_sql
+from lakemend.build.csv_records import LINE_COLUMN, count_records, mixed_line_breaks, read_records
 from lakemend.engines.base import Session as Connection
 from lakemend.engines.sql import lit, q
 from lakemend.errors import IngestError, SqlError
@@ -564,6 +565,14 @@ def _csv_rows(con: Connection, cfg: BronzeTableConfig, source: LandingSource, he
         else "CAST(NULL AS VARCHAR)"
     )
     raw_sql = "to_json(struct_pack(" + ", ".join(f"{q(h)} := {q(h)}" for h in header) + "))::VARCHAR"
+    first_error = _duckdb_rejects(con)
+    read = con.scalar("SELECT count(*) FROM _file")
+    starts: list[int] | None = None
+    if (mixed_line_breaks(source.path, source.compression)
+            or count_records(source.path, source.compression, len(header), cfg.max_line_bytes) != read + len(first_error)):
+        starts, first_error = _reread_csv(con, source, header, types, cfg.max_line_bytes)  # DuckDB lost records
+        read = len(starts)
+        problems.append(q(_CAST_PROBLEM))
     problem_sql = f"coalesce({', '.join(problems)})" if problems else "CAST(NULL AS VARCHAR)"
     # _line holds the row's index in the file until the quarantined few are given their lines
     con.execute(
@@ -572,31 +581,66 @@ def _csv_rows(con: Connection, cfg: BronzeTableConfig, source: LandingSource, he
         f"FROM (SELECT {', '.join([f'rowid AS {_ROW}', '*', *parsed])} FROM _file)"
     )
     good, bad = _split(con, "_staged", cfg, f"coalesce(_type_problem, {bronze_rule_sql(cfg)})", relative, ctx)
-    rejects = con.execute(
-        "SELECT line_byte_position, line, error_type, column_name, error_message, csv_line FROM _rejects "
-        "ORDER BY line_byte_position, column_idx"
-    )
-    read = con.scalar("SELECT count(*) FROM _file")
     con.execute("DROP VIEW _staged")
     con.execute("DROP TABLE _file")
-    # the rejects tables are replaced by the next read_csv; drop them to keep memory flat
-    con.execute("DROP TABLE IF EXISTS _rejects")
-    con.execute("DROP TABLE IF EXISTS _rejects_scan")
-    # DuckDB may report several errors for one record: quarantine it once, with its first error
-    first_error: dict[int, tuple[int, str, str | None]] = {}
-    for position, line, kind, column, message, raw in rejects:
-        first_error.setdefault(position if position is not None else -line, (line, _reject_reason(kind, column, message), raw))
     lines = _reject_lines(source, first_error)
     rejected = [{"line": lines[key], "raw": raw.lstrip("\r\n") if raw else raw, "reason": reason}
                 for key, (_, reason, raw) in first_error.items()]
     if bad.num_rows:
-        starts = _record_lines(source, {r["line"] for r in rejected}, read, cfg.max_line_bytes)
+        if starts is None:
+            starts = _record_lines(source, {r["line"] for r in rejected}, read, cfg.max_line_bytes)
         rows = bad.column("line").to_pylist()
         bad = bad.set_column(bad.schema.get_field_index("line"), "line",
                              pa.array([starts[i] if starts else None for i in rows], pa.int64()))
     records = sorted([*rejected, *source.quarantine_records()], key=lambda r: r["line"] or 0)
     quarantine = pa.concat_tables([bad, _quarantine_table(records, relative, ctx)])
     return good, quarantine, good.num_rows + quarantine.num_rows
+
+
+def _duckdb_rejects(con: Connection) -> dict[int, tuple[int, str, str | None]]:
+    """The records DuckDB's reader rejected, by byte position: (line, reason, raw text); its tables dropped.
+
+    DuckDB may report several errors for one record: it is quarantined once, with its first error.
+    """
+    rejects = con.execute(
+        "SELECT line_byte_position, line, error_type, column_name, error_message, csv_line FROM _rejects "
+        "ORDER BY line_byte_position, column_idx"
+    )
+    # the rejects tables are replaced by the next read_csv; drop them to keep memory flat
+    con.execute("DROP TABLE IF EXISTS _rejects")
+    con.execute("DROP TABLE IF EXISTS _rejects_scan")
+    first_error: dict[int, tuple[int, str, str | None]] = {}
+    for position, line, kind, column, message, raw in rejects:
+        first_error.setdefault(position if position is not None else -line, (line, _reject_reason(kind, column, message), raw))
+    return first_error
+
+
+_CAST_PROBLEM = "_lakemend cast problem"
+
+
+def _reread_csv(con: Connection, source: LandingSource, header: list[str], types: dict[str, str],
+                limit: int) -> tuple[list[int], dict[int, tuple[int, str, str | None]]]:
+    """Replace ``_file`` by Python's reading of the file (see :mod:`lakemend.build.csv_records`).
+
+    Values are cast as DuckDB's reader would have cast them; a value that does not cast is NULL
+    in its column and its record carries the reason in ``_CAST_PROBLEM``. Returns each row's
+    first line and the malformed records (keyed like :func:`_duckdb_rejects`' by ``-line``).
+    """
+    text, malformed = read_records(source.path, source.compression, header, limit)
+    con.register("_csv_text", text)
+    casts, checks = [], []
+    for name, kind in types.items():
+        if kind == "VARCHAR":
+            casts.append(q(name))
+            continue
+        casts.append(f"TRY_CAST({q(name)} AS {kind}) AS {q(name)}")
+        checks.append(f"CASE WHEN {q(name)} IS NOT NULL AND TRY_CAST({q(name)} AS {kind}) IS NULL THEN "
+                      f"{lit(f'bad type in column {name}: could not convert ')} || {q(name)} || {lit(f' to {kind}')} END")
+    check_sql = f"coalesce({', '.join(checks)})" if checks else "CAST(NULL AS VARCHAR)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _file AS SELECT {', '.join(casts)}, {check_sql} AS {q(_CAST_PROBLEM)} "
+                f"FROM _csv_text ORDER BY {q(LINE_COLUMN)}")
+    con.unregister("_csv_text")
+    return text.column(LINE_COLUMN).to_pylist(), {-m.line: (m.line, m.reason, m.raw) for m in malformed}
 
 
 def _reject_lines(source: LandingSource, errors: dict[int, tuple[int, str, str | None]]) -> dict[int, int]:
