@@ -6,7 +6,9 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO   ?= demo-lake
 
-.PHONY: demo test bench clean
+SPARK_JARS ?= .spark-jars
+
+.PHONY: demo test bench bench-peer clean spark-jars
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +25,26 @@ demo: $(VENV)/.installed
 	cd $(DEMO) && ../$(BIN)/lakemend query "SELECT 'bronze.orders' AS table_name, day, COUNT(*) AS rows FROM bronze.orders GROUP BY day ORDER BY day"
 	@echo "The example lake is in $(DEMO)/ — try: cd $(DEMO) && ../$(BIN)/lakemend runs"
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(SPARK_JARS)/.fetched
 	$(BIN)/python -m pytest
+
+# the pinned jars of the `spark` engine (spark-jars.pom: Iceberg runtime, AWS bundle, SQLite JDBC) into
+# $(SPARK_JARS)/, fetched again only when the POM changes (needs Maven and Maven Central or a filled ~/.m2)
+spark-jars: $(SPARK_JARS)/.fetched
+
+$(SPARK_JARS)/.fetched: spark-jars.pom
+	rm -rf $(SPARK_JARS)
+	mvn -q -B -f spark-jars.pom org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies -DoutputDirectory=$(SPARK_JARS)
+	touch $@
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_pipeline.py --rows 1000000
+
+# lakemend vs dbt-duckdb on the orders path (docs/benchmarks.md); dbt goes into its own venv,
+# bench/.venv-peer, made by the script on first use. PEER_ARGS=--check compares results only.
+PEER_ARGS ?= --days 30 --rows 50000 --repeats 3
+bench-peer: $(VENV)/.installed
+	$(BIN)/python bench/bench_peer.py $(PEER_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache

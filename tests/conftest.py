@@ -15,6 +15,10 @@ from lakemend.examples.data import generate
 from lakemend.project.scaffold import init_project
 
 START, END = dt.date(2025, 10, 20), dt.date(2025, 10, 27)
+# Session-wide servers, one each per run: SparkSession, PostgreSQL, SeaweedFS (S3). Plugins, not imports into
+# test modules: a session fixture imported into several modules is a new fixture (a new server) in each.
+pytest_plugins = ["spark_fixtures", "pgserver", "s3_fixtures"]
+
 SMALL_ROWS = 120
 
 

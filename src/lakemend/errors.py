@@ -42,7 +42,20 @@ class PartitionPaused(LakemendError):
 
 
 class ContractFailed(LakemendError):
-    """Table-level contract checks failed: the partition was not published."""
+    """Table-level contract checks failed: the partition was not published.
+
+    Carries the build's figures, so the ledger records what was read and quarantined on the way
+    to the failure (a contract that fails because every row broke a rule must say so).
+    """
+
+    def __init__(self, what: str, fix: str | None = None, *, rows_read: int | None = None,
+                 rows_quarantined: int | None = None, rows_deduplicated: int | None = None,
+                 rule_counts: dict[str, int] | None = None) -> None:
+        super().__init__(what, fix)
+        self.rows_read = rows_read
+        self.rows_quarantined = rows_quarantined
+        self.rows_deduplicated = rows_deduplicated
+        self.rule_counts = dict(rule_counts or {})
 
 
 class PreconditionFailed(LakemendError):

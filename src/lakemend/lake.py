@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
-    from lakemend.engines.base import Engine
+    from lakemend.engines.base import Engine, Writer
 
 __all__ = ["Lake", "check_own_warehouse", "inside_warehouse", "outside_warehouse_error", "partition_day"]
 
@@ -38,13 +38,31 @@ def _local(uri: str) -> str | None:
     return None
 
 
+def _s3(uri: str) -> str | None:
+    """``s3://bucket/key`` of an ``s3://`` (or ``s3a://``, ``s3n://``) URI; ``None`` for other stores."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("s3", "s3a", "s3n") or not parsed.netloc or "/../" in parsed.path + "/":
+        return None
+    return f"s3://{parsed.netloc}{parsed.path}"
+
+
 def inside_warehouse(project: Project, uri: str) -> bool:
-    """Whether a file or folder (path or ``file://`` URI) lies inside the project's own warehouse.
+    """Whether a file or folder (path, ``file://`` or ``s3://`` URI) lies inside the project's own warehouse.
 
     Symlinks are resolved on both sides, so a link inside the warehouse to somewhere else is outside.
+    An S3 warehouse owns exactly the keys under its prefix (``s3://b/lake`` does not own ``s3://b/lake2/x``).
     """
     import os
 
+    from lakemend.project.storage import S3Path
+
+    warehouse = project.warehouse
+    if isinstance(warehouse, S3Path):
+        key = _s3(uri)
+        root = warehouse.as_uri().rstrip("/")
+        return key is not None and (key.rstrip("/") == root or key.startswith(root + "/"))
     path = _local(uri)
     if path is None:
         return False
@@ -97,10 +115,11 @@ class Lake:
     _checked: set[str] = field(default_factory=set)  # metadata locations found inside the warehouse
 
     @classmethod
-    def open(cls, root: object = None) -> Lake:
+    def open(cls, root: object = None, *, profile: str | None = None) -> Lake:
+        """The project at ``root`` (default: found from the current folder) with ``profile`` applied."""
         from pathlib import Path
 
-        return cls(load_project(Path(root) if root else None))
+        return cls(load_project(Path(root) if root else None, profile))
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -108,8 +127,24 @@ class Lake:
 
     @cached_property
     def engine(self) -> Engine:
-        """The engine that runs the project's SQL (``engine:`` in lakemend.yaml)."""
-        return open_engine(self.project.config.engine)
+        """The engine that runs the project's SQL (``engine:`` in lakemend.yaml).
+
+        ``emr-serverless`` builds partitions remotely (``ops/remote``); what runs on this machine —
+        queries, checks, dry-run previews — runs on DuckDB.
+        """
+        name = self.project.config.engine
+        return open_engine("duckdb" if name == "emr-serverless" else name, self.project)
+
+    @cached_property
+    def local_engine(self) -> Engine:
+        """DuckDB on this machine, whatever engine builds the models: what ``query`` reads published
+        files with (a Spark session for one read-only statement would cost a JVM start)."""
+        return open_engine("duckdb", self.project)
+
+    @property
+    def writer(self) -> Writer | None:
+        """The engine's own Iceberg writer (Spark), or None: lakemend writes with pyiceberg (DuckDB)."""
+        return getattr(self.engine, "writer", None)
 
     @cached_property
     def state(self) -> StateStore:

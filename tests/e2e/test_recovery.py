@@ -120,7 +120,8 @@ def test_scenario_corruption(four_days: Path, cli, tmp_path: Path, monkeypatch: 
     heat = json.loads(cli("status", "--output", "json", cwd=four_days).out)
     assert heat["tables"]["bronze.orders"]["2025-10-22"] == "quarantined"
     assert heat["tables"]["silver.orders_clean"]["2025-10-22"] == "stale"
-    assert heat["tables"]["gold.daily_revenue"]["2025-10-20"] == "paused"
+    assert heat["tables"]["gold.daily_revenue"]["2025-10-20"] == "published"  # paused: a marker, not a state
+    assert heat["tables_paused"]["gold.daily_revenue"] == heat["paused"]["*"]
     refused = cli("backfill", "bronze", "orders", "2025-10-22", "--downstream", cwd=four_days)
     assert refused.code == 1 and "paused" in refused.err
     assert cli("backfill", "bronze", "orders", "2025-10-22", "--downstream", "--force", cwd=four_days).code == 0

@@ -140,7 +140,9 @@ def test_pause_refuses_until_resumed_or_forced(three_days: Path, cli, monkeypatc
     status = json.loads(cli("status", "--output", "json", cwd=three_days).out)
     assert status["paused"] == {"silver.orders_clean": "corruption found"}
     built_days = {"2025-10-20", "2025-10-21", "2025-10-22"}
-    assert {status["tables"]["silver.orders_clean"][d] for d in built_days} == {"paused"}
+    # a pause is a marker beside the table: its days keep their state (issue 12, item 10)
+    assert {status["tables"]["silver.orders_clean"][d] for d in built_days} == {"published"}
+    assert status["tables_paused"] == {"silver.orders_clean": "corruption found"}
     refused = cli("rebuild", "silver", "--table", "orders_clean", "--date", "2025-10-21", cwd=three_days)
     assert refused.code == 1
     assert "silver.orders_clean is paused" in refused.err and "corruption found" in refused.err

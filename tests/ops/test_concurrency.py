@@ -1,4 +1,5 @@
-"""Two real processes: one writer per partition (lease), different partitions publish side by side."""
+"""Two real processes: one writer per partition (lease), different partitions publish side by side —
+with the state DB in SQLite, and in a real PostgreSQL server (``pgserver``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import build
+from support import configure
+
 from lakemend.examples.data import generate
 from lakemend.lake import Lake
 
@@ -23,9 +25,12 @@ def start(root: Path, *args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-@pytest.fixture
-def big(example: Path) -> Path:
-    """Two built days; 2025-10-21 is large so that a backfill of it holds its leases for seconds."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def big(example: Path, request: pytest.FixtureRequest) -> Path:
+    """Two built days; 2025-10-21 is large so that a backfill of it holds its leases for seconds.
+    The state DB is the project's SQLite file, or a database on a real PostgreSQL server."""
+    if request.param == "postgresql":
+        configure(example, state=request.getfixturevalue("pg_url"))
     for folder in (example / "landing").glob("*/**/2025-10-21"):
         for path in folder.iterdir():
             path.unlink()
@@ -33,6 +38,7 @@ def big(example: Path) -> Path:
     contract = example / "contracts" / "orders_clean.yaml"  # a 1000x day would rightly fail row_count_vs_recent
     contract.write_text("\n".join(line for line in contract.read_text().splitlines() if "row_count_vs_recent" not in line))
     assert not build(example, dt.date(2025, 10, 20), BIG_DAY).failed
+    assert Lake.open(example).state.engine.dialect.name == request.param
     return example
 
 

@@ -61,7 +61,7 @@ def test_close_writes_a_postmortem_of_what_happened(example: Path, icli, monkeyp
     assert "INC: orders export re-sent" in text and "- test" in text  # the reasons of both runs
     assert "## Rows changed" in text and "## Failures" in text and "No job failed" in text
     assert "verify: no damage found" in text
-    assert "## Follow-ups\n\n- [ ] " in text
+    assert "## Action items\n\n" in text and "- [ ] " in text
     assert "<" not in text  # no HTML
 
     listed = json.loads(icli("incident", "list", "--output", "json", cwd=example).out)

@@ -299,3 +299,15 @@ def test_readme_queries_run_on_the_locked_session(cli, built_example: Path, tmp_
         assert all(any(str(row["amount"]) == str(w["amount"]) and row["email"] == w["email"] for w in whole) for row in got)
     else:
         assert got == whole and got[0]["count_star()"] > 0
+
+
+def test_query_reads_a_spark_projects_tables_with_duckdb(cli, example: Path) -> None:  # noqa: ANN001
+    """``engine: spark`` builds with Spark; a read-only query still runs on DuckDB here (no JVM started)."""
+    from conftest import START, build
+    from spark_fixtures import use_spark
+
+    assert not build(example, START, START).failed
+    use_spark(example)
+    result = cli("query", f"SELECT count(*) AS n FROM bronze.orders WHERE day = '{START}'", "-o", "json", cwd=example)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)[0]["n"] > 0

@@ -16,7 +16,8 @@ import pytest
 from conftest import START, build
 from lakemend.errors import LakemendError, UsageError
 from lakemend.lake import Lake
-from lakemend.ops.vacuum import apply_vacuum, catalog_tables, local_path, parse_retention, plan_vacuum, referenced_files
+from lakemend.ops.vacuum import (apply_vacuum, catalog_tables, local_path, parse_retention, plan_vacuum, referenced_files,
+                                  store_path)
 
 DAY = str(START)
 OLD = dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp()
@@ -82,11 +83,13 @@ def test_retention_durations() -> None:
             parse_retention(bad)
 
 
-def test_only_local_warehouses() -> None:
+def test_only_local_and_s3_warehouses() -> None:
     assert local_path("file:///tmp/a%20b/x.parquet") == "/tmp/a b/x.parquet"
     assert local_path("s3://bucket/x.parquet") is None
-    remote = SimpleNamespace(project=SimpleNamespace(config=SimpleNamespace(warehouse="s3://bucket/lake")))
-    with pytest.raises(LakemendError, match="local warehouses only"):
+    assert store_path("s3a://bucket/x.parquet") == "s3://bucket/x.parquet"  # S3 lakes: tests/storage
+    assert store_path("gs://bucket/x.parquet") is None
+    remote = SimpleNamespace(project=SimpleNamespace(config=SimpleNamespace(warehouse="gs://bucket/lake")))
+    with pytest.raises(LakemendError, match="local and s3:// warehouses only"):
         plan_vacuum(remote, dt.timedelta(days=7))  # type: ignore[arg-type]
 
 

@@ -66,8 +66,9 @@ def start_and_kill(script: str, arg: str) -> int:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'state.db'}"
+def url(state_url: str) -> str:
+    """A SQLite file, then a database on a real PostgreSQL server."""
+    return state_url
 
 
 def test_killed_run_is_interrupted_and_its_leases_freed(url: str) -> None:
@@ -128,9 +129,13 @@ def test_rows_of_another_host_are_left_alone(url: str) -> None:
     assert StateStore(url).get_run("remote-run")["status"] == "running"
 
 
-def test_an_older_state_db_gains_the_pid_columns(url: str, tmp_path: Path) -> None:
+def test_an_older_state_db_gains_the_pid_columns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
     StateStore(url)
-    with sqlite3.connect(tmp_path / "state.db") as db:  # the state DB as lakemend wrote it before pids
+    with sqlite3.connect(tmp_path / "state.db") as db:  # the state DB as lakemend wrote it before pids (and Alembic)
+        db.execute("DROP TABLE alembic_version")
+        db.execute("ALTER TABLE jobs DROP COLUMN external_log_uri")
+        db.execute("ALTER TABLE jobs DROP COLUMN external_id")
         db.execute("ALTER TABLE runs DROP COLUMN pid")
         db.execute("ALTER TABLE jobs DROP COLUMN pid")
         db.execute("INSERT INTO runs (run_id, command, args, host, status, started_at) "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -19,8 +18,9 @@ A, B = ("bronze.orders", DAY), ("silver.orders_clean", DAY)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+def store(state_url: str) -> StateStore:
+    """A new state DB: a SQLite file, then a database on a real PostgreSQL server."""
+    return StateStore(state_url)
 
 
 def dead_pid() -> int:
@@ -68,3 +68,30 @@ def test_expired_lease_is_reclaimed_and_renew_extends(store: StateStore) -> None
         conn.execute(update(lease_table).values(expires_at=dt.datetime(2000, 1, 1)))
     leases.acquire(store, [A], "run-2")
     assert [h.run_id for h in leases.holders(store, [A], "other")] == ["run-2"]
+
+
+def test_racing_writers_exactly_one_takes_the_leases(state_url: str) -> None:
+    """Eight writers (each with its own store and connections) want the same partitions at the same
+    moment, some naming them in another order: exactly one gets all of them, the others none."""
+    import threading
+
+    stores = [StateStore(state_url) for _ in range(8)]
+    go = threading.Barrier(len(stores))
+    won: list[str] = []
+    refused: list[str] = []
+
+    def writer(i: int) -> None:
+        go.wait()
+        try:
+            leases.acquire(stores[i], [A, B] if i % 2 else [B, A], f"run-{i}")
+            won.append(f"run-{i}")
+        except leases.LeaseHeld:
+            refused.append(f"run-{i}")
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(won) == 1 and len(refused) == len(stores) - 1, (won, refused)
+    assert {h.run_id for h in leases.holders(stores[0], [A, B], "other")} == set(won)

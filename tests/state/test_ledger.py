@@ -1,4 +1,5 @@
-"""The state store façade: ledger, partition state, marks, fingerprints, pauses, metrics — on a real SQLite file."""
+"""The state store façade: ledger, partition state, marks, fingerprints, pauses, metrics — on a real SQLite
+file and a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ TABLE = "silver.orders_clean"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+def store(state_url: str) -> StateStore:
+    """A new state DB: a SQLite file, then a database on a real PostgreSQL server."""
+    return StateStore(state_url)
 
 
 def test_every_table_is_created_with_the_store(tmp_path: Path) -> None:
     StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     with sqlite3.connect(tmp_path / "state.db") as con:
         names = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert names == set(metadata.tables)
+    assert names == set(metadata.tables) | {"alembic_version"}
     assert {"runs", "jobs", "partitions", "source_files", "leases", "pauses", "metrics", "partition_marks",
             "dq_results", "incidents", "incident_notes"} <= names
 
@@ -37,6 +39,8 @@ def test_an_older_state_db_gains_the_missing_tables(tmp_path: Path) -> None:
     store.start_run("r1", "run", {}, "first")
     for name in ("incident_notes", "incidents", "dq_results"):  # a state DB made before these existed
         metadata.tables[name].drop(store.engine)
+    with store.engine.begin() as conn:  # … and before Alembic
+        conn.exec_driver_sql("DROP TABLE alembic_version")
     reopened = StateStore(url)
     assert list_incidents(reopened) == [] and dq_history(reopened) == []
     assert reopened.get_run("r1")["reason"] == "first"
@@ -134,3 +138,35 @@ def test_metric_totals_sum_and_count_per_label_set(store: StateStore) -> None:
     assert totals[(metrics.DURATION, ("gold", "gold.x", ""))] == (2.0, 1)
     assert metrics.totals(store, dt.datetime(2999, 1, 1)) == {}
     assert [row["metric"] for row in metrics.summary(store)] == [metrics.STARTED, metrics.DURATION, metrics.DURATION]
+
+
+def test_writers_at_once_replace_pauses_marks_and_partition_state(state_url: str) -> None:
+    """Upserts, not delete-then-insert: eight writers setting the same pause, mark and partition
+    state at one moment all succeed (on PostgreSQL a delete-then-insert breaks the key), one wins."""
+    import threading
+
+    stores = [StateStore(state_url) for _ in range(8)]
+    go = threading.Barrier(len(stores))
+    errors: list[BaseException] = []
+
+    def writer(i: int) -> None:
+        go.wait()
+        try:
+            PauseFlags(stores[i]).pause(TABLE, f"reason {i}")
+            stores[i].mark(TABLE, D1, "stale", f"why {i}", f"r{i}")
+            stores[i].record_partition(TABLE, D2, input_key=f"i{i}", files_key=f"f{i}", snapshot_id=i, run_id=f"r{i}", rows=i)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    store = stores[0]
+    (flag,) = PauseFlags(store).all().values()
+    assert flag["reason"] in {f"reason {i}" for i in range(8)}
+    assert list(store.marks(TABLE)) == [(TABLE, D1)]
+    state = store.partition_states(TABLE)[D2]
+    assert state["files_key"] == f"f{state['snapshot_id']}" and state["rows"] == state["snapshot_id"]  # one writer's row, whole

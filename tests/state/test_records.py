@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from lakemend.state.dq import DqResult, dq_history, record_results
-from lakemend.state.incidents import add_incident, add_note, get_incident, list_incidents, notes_of, record_close
+from lakemend.state.incidents import (
+    add_incident,
+    add_note,
+    get_incident,
+    list_incidents,
+    notes_of,
+    record_close,
+)
 from lakemend.state.store import StateStore
 
 DAY = dt.date(2025, 10, 21)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+def store(state_url: str) -> StateStore:
+    """A new state DB: a SQLite file, then a database on a real PostgreSQL server."""
+    return StateStore(state_url)
 
 
 def test_dq_results_round_trip(store: StateStore) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lakemend.build.ingest import IngestContext, bronze_schema, ingest_day
 from lakemend.build.result import Built
+from lakemend.engines import parser_engine
 from lakemend.errors import IngestError, LakemendError
 from lakemend.lake import Lake
 from lakemend.observe.events import InputRead
@@ -19,6 +20,7 @@ from lakemend.project.sources import (
     expected_location,
     symlink_in,
 )
+from lakemend.project.storage import local_copies
 from lakemend.state.store import utcnow
 
 
@@ -35,8 +37,8 @@ def build_bronze(lake: Lake, spec: TableSpec, day: dt.date, fingerprints: tuple[
     for path, relative in files:
         refuse_symlink(raw, path, relative)
     ctx = IngestContext(run_id=run_id, day=day, ingested_at=utcnow())
-    with lake.engine.session() as con:
-        result = ingest_day(con, spec.bronze, files, ctx)
+    with parser_engine().session() as con, local_copies(raw, [(p.path, p.sha256) for p in fingerprints]) as local:
+        result = ingest_day(con, spec.bronze, local, ctx)  # local: the files themselves, or S3 objects downloaded
     landing = InputRead(f"landing/{day_pattern(spec, day)}", day, day, None)  # the raw files, for lineage
     return Built(rows=result.rows.cast(bronze_schema(spec.bronze)), quarantine=result.quarantine,
                  rows_read=result.records_read, inputs=(landing,))

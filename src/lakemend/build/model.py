@@ -17,7 +17,7 @@ from lakemend.build.ingest import QUARANTINE_SCHEMA
 from lakemend.build.masking import install_key, mask_expression
 from lakemend.build.pii import forbids_pii, scan
 from lakemend.build.result import Built
-from lakemend.engines.base import Session
+from lakemend.engines.base import CANONICAL_DIALECT, Session
 from lakemend.engines.sql import lit, q, transpile
 from lakemend.errors import AuditFailed, ContractFailed, LakemendError, SqlError
 from lakemend.iceberg.files import local_data_files, partition_counts, recent_counts
@@ -88,7 +88,7 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
     with lake.engine.session() as con:
         reads: list[InputRead] = []
         rows_read = bind_inputs(lake, con, spec, day, overrides, reads)
-        sql = transpile(spec.sql, lake.project.config.dialect, con.dialect)
+        sql = transpile(spec.sql, lake.project.config.dialect, CANONICAL_DIALECT)  # sessions take the canonical dialect
         try:
             columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({sql}\n) AS _model") if r[0] != "day"]
         except SqlError as exc:  # the model's own SQL mistake
@@ -102,7 +102,7 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
             f"FROM (SELECT {masked}, {duplicate} AS _dup FROM ({sql}\n) AS _model) AS _masked"
         )
         deduplicated = con.scalar("SELECT count(*) FROM _checked WHERE _dup")
-        good, quarantine, checks = _apply_contract(lake, con, spec, day, columns)
+        good, quarantine, checks = _apply_contract(lake, con, spec, day, columns, rows_read, int(deduplicated))
         _pii_gate(con, spec, day)
         return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated),
                      checks=checks, inputs=tuple(reads))
@@ -148,8 +148,8 @@ def _duplicate_sql(spec: TableSpec) -> str:
     return f"({no_null} AND row_number() OVER (PARTITION BY {keys} ORDER BY {order}) > 1)"
 
 
-def _apply_contract(lake: Lake, con: Session, spec: TableSpec, day: dt.date,
-                    columns: list[str]) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
+def _apply_contract(lake: Lake, con: Session, spec: TableSpec, day: dt.date, columns: list[str],
+                    rows_read: int, deduplicated: int) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
     contract = spec.contract
     cols = ", ".join(q(c) for c in columns)
     con.execute(f"CREATE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE NOT _dup AND _reason IS NULL")
@@ -162,8 +162,16 @@ def _apply_contract(lake: Lake, con: Session, spec: TableSpec, day: dt.date,
     checks = table_checks(con, "_good", contract, day, recent)
     failed = problems + [c.describe() for c in checks if not c.passed]
     if failed:
-        raise ContractFailed(f"{spec.qualified} {day}: contract failed: {'; '.join(failed)}",
-                             "the published data is untouched; fix the input or the contract and rerun")
+        rules = dict(con.execute("SELECT _reason, count(*) FROM _checked WHERE NOT _dup AND _reason IS NOT NULL "
+                                 "GROUP BY _reason ORDER BY count(*) DESC, _reason"))
+        quarantined = sum(rules.values())
+        broken = f" ({', '.join(f'{rule}: {n:,}' for rule, n in rules.items())})" if rules else ""
+        raise ContractFailed(
+            f"{spec.qualified} {day}: contract failed: {'; '.join(failed)}; rows read {rows_read:,}, "
+            f"deduplicated {deduplicated:,}, quarantined {quarantined:,}{broken}",
+            "the published data is untouched; fix the input or the contract and rerun",
+            rows_read=rows_read, rows_quarantined=quarantined, rows_deduplicated=deduplicated, rule_counts=rules,
+        )
     now = utcnow()
     quarantine = con.arrow(f"SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line, _reason AS reason, "
         f"to_json(struct_pack({', '.join(f'{q(c)} := {q(c)}' for c in columns)}))::VARCHAR AS raw, "

@@ -24,6 +24,7 @@ from lakemend.cli import (
     incident,
     lineage,
     logs,
+    ls,
     ops,
     pipeline,
     recovery,
@@ -31,6 +32,7 @@ from lakemend.cli import (
     runs,
     vacuum,
 )
+from lakemend.cli import aws as aws_cli
 from lakemend.cli.output import Output
 from lakemend.errors import LakemendError
 
@@ -44,6 +46,14 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from lakemend import __version__
+
+        print(f"lakemend {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     project: Annotated[
@@ -53,8 +63,14 @@ def _root(
         "--output", "-o", help="text (default) or json, for every command; json prints exactly one JSON document.",
         show_default=False)] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version,
+                                          help="Print lakemend's version and exit.")] = False,
+    profile: Annotated[Optional[str], typer.Option(
+        "--profile", help="A profile of lakemend.yaml (profiles: NAME) to run with (default: $LAKEMEND_PROFILE, else the top-level settings).",
+        show_default=False)] = None,
 ) -> None:
     context.settings.project = project
+    context.settings.profile = profile
     if output:
         context.settings.output = context.check_format(output)
     context.settings.debug = debug or context.settings.debug
@@ -70,9 +86,12 @@ app.add_typer(backfill.rebuild_app, name="rebuild")
 app.add_typer(backfill.refresh_app, name="refresh")
 app.add_typer(incident.incident_app, name="incident")
 app.add_typer(dq.dq_app, name="dq")
+app.add_typer(aws_cli.aws_app, name="aws")
 for command in (ops.pause, ops.resume, ops.status, ops.metrics, recovery.gaps, recovery.late, recovery.verify,
                 backfill.repair, recovery.quarantine, recovery.rollback, vacuum.vacuum, report.report, lineage.lineage):
     app.command()(command)
+app.command("ls")(ls.ls)
+app.command("tags")(ls.tags)
 
 
 # ----- the error boundary --------------------------------------------------------------------------------
@@ -115,14 +134,55 @@ def requested_format(args: list[str]) -> str:
     return chosen if chosen in ("text", "json") else "text"
 
 
+GLOBAL_OPTIONS = ("--project", "-C", "--profile", "--debug")
+"""Options of ``lakemend`` itself (``--output`` is also every command's own)."""
+
+
 def _usage_error(exc: Any, out: Output) -> None:
-    message = exc.format_message()
-    if out.is_json:
-        ctx = getattr(exc, "ctx", None)
-        fix = f"see {ctx.command_path} --help" if ctx is not None else "see lakemend --help"
-        out.error(message or "missing command", fix, 2)
-    elif message:  # typer prints the help of a group called without a command itself
-        exc.show(file=sys.stderr)
+    """One ``Error:`` line (or the JSON error): what is wrong and where to look; a global option
+    given after the command says to move it."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a group without its command: its help, as click shows it
+        if out.is_json:
+            out.error("missing command", f"see {exc.ctx.command_path} --help", 2)
+        else:
+            exc.show(file=sys.stderr)
+        return
+    message = (exc.format_message() or "missing command").strip().rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "lakemend"
+    name = getattr(exc, "option_name", None)
+    if name in GLOBAL_OPTIONS and path != "lakemend":
+        command = path.removeprefix("lakemend ")
+        fix = f"{name} is an option of lakemend itself: give it before the command (lakemend {name} … {command})"
+    else:
+        fix = f"see {path} --help"
+    out.error(message, fix, 2)
+
+
+def _interrupted(out: Output) -> None:
+    """Ctrl-C: one line naming the run it stopped (closed ``interrupted`` in the ledger) and how to
+    pick it up again."""
+    job = sys.modules.get("lakemend.ops.job")  # imported only by commands that open runs
+    stopped = list(getattr(job, "interrupted_runs", []))
+    if stopped:
+        last = stopped[-1]
+        what = f"interrupted: run {last.run_id} ({last.command}) stopped"
+        fix = f"{last.resume} to resume; partitions it published are kept"
+    else:
+        what, fix = "interrupted before any run started: nothing was changed", "rerun the same command"
+    out.error(what, fix, INTERRUPTED)
+
+
+def _exit_now_if_threads_linger(argv: list[str] | None) -> None:
+    """After Ctrl-C a job may still run in a worker thread (its ledger row is already closed):
+    leave now instead of waiting for it (a day is published atomically, as after a kill). Only
+    in a real process: the tests call ``main`` in-process."""
+    import threading
+
+    if argv is None and any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(INTERRUPTED)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -131,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     context.reset(output=requested_format(args), debug="--debug" in args or os.environ.get("LAKEMEND_DEBUG") == "1")
     context.show_library_warnings()
+    job = sys.modules.get("lakemend.ops.job")
+    if job is not None:  # a new invocation in the same process (the tests): name only this one's runs
+        job.interrupted_runs.clear()
 
     def out() -> Output:  # the format in effect when the error happened
         return Output(context.settings.output)
@@ -143,8 +206,11 @@ def main(argv: list[str] | None = None) -> None:
     except CLICK_ERRORS as exc:
         out().error(exc.format_message(), None, exc.exit_code)
         sys.exit(exc.exit_code)
-    except ABORTS:
-        out().error("aborted", None, 1)
+    except ABORTS as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C at a prompt (click turns it into Abort)
+            _interrupted(out())
+            sys.exit(INTERRUPTED)
+        out().error("no answer: input ended at a question", "pass the answer as an option (--reason, --yes)", 1)
         sys.exit(1)
     except EXITS as exc:
         sys.exit(exc.exit_code)
@@ -161,7 +227,8 @@ def main(argv: list[str] | None = None) -> None:
         out().error(f"unexpected {type(exc).__name__}: {exc}", "rerun with --debug and report it", 1)
         sys.exit(1)
     if result == INTERRUPTED:  # typer turns Ctrl-C into exit code 130
-        out().error("interrupted", "rerun the same command to resume; published partitions are kept", INTERRUPTED)
+        _interrupted(out())
+        _exit_now_if_threads_linger(argv)
     if isinstance(result, int) and result:
         sys.exit(result)
 

@@ -19,6 +19,7 @@ from lakemend.cli.output import (
     print_plan,
     print_schema_change,
     schema_change_json,
+    to_json,
     with_progress,
 )
 from lakemend.errors import UsageError
@@ -33,27 +34,59 @@ rebuild_app = typer.Typer(help="Rebuild silver tables from bronze (runbook: Silv
 refresh_app = typer.Typer(help="Refresh gold tables from silver (runbook: Gold Layer Refresh).", no_args_is_help=True)
 
 
-def run_procedure(command: str, layer: str, name: str, date: str | None, start: str | None, end: str | None,
+def run_procedure(command: str, layer: str, names: str | list[str], date: str | None, start: str | None, end: str | None,
                   dry_run: bool, downstream: bool, reason: str | None, max_parallel: int | None, force: bool,
-                  wait: float | None, output: str | None, allow_schema_change: bool = False) -> None:
+                  wait: float | None, output: str | None, allow_schema_change: bool = False, yes: bool = False) -> None:
     from lakemend.dates import resolve_days
-    from lakemend.ops.backfill import make_plan
 
     out = context.output(output)
     days = resolve_days(date, start, end)
     lake = context.open_lake()
-    plan = make_plan(lake, command=command, layer=layer, name=name, days=days, downstream=downstream)
+    plan = plan_procedure(lake, command, layer, [names] if isinstance(names, str) else list(names), days, downstream)
     carry_out(lake, plan, out, dry_run=dry_run, reason=reason, max_parallel=max_parallel, force=force, wait=wait,
-              allow_schema_change=allow_schema_change)
+              allow_schema_change=allow_schema_change, yes=yes)
+
+
+def plan_procedure(lake: Lake, command: str, layer: str, names: list[str], days: list, downstream: bool) -> BackfillPlan:
+    """The plan of one procedure over every table named (a repeated ``--table`` is honoured each
+    time; the names are stored joined by commas so that ``runs resume`` plans the same tables)."""
+    from lakemend.ops.backfill import make_plan, target_tables
+    from lakemend.ops.plans import plan_backfill
+
+    names = [n for name in names for n in name.split(",") if n] or names
+    if len(names) == 1:
+        return make_plan(lake, command=command, layer=layer, name=names[0], days=days, downstream=downstream)
+    if "all" in names:
+        raise UsageError(f"--table all selects every {layer} table", "give all alone, or name the tables")
+    chosen = {t.qualified for name in names for t in target_tables(lake, layer, name)}
+    tables = [t.qualified for t in lake.project.ordered if t.qualified in chosen]
+    args = {"layer": layer, "name": ",".join(names), "days": [d.isoformat() for d in days], "downstream": downstream}
+    return plan_backfill(lake, command=command, layer=layer, targets={t: set(days) for t in tables},
+                         downstream=downstream, args=args)
 
 
 def carry_out(lake: Lake, plan: BackfillPlan, out: Output, *, dry_run: bool, reason: str | None,
-              max_parallel: int | None, force: bool, wait: float | None, allow_schema_change: bool = False) -> None:
-    """Print the plan; then either the dry-run diff, or apply it with a progress bar (exit 1 on failure)."""
+              max_parallel: int | None, force: bool, wait: float | None, allow_schema_change: bool = False,
+              yes: bool = False) -> None:
+    """Print the plan; then either the dry-run diff, or — after "Apply? [y/N]" on a terminal
+    (``context.confirm_apply``) — apply it with a progress bar (exit 1 on failure or a "no")."""
     from lakemend.ops.backfill import ApplyOptions, apply
     from lakemend.ops.backfill import dry_run as preview
     from lakemend.ops.runner import default_parallelism
 
+    if dry_run and lake.project.config.engine == "emr-serverless":  # the StartJobRun requests; nothing is called
+        from lakemend.ops.remote import planned_requests
+        from lakemend.ops.runner import new_run_id
+
+        print_plan(plan, out)
+        requests = planned_requests(lake.project, [(p.table, p.day) for p in plan.todo], run_id=new_run_id(),
+                                    command=plan.command, reason=reason)
+        out.document({"plan": plan_json(plan), "start_job_run_requests": requests, "written": False})
+        out.text(f"StartJobRun requests ({len(requests)}, one per table and run of days; the run id is this preview's):")
+        if not out.is_json:
+            out.raw(to_json(requests) + "\n")
+        out.text("[bold]Dry run:[/] nothing was sent to EMR Serverless and nothing was written.")
+        return
     if dry_run:
         print_plan(plan, out)
         changes = []
@@ -67,12 +100,19 @@ def carry_out(lake: Lake, plan: BackfillPlan, out: Output, *, dry_run: bool, rea
                       "diffs": [diff_json(d) for d in diffs], "written": False})
         out.text("[bold]Dry run:[/] nothing was written.")
         return
+    if not force:  # a paused table refuses before the plan is shown, not after it (a dry run is never refused)
+        from lakemend.ops.backfill import check_not_paused_plan
+
+        check_not_paused_plan(lake, plan)
     why = context.resolve_reason(reason, out)
     print_plan(plan, out)
     if not plan.todo:
         out.document({"plan": plan_json(plan), "run_id": None, "jobs": [], "message": "Nothing to do."})
         out.text("Nothing to do.")
         return
+    if not context.confirm_apply(yes, out):
+        out.document({"plan": plan_json(plan), "run_id": None, "jobs": [], "message": "Nothing changed."})
+        raise typer.Exit(1)
     options = ApplyOptions(reason=why, max_parallel=max_parallel or default_parallelism(), force=force,
                            wait_seconds=wait or 0.0, allow_schema_change=allow_schema_change)
     report = with_progress(len(plan.todo), out, lambda hook: apply(lake, plan, options, on_event=hook))
@@ -96,12 +136,13 @@ def backfill_bronze(
     if day and date:
         raise UsageError("give the day once: as DATE or as --date", "e.g. lakemend backfill bronze orders 2025-10-26")
     run_procedure("backfill bronze", "bronze", source, day or date, start, end, dry_run, downstream, reason,
-                  max_parallel, force, wait, output, allow_schema_change)
+                  max_parallel, force, wait, output, allow_schema_change, yes)
 
 
 @rebuild_app.command("silver")
 def rebuild_silver(
-    table: Annotated[str, typer.Option("--table", help="Silver table (e.g. orders_clean), or all.")],
+    table: Annotated[list[str], typer.Option(
+        "--table", metavar="TABLE", help="Silver table (e.g. orders_clean), or all; repeatable.")],
     date: opt.Date = None, start: opt.Start = None, end: opt.End = None, dry_run: opt.DryRun = False,
     downstream: opt.Downstream = False, reason: opt.Reason = None, max_parallel: opt.MaxParallel = None,
     force: opt.Force = False, yes: opt.Yes = False, wait: opt.Wait = None, output: opt.Output = None,
@@ -112,12 +153,13 @@ def rebuild_silver(
     Example: [bold]lakemend rebuild silver --table orders_clean --date 2025-10-26 --dry-run[/]
     """
     run_procedure("rebuild silver", "silver", table, date, start, end, dry_run, downstream, reason, max_parallel,
-                  force, wait, output, allow_schema_change)
+                  force, wait, output, allow_schema_change, yes)
 
 
 @refresh_app.command("gold")
 def refresh_gold(
-    table: Annotated[str, typer.Option("--table", help="Gold table (e.g. customer_orders), or all.")],
+    table: Annotated[list[str], typer.Option(
+        "--table", metavar="TABLE", help="Gold table (e.g. customer_orders), or all; repeatable.")],
     date: opt.Date = None, start: opt.Start = None, end: opt.End = None, dry_run: opt.DryRun = False,
     downstream: opt.Downstream = False, reason: opt.Reason = None, max_parallel: opt.MaxParallel = None,
     force: opt.Force = False, yes: opt.Yes = False, wait: opt.Wait = None, output: opt.Output = None,
@@ -128,7 +170,7 @@ def refresh_gold(
     Example: [bold]lakemend refresh gold --table customer_orders --date 2025-10-26[/]
     """
     run_procedure("refresh gold", "gold", table, date, start, end, dry_run, downstream, reason, max_parallel,
-                  force, wait, output, allow_schema_change)
+                  force, wait, output, allow_schema_change, yes)
 
 
 def repair(
@@ -178,7 +220,7 @@ def repair(
     plan = plan_backfill(lake, command="repair", layer="all", targets=ordered, downstream=True,
                          args={"repair": kinds})
     carry_out(lake, plan, out, dry_run=dry_run, reason=reason, max_parallel=max_parallel, force=force, wait=None,
-              allow_schema_change=allow_schema_change)
+              allow_schema_change=allow_schema_change, yes=yes)
 
 
 def runs_resume(
@@ -206,5 +248,6 @@ def runs_resume(
     if later:
         raise UsageError(f"run {run_id} was completed by run {later}", "nothing to resume")
     days = args["days"]
-    run_procedure(record["command"], args["layer"], args["name"], None, days[0], days[-1], False, args["downstream"],
-                  reason or record["reason"], max_parallel, force, None, output, bool(args.get("allow_schema_change")))
+    run_procedure(record["command"], args["layer"], args["name"].split(","), None, days[0], days[-1], False,
+                  args["downstream"], reason or record["reason"], max_parallel, force, None, output,
+                  bool(args.get("allow_schema_change")), yes=True)

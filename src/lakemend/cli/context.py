@@ -28,6 +28,8 @@ class Settings:
     """The global options of one invocation (``lakemend --project/-C --output --debug``)."""
 
     project: Path | None = None
+    profile: str | None = None
+    """``--profile NAME`` (else ``$LAKEMEND_PROFILE``): which ``profiles:`` entry of lakemend.yaml applies."""
     output: str = "text"
     """The format in effect: the global ``--output``, replaced by a command's own ``--output``."""
     debug: bool = False
@@ -39,6 +41,7 @@ settings = Settings()
 def reset(*, output: str = "text", debug: bool = False) -> None:
     """A new invocation (the tests run many in one process): forget the previous one's options."""
     settings.project, settings.output, settings.debug = None, output, debug
+    settings.profile = None
 
 
 class _WarningsToStderr(logging.Handler):
@@ -82,13 +85,16 @@ def open_lake() -> Lake:
     root = settings.project.resolve() if settings.project else find_project_root()
     if settings.project and not (root / "lakemend.yaml").is_file():
         raise UsageError(f"--project {settings.project}: no lakemend.yaml there", "point --project at a lakemend project folder")
-    return Lake.open(root)
+    return Lake.open(root, profile=settings.profile)
 
 
-def tables(lake: Lake, name: str | None) -> list[TableSpec]:
-    """``--table NAME`` (full or unique short name, see ``Project.find_table``), else every table in
-    dependency order."""
-    return [lake.project.find_table(name)] if name else lake.project.ordered
+def tables(lake: Lake, names: str | list[str] | tuple[str, ...] | None) -> list[TableSpec]:
+    """Every ``--table NAME`` given (full or unique short name, see ``Project.find_table``; a
+    repeated option is honoured each time), in dependency order; none: every table."""
+    if not names:
+        return lake.project.ordered
+    wanted = {lake.project.find_table(name).qualified for name in ([names] if isinstance(names, str) else names)}
+    return [spec for spec in lake.project.ordered if spec.qualified in wanted]
 
 
 def resolve_reason(given: str | None, out: Output, *, interactive: bool | None = None) -> str:
@@ -109,11 +115,36 @@ def resolve_reason(given: str | None, out: Output, *, interactive: bool | None =
                      'pass --reason "..." or set LAKEMEND_REASON')
 
 
+def on_terminal() -> bool:
+    """A person is at the keyboard: stdin and stdout are terminals (not a script, pipe or CI)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def confirm_apply(yes: bool, out: Output, *, interactive: bool | None = None) -> bool:
+    """After a printed plan, on a terminal: "Apply? [y/N]" (default No). Without a terminal, or
+    with ``--yes``, or with ``--output json``, apply without asking — the runbook scripts run unattended. A "no" prints
+    "Nothing changed." on stderr and the caller exits 1, as after every declined confirmation
+    (like ``terraform apply``: a script can tell that nothing was applied)."""
+    if yes or out.is_json:  # JSON is read by a program: it gets today's unattended behaviour
+        return True
+    if interactive is None:
+        interactive = on_terminal()
+    if not interactive:
+        return True
+    import typer
+
+    if typer.confirm("Apply?", default=False, err=True):
+        return True
+    out.note("Nothing changed.")
+    return False
+
+
 def confirm_destructive(question: str, yes: bool, out: Output, *, show_plan: Callable[[Output], None] | None = None,
                         refusal: str = "this command changes published data and there is no terminal to confirm on",
                         fix: str = "rerun with --yes once you have read the plan") -> bool:
     """Destructive commands ask, default No; ``--yes`` skips the question; no terminal and no
-    ``--yes``: refuse (exit 2). The question goes to stderr; in JSON mode so does the plan
+    ``--yes``: refuse (exit 2). A "no" prints "Nothing changed." (text mode; the JSON document
+    says it) and the caller exits 1. The question goes to stderr; in JSON mode so does the plan
     (``show_plan``), since stdout keeps its one document."""
     if yes:
         return True
@@ -123,4 +154,7 @@ def confirm_destructive(question: str, yes: bool, out: Output, *, show_plan: Cal
 
     if out.is_json and show_plan is not None:
         show_plan(out.for_person())
-    return bool(typer.confirm(question, default=False, err=True))
+    if typer.confirm(question, default=False, err=True):
+        return True
+    out.note("Nothing changed.")
+    return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from lakemend.cli import context
 from lakemend.cli import options as opt
@@ -30,10 +31,13 @@ def pause(
     reason: opt.Reason = None,
     output: opt.Output = None,
 ) -> None:
-    """Stop writes: paused tables refuse run, backfill, rebuild and refresh unless --force.
+    """Stop writes: paused tables refuse run, backfill, rebuild, refresh and repair unless --force.
 
-    The reason is shown to whoever is refused. Example: [bold]lakemend pause --table silver.orders_clean --reason "investigating duplicate orders"[/]
+    A refused backfill or repair stops before it prints its plan; --dry-run still works while paused,
+    and `status` keeps showing every day's state with ‖ beside the paused tables. The reason is
+    shown to whoever is refused. Example: [bold]lakemend pause --table silver.orders_clean --reason "investigating duplicate orders"[/]
     """
+    from lakemend.ops.incidents import record_action
     from lakemend.state.store import PauseFlags
 
     out = context.output(output)
@@ -42,6 +46,7 @@ def pause(
     scope = _scope(lake, table, all_tables)
     why = context.resolve_reason(reason, out)
     PauseFlags(lake.state).pause(scope, why)
+    record_action(lake.state, f"paused {'every table' if scope == '*' else scope} — reason: {why}")  # open incidents' timeline
     out.document({"paused": scope, "reason": why})
     out.text(f"Paused {'every table' if scope == '*' else scope}: {why}")
 
@@ -55,6 +60,7 @@ def resume(
 
     Example: [bold]lakemend resume --table silver.orders_clean[/]
     """
+    from lakemend.ops.incidents import record_action
     from lakemend.state.store import PauseFlags
 
     out = context.output(output)
@@ -64,11 +70,14 @@ def resume(
     flags = PauseFlags(lake.state)
     if scope == "*":
         lifted = [name for name in flags.all() if flags.resume(name)]
+        if lifted:
+            record_action(lake.state, "resumed " + ", ".join("every table" if n == "*" else n for n in lifted))
         out.document({"resumed": lifted})
         out.text(f"Resumed {len(lifted)} pause(s).")
         return
     if not flags.resume(scope):
         raise UsageError(f"{scope} is not paused", "see lakemend status")
+    record_action(lake.state, f"resumed {scope}")
     out.document({"resumed": [scope]})
     out.text(f"Resumed {scope}.")
 
@@ -80,16 +89,16 @@ def status(
     end: opt.End = None,
     output: opt.Output = None,
 ) -> None:
-    """Heatmap of tables × days: published, missing, stale, failed, quarantined or paused.
+    """Heatmap of tables × days: published, missing, stale, failed or quarantined; paused tables marked.
 
     Reads Iceberg metadata, file listings and the state DB — never data files. Without --start the
-    last 14 days with data are shown.
+    last 14 days with data are shown; ┊ marks skipped days (no data, none expected). A pause is a
+    marker beside the table (‖), so missing, stale and failed days stay visible while paused. Stale
+    is what `repair --stale` rebuilds; ▣ is a published day whose bad records went to quarantine.<table>.
     Example: [bold]lakemend status --layer silver --start 2025-10-20 --end 2025-10-27[/]
     """
-    from rich.table import Table
-
     from lakemend.dates import parse_day
-    from lakemend.ops.heatmap import STATES, SYMBOLS, build_heatmap
+    from lakemend.ops.heatmap import build_heatmap
     from lakemend.state.store import PauseFlags
 
     out = context.output(output)
@@ -104,24 +113,138 @@ def status(
     heat = build_heatmap(lake, specs, parse_day(start, "--start") if start else None, parse_day(end, "--end") if end else None)
     pauses = PauseFlags(lake.state).all()
     out.document({"days": heat.days, "tables": {t: {str(d): s for d, s in row.items()} for t, row in heat.cells.items()},
-                  "totals": heat.totals(), "paused": {t: p["reason"] for t, p in pauses.items()}})
+                  "totals": {**heat.totals(), "records_quarantined": heat.quarantined_record_total()},
+                  "paused": {t: p["reason"] for t, p in pauses.items()},
+                  "tables_paused": heat.paused,
+                  "records_quarantined": {t: {str(d): n for d, n in row.items()} for t, row in heat.records_quarantined.items()}})
     if out.is_json:
         return
-    grid = Table(title="Partitions", header_style="bold", show_lines=False, pad_edge=False)
-    grid.add_column("table")
-    for day in heat.days:
-        grid.add_column(day.strftime("%m-%d"), justify="center")
-    for name, row in heat.cells.items():
+    for line in render_heatmap(heat, out.console.width):
+        out.text(line, soft_wrap=True)
+    for name, flag in pauses.items():
+        out.text(f"paused: {'every table' if name == '*' else escape(name)} — {escape(flag['reason'])} "
+                 f"(since {flag['since']:%Y-%m-%d %H:%M} UTC; writes refused until lakemend resume)", soft_wrap=True)
+
+
+def render_heatmap(heat, width: int) -> list[str]:  # noqa: ANN001 - ops.heatmap.Heatmap
+    """The heatmap as lines of rich markup that fit ``width`` columns: table names in full; three
+    columns per day with its day of month when they fit, else one (a day label every Monday);
+    ┊ where days are skipped; the oldest days left out (and said so) when even that is too wide."""
+    from lakemend.ops.heatmap import GAP_SYMBOL, PAUSED_SYMBOL, RECORDS_SYMBOL, STATES, SYMBOLS
+
+    names = list(heat.cells)
+    if not names or not heat.days:
+        return ["No partitions to show (no data and none expected for these tables and days)."]
+    name_width = max(len(n) for n in names)
+    prefix = name_width + 3  # the name, the pause marker, a space
+    days = list(heat.days)
+    left_out = 0
+
+    def needed(shown: list, cell: int) -> int:
+        gaps = sum(1 for a, b in zip(shown, shown[1:]) if (b - a).days > 1)
+        return prefix + cell * len(shown) + gaps * (1 if cell == 1 else 2)
+
+    cell = 3 if needed(days, 3) <= width else 1
+    while len(days) > 1 and needed(days, cell) > width:
+        days.pop(0)
+        left_out += 1
+    gap_before = {i for i in range(1, len(days)) if (days[i] - days[i - 1]).days > 1}
+    gap = GAP_SYMBOL if cell == 1 else f"{GAP_SYMBOL} "
+
+    months, labels, position = [], [], 0
+    month_free = day_free = 0
+    pending = ""  # a month whose label did not fit at its first day: shown at its first day with room
+    for i, day in enumerate(days):
+        if i in gap_before:
+            months.append(" " * len(gap))
+            labels.append(" " * len(gap))
+            position += len(gap)
+        if i == 0 or (day.year, day.month) != (days[i - 1].year, days[i - 1].month):
+            pending = f"{day:%Y-%m}"
+        month_text = pending if pending and position >= month_free else ""
+        if month_text:
+            month_free, pending = position + len(month_text) + 1, ""
+        if cell == 3:
+            labels.append(f"{day.day:02d} ")
+        else:
+            tick = i == 0 or i in gap_before or day.weekday() == 0
+            labels.append(f"{day.day:02d}" if tick and position >= day_free else "")
+            if labels[-1]:
+                day_free = position + 3
+        months.append(month_text)
+        position += cell
+
+    lines = ["Partitions (tables × days, UTC)", " " * prefix + _place(months, days, gap_before, cell, gap),
+             " " * prefix + _place(labels, days, gap_before, cell, gap)]
+    for name in names:
+        row = heat.cells[name]
+        marker = f"[{PAUSED_SYMBOL[1]}]{PAUSED_SYMBOL[0]}[/]" if name in heat.paused else " "
         cells = []
-        for day in heat.days:
+        for i, day in enumerate(days):
+            if i in gap_before:
+                cells.append(f"[dim]{gap}[/]")
             state = row.get(day)
             symbol, style = SYMBOLS.get(state, (" ", ""))
-            cells.append(f"[{style}]{symbol}[/]" if state else "")
-        grid.add_row(name, *cells)
-    out.text(grid)
-    out.text("  ".join(f"[{SYMBOLS[s][1]}]{SYMBOLS[s][0]}[/] {s} {heat.totals()[s]}" for s in STATES))
-    for name, flag in pauses.items():
-        out.text(f"paused: {'every table' if name == '*' else name} — {flag['reason']} (since {flag['since']:%Y-%m-%d %H:%M} UTC)")
+            if state == "published" and heat.records_quarantined.get(name, {}).get(day):
+                symbol, style = RECORDS_SYMBOL
+            text = symbol if cell == 1 else f" {symbol} "
+            cells.append(f"[{style}]{text}[/]" if state else " " * cell)
+        lines.append(f"{escape(name).ljust(name_width + len(escape(name)) - len(name))} {marker} " + "".join(cells).rstrip())
+    totals = heat.totals()
+    label = {"quarantined": "partition quarantined"}
+    legend = [f"[{SYMBOLS[s][1]}]{SYMBOLS[s][0]}[/] {label.get(s, s)} {totals[s]}" for s in STATES]
+    records = heat.quarantined_record_total()
+    with_records = sum(1 for row in heat.records_quarantined.values() for d in row if d in days)
+    legend.insert(1, f"[{RECORDS_SYMBOL[1]}]{RECORDS_SYMBOL[0]}[/] with quarantined records {with_records}")
+    lines += _packed(legend, width)
+    notes = []
+    if records:
+        where = ", ".join(f"{t} {d:%m-%d} {n:,}" for t, row in heat.records_quarantined.items() for d, n in sorted(row.items()))
+        notes.append(f"records quarantined: {records:,} ({where if len(where) <= 160 else where[:157] + '…'}; "
+                     f"see lakemend query \"SELECT * FROM quarantine.<table>\")")
+    if gap_before:
+        notes.append(f"{GAP_SYMBOL} days skipped (no data, none expected)")
+    if heat.paused:
+        notes.append(f"[{PAUSED_SYMBOL[1]}]{PAUSED_SYMBOL[0]}[/] paused (cells keep their state)")
+    if left_out:
+        notes.append(f"the oldest {left_out} of {len(heat.days)} days are left out to fit {width} columns "
+                     f"(narrow --start/--end, or widen the terminal)")
+    return lines + notes
+
+
+def _packed(items: list[str], width: int) -> list[str]:
+    """Legend items (rich markup) joined on as few lines of ``width`` columns as they fit."""
+    from rich.text import Text
+
+    lines: list[str] = []
+    used = 0
+    for item in items:
+        size = Text.from_markup(item).cell_len
+        if lines and used + 2 + size <= width:
+            lines[-1] += "  " + item
+            used += 2 + size
+        else:
+            lines.append(item)
+            used = size
+    return lines
+
+
+def _place(parts: list[str], days: list, gap_before: set[int], cell: int, gap: str) -> str:
+    """Header labels at their day's column: each part starts where its day's cell starts (a gap
+    column between), and is dropped where the previous label still runs."""
+    text = ""
+    column = 0
+    index = 0
+    for i in range(len(days)):
+        if i in gap_before:
+            index += 1  # the gap's placeholder
+            column += len(gap)
+        part = parts[index].rstrip() if cell == 1 else parts[index]
+        index += 1
+        if part.strip() and len(text) <= column:
+            text += " " * (column - len(text)) + part
+        column += cell
+    return text.rstrip()
 
 
 def metrics(

@@ -20,13 +20,22 @@ OutputLong = Annotated[Optional[str], typer.Option(
     show_default=False)]
 """``--output`` without ``-o``, for the commands whose ``-o`` names the file they write."""
 
-Table = Annotated[Optional[str], typer.Option(
-    "--table", help="layer.table or a table name that is unique across layers (default: every table).")]
-RequiredTable = Annotated[str, typer.Option("--table", help="layer.table or a table name that is unique across layers.")]
+Table = Annotated[Optional[list[str]], typer.Option(
+    "--table", metavar="TABLE",
+    help="layer.table or a table name that is unique across layers; repeatable (default: every table).")]
+"""``--table`` given any number of times: every one is honoured (see ``context.tables``)."""
+RequiredTable = Annotated[str, typer.Option(
+    "--table", metavar="TABLE", help="layer.table or a table name that is unique across layers (one table).")]
+Select = Annotated[Optional[list[str]], typer.Option(
+    "--select", "-s", metavar="SELECTOR",
+    help="Only these tables; repeatable: a name (orders_clean, silver.orders_clean), a layer (silver), a glob "
+         "(silver.*), +T (T and everything upstream of it), T+ (T and everything downstream) (default: every table).")]
+Exclude = Annotated[Optional[list[str]], typer.Option(
+    "--exclude", metavar="SELECTOR", help="Tables to leave out, same forms as --select; repeatable.")]
 
-Date = Annotated[Optional[str], typer.Option("--date", help="One day, YYYY-MM-DD.")]
-Start = Annotated[Optional[str], typer.Option("--start", help="First day of a range, YYYY-MM-DD.")]
-End = Annotated[Optional[str], typer.Option("--end", help="Last day of a range, YYYY-MM-DD (inclusive).")]
+Date = Annotated[Optional[str], typer.Option("--date", metavar="DAY", help="One day, YYYY-MM-DD.")]
+Start = Annotated[Optional[str], typer.Option("--start", metavar="DAY", help="First day of a range, YYYY-MM-DD.")]
+End = Annotated[Optional[str], typer.Option("--end", metavar="DAY", help="Last day of a range, YYYY-MM-DD (inclusive).")]
 
 Reason = Annotated[Optional[str], typer.Option(
     "--reason", help="Why (stored in the ledger); else $LAKEMEND_REASON, else a prompt on a terminal.")]
@@ -54,3 +63,86 @@ AllowSchemaChange = Annotated[bool, typer.Option(
     help="Let the write remove or rename columns of a table whose model's output changed (the table's schema is "
          "evolved; days not rebuilt read NULL for new columns). Added columns and Iceberg's safe widenings (int → "
          "long, float → double, wider decimals) need no flag; other type changes are refused even with it.")]
+
+
+def _readable_placeholders() -> None:
+    """typer >= 0.2x shows an option's Python type as its placeholder — ``<bool>`` beside every
+    flag (``--help`` included), ``<list[str]>`` beside a repeatable option. Show nothing beside a
+    flag, the option's metavar when it has one, else click's name for the type (TEXT, INTEGER).
+    Older typer (click's own help) has no such method and is left alone."""
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # pragma: no cover - typer without its own core
+        return
+    for kind in (TyperOption, TyperArgument):
+        original = getattr(kind, "display_type_rich", None)
+        if original is not None and not getattr(original, "lakemend", False):
+            kind.display_type_rich = _placeholder(original)  # type: ignore[method-assign]
+
+
+def _placeholder(original):  # noqa: ANN001, ANN202 - wraps typer's method
+
+    def display_type_rich(self, ctx):  # noqa: ANN001, ANN202 - typer's signature
+        if self.metavar is not None:
+            return self.metavar
+        if getattr(self, "is_flag", False):
+            return None
+        label = original(self, ctx)
+        if isinstance(label, str) and label.startswith("<"):
+            inner = label.strip("<>").removeprefix("list[").rstrip("]").removesuffix("...")
+            names = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "Path": "PATH", "int range": "INTEGER",
+                     "float range": "FLOAT"}
+            return names.get(inner, inner.upper())
+        return label
+
+    display_type_rich.lakemend = True  # type: ignore[attr-defined]
+    return display_type_rich
+
+
+def _whole_sentences() -> None:
+    """typer's rich help keeps the docstring's own line breaks inside a paragraph, so a sentence
+    wrapped in the source breaks mid-line on screen. Join each paragraph's lines (a line starting
+    ``Example:`` stays on a line of its own); ``\\b`` paragraphs are kept as written."""
+    try:
+        from typer import rich_utils
+    except ImportError:  # pragma: no cover - typer without rich help
+        return
+    original = getattr(rich_utils, "_fix_linebreaks", None)
+    if original is None or getattr(original, "lakemend", False):
+        return
+
+    def fix_linebreaks(paragraphs: list[str], markup_mode: object) -> str:
+        joined = []
+        for paragraph in paragraphs:
+            if paragraph.startswith("\b"):
+                joined.append(paragraph)
+                continue
+            lines: list[str] = []
+            for line in paragraph.splitlines():
+                if lines and not line.lstrip().startswith("Example:"):
+                    lines[-1] += " " + line.strip()
+                else:
+                    lines.append(line.strip())
+            joined.append("\n".join(lines))
+        return original(joined, markup_mode)
+
+    fix_linebreaks.lakemend = True  # type: ignore[attr-defined]
+    rich_utils._fix_linebreaks = fix_linebreaks  # type: ignore[attr-defined]
+
+
+def _shell_completion() -> None:
+    """Register typer's bash / zsh / fish completion classes, so that
+    ``eval "$(_LAKEMEND_COMPLETE=source_bash lakemend)"`` (zsh: ``source_zsh``, fish:
+    ``source_fish``) completes commands and options. typer registers them only when its
+    ``--install-completion`` options are on, and those are off: they would list under every
+    command's global options and guess the shell from the parent process."""
+    try:
+        from typer.completion import completion_init
+    except ImportError:  # pragma: no cover - typer without completion
+        return
+    completion_init()
+
+
+_readable_placeholders()
+_whole_sentences()
+_shell_completion()

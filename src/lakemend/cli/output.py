@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import os
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -32,13 +33,45 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json")
 
 
-def _width(stream_is_tty: bool) -> int | None:
-    """Pipes and CI logs get wide tables instead of rich's 80-column default."""
-    return None if stream_is_tty else 200
+PIPE_WIDTH = 120
 
 
-console = Console(highlight=False, width=_width(sys.stdout.isatty()))
-err_console = Console(stderr=True, highlight=False, width=_width(sys.stderr.isatty()))
+class _Environ(Mapping[str, str]):
+    """``os.environ`` as rich reads it for the console's size, at every print: ``$COLUMNS`` when
+    set; else rich asks the standard streams' terminal (output piped from a terminal — ``| less``,
+    ``| grep`` — gets that terminal's width); with no terminal at all (CI logs, cron mail) 120
+    columns instead of rich's 80. Never a fixed 200."""
+
+    def __getitem__(self, key: str) -> str:
+        if key == "COLUMNS" and key not in os.environ and not _any_terminal():
+            return str(PIPE_WIDTH)
+        return os.environ[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(os.environ)
+
+    def __len__(self) -> int:
+        return len(os.environ)
+
+
+def _any_terminal() -> bool:
+    for fd in (0, 1, 2):
+        try:
+            os.get_terminal_size(fd)
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def _console(**kwargs: Any) -> Console:
+    made = Console(highlight=False, _environ=_Environ(), **kwargs)
+    made.width = None  # type: ignore[assignment] - decided at each print (rich fixed it from $COLUMNS at creation)
+    return made
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 def _default(value: Any) -> Any:
@@ -229,20 +262,26 @@ def with_progress(total: int, out: Output, work: Callable[[ProgressHook], RunRep
         Progress,
         TextColumn,
         TimeElapsedColumn,
+        TimeRemainingColumn,
     )
 
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
         console=out.console, transient=True, disable=out.is_json,
     )
+    failures = 0
     with progress:
-        task = progress.add_task("planning", total=total)
+        task = progress.add_task("planning", total=total, failed="")
 
         def on_event(event: str, payload: Any) -> None:
+            nonlocal failures
             if event == "start":  # payload: the runner's Decision
                 progress.update(task, description=f"{payload.spec.qualified} {payload.day}")
-            else:  # a JobResult
-                progress.advance(task)
+            else:  # a JobResult, or a skipped Decision: both count towards the total
+                if getattr(payload, "status", "succeeded") != "succeeded":
+                    failures += 1
+                progress.update(task, advance=1, failed=f"[red]{failures} failed[/]" if failures else "")
 
         report = work(on_event)
     print_summary(report, out)
@@ -287,14 +326,19 @@ def print_summary(report: RunReport, out: Output) -> None:
     up_to_date = sum(1 for d in report.skipped if d.action == "up-to-date")
     resumed = sum(1 for d in report.skipped if d.action == "resumed")
     resumed_text = f", {resumed} already published by the interrupted attempt" if resumed else ""
+    # the restore point exists only where a publish replaced an earlier state (see iceberg/publish)
+    tagged = sorted({r.table for r in report.results if r.status == "succeeded" and r.snapshot_before is not None})
+    restore = (f", restore point tag pre-{report.run_id} on {len(tagged)} table(s)" if tagged
+               else ", no restore point: nothing published replaced an earlier state")
     out.text(
         f"{built} partition(s) built, {up_to_date} up to date{resumed_text}, {len(report.failed)} failed "
-        f"in {report.seconds:.1f} s (run {report.run_id}, restore point tag pre-{report.run_id})"
+        f"in {report.seconds:.1f} s (run {report.run_id}{restore})"
     )
     for result in report.results:
         if result.schema_change:
             out.text(f"Schema of {escape(result.table)} evolved: {escape(result.schema_change.describe())}")
     for result in report.failed:
-        out.problem(f"{result.table} {result.day}: {result.error}")
+        prefix = f"{result.table} {result.day}"
+        out.problem(result.error if (result.error or "").startswith(prefix) else f"{prefix}: {result.error}")
     if report.failed:
         out.text(f"See the ledger: lakemend runs --run {report.run_id} --status failed")

@@ -104,7 +104,7 @@ def quarantine(
 
     def show(target: Output) -> None:
         target.text(f"Quarantine {plan.table} {plan.day}: {plan.rows} rows in {plan.files} file(s) leave the table "
-                    f"(snapshot {plan.snapshot} is tagged pre-<run_id> first).")
+                    f"(its current snapshot {plan.snapshot} is tagged first, as a restore point named after the run).")
         if plan.dependants:
             target.text("Marked stale: " + ", ".join(f"{t} {d}" for t, d in plan.dependants))
 
@@ -119,7 +119,7 @@ def quarantine(
         document(None, "Nothing quarantined.")
         raise typer.Exit(1)
     run_id = apply_quarantine(lake, plan, why)
-    message = f"Quarantined {plan.table} {plan.day} (run {run_id}; restore point tag pre-{run_id})."
+    message = f"Quarantined {plan.table} {plan.day} (run {run_id}; {restore_point(lake, plan.table, run_id)})."
     document(run_id, message)
     out.text(message)
 
@@ -166,6 +166,17 @@ def rollback(
         document(None, "Nothing rolled back.")
         raise typer.Exit(1)
     run_id = apply_rollback(lake, plan, why)
-    message = f"Rolled back {len(plan.days)} day(s) of {plan.table} (run {run_id}; restore point tag pre-{run_id})."
+    message = f"Rolled back {len(plan.days)} day(s) of {plan.table} (run {run_id}; {restore_point(lake, plan.table, run_id)})."
     document(run_id, message)
     out.text(message)
+
+
+def restore_point(lake, table: str, run_id: str) -> str:  # noqa: ANN001 - Lake, imported lazily
+    """The run's restore point as it is in the table's metadata — never a tag that was not made."""
+    from lakemend.iceberg.publish import restore_tag
+
+    tag = restore_tag(run_id)
+    current = lake.table(table)
+    if current is not None and tag in current.metadata.refs:
+        return f"restore point tag {tag}: lakemend rollback --table {table} --to {tag}"
+    return "no restore point tag was needed"

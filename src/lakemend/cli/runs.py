@@ -16,6 +16,7 @@ runs_app = typer.Typer(help="The run ledger: every partition job lakemend ran, w
 LEDGER_COLUMNS = [
     "run_id", "layer", "table_name", "day", "status", "rows_read", "rows_written", "rows_quarantined",
     "rows_deduplicated", "started_at", "ended_at", "user", "host", "pid", "reason", "snapshot_before", "snapshot_after", "error",
+    "external_id", "external_log_uri",  # the job run of an external engine (EMR Serverless) and its logs
 ]
 JOB_STATUSES = ("succeeded", "failed", "running", "interrupted")
 SHOWN = ["run_id", "table_name", "day", "status", "rows_read", "rows_written", "rows_quarantined", "rows_deduplicated",
@@ -27,12 +28,15 @@ def runs(
     ctx: typer.Context,
     status: Annotated[Optional[str], typer.Option(
         "--status", help="succeeded, failed, running or interrupted (its process died; rerun to resume).")] = None,
-    table: Annotated[Optional[str], typer.Option("--table", help="layer.table or a table name that is unique across layers.")] = None,
+    table: opt.Table = None,
     run_id: Annotated[Optional[str], typer.Option("--run", help="Only the jobs of this run.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Newest N jobs.")] = 50,
     output: opt.Output = None,
 ) -> None:
     """List the ledger: one line per partition job, newest first (a job whose process was killed shows as interrupted).
+
+    The table shows the numbers and the reason; --output json adds user, host, pid and the
+    snapshots before and after each job (the restore points: see lakemend tags).
 
     Example: [bold]lakemend runs --status failed[/]
     """
@@ -44,8 +48,13 @@ def runs(
     if status and status not in JOB_STATUSES:
         raise UsageError(f"--status {status!r} is not a job status", "use succeeded, failed, running or interrupted")
     lake = context.open_lake()
-    qualified = lake.project.find_table(table).qualified if table else None
-    jobs = as_rows(lake.state.list_jobs(status=status, table=qualified, run_id=run_id, limit=limit))
+    if table:  # every --table given: the newest jobs of any of them
+        found = [j for spec in context.tables(lake, table)
+                 for j in lake.state.list_jobs(status=status, table=spec.qualified, run_id=run_id, limit=limit)]
+        found = sorted(found, key=lambda j: j["id"], reverse=True)[:limit]
+    else:
+        found = lake.state.list_jobs(status=status, run_id=run_id, limit=limit)
+    jobs = as_rows(found)
     out.document([{k: j[k] for k in LEDGER_COLUMNS} for j in jobs])
     out.table("Ledger (newest first)", [c.removeprefix("rows_").replace("table_name", "table") for c in SHOWN],
               [[j[c] for c in SHOWN] for j in jobs])

@@ -10,8 +10,15 @@ can, for one table over one or more days:
   contract checks (``execute`` / ``scalar``), transpiling from the canonical dialect to its own
   with sqlglot when it has another (``dialect``);
 - hand back rows, quarantine rows and check figures as Arrow tables (``arrow``) in the types
-  pyiceberg writes (microsecond timestamps, plain strings), which lakemend then writes as
-  Iceberg data files and publishes itself.
+  pyiceberg writes (microsecond timestamps, plain strings).
+
+Who writes the Iceberg table is the engine's ``writer``: ``None`` (DuckDB) means lakemend writes
+the data files itself with pyiceberg and publishes them (``lakemend.iceberg.publish``); an engine
+with a :class:`Writer` (Spark) writes them, and lakemend drives its write-audit-publish through
+it — a stage branch, the audit, ``fast_forward`` of main, the restore-point tag — and a whole-table
+rollback moves main through it (``Writer.move_main``: Iceberg's procedures). Either way
+nothing unaudited is ever visible on main. Landing files are always parsed by the
+:data:`lakemend.engines.PARSER` engine, so bronze rows do not depend on the engine.
 
 The job lifecycle (``lakemend.ops``) never talks to an engine library directly: it opens the
 project's engine with :func:`lakemend.engines.open_engine` (``engine:`` in lakemend.yaml) and
@@ -24,6 +31,7 @@ first message line, never the engine library's own exception type.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -78,11 +86,34 @@ class Session(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+class Writer(Protocol):
+    """An engine's own Iceberg writer, on the project's catalog (see the module docstring)."""
+
+    catalog: str
+    """The catalog name the engine knows the project's catalog by (pyiceberg's name too)."""
+
+    def sql(self, statement: str) -> list[tuple[Any, ...]]:
+        """One statement in the engine's own dialect with its Iceberg extensions (branches, tags,
+        procedures); a refusal raises :class:`lakemend.errors.SqlError` with its first line."""
+
+    def identifier(self, qualified: str, ref: str | None = None) -> str:
+        """``layer.table`` (on branch ``ref``) as the engine's quoted identifier."""
+
+    def overwrite_day(self, qualified: str, branch: str, rows: pa.Table, day: dt.date, properties: dict[str, str]) -> None:
+        """Replace every row of ``day`` on ``branch`` by ``rows`` in one commit with these snapshot properties."""
+
+    def move_main(self, qualified: str, snapshot_id: int, *, ancestor: bool) -> None:
+        """Point main of ``layer.table`` at an existing snapshot, writing no data file (whole-table
+        rollback): Iceberg's ``rollback_to_snapshot`` when it is an ``ancestor`` of main, else
+        ``set_current_snapshot``. A refusal raises :class:`lakemend.errors.SqlError`."""
+
+
 class Engine(Protocol):
     """An engine lakemend can build tables with (see the module docstring for the contract)."""
 
     name: str
     dialect: str
+    writer: Writer | None
 
     def session(self) -> Session:
         """A new, empty session working in UTC."""

@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -29,15 +30,54 @@ NAMESPACES = ("bronze", "silver", "gold", "quarantine")
 logging.getLogger("pyiceberg").setLevel(logging.ERROR)
 
 
-def open_catalog(project: Project) -> Catalog:
-    from pyiceberg.catalog.sql import SqlCatalog
+def catalog_properties(project: Project) -> dict[str, str]:
+    """The pyiceberg properties of the project's catalog (``catalog:``, ``warehouse:``, ``aws:``).
 
-    project.warehouse.mkdir(parents=True, exist_ok=True)
-    catalog = SqlCatalog(
-        project.config.catalog.name,
-        uri=project.catalog_uri,
-        warehouse=project.warehouse.as_uri(),
-    )
+    No secret is ever among them: S3 and Glue credentials come from the standard AWS chain.
+    """
+    from lakemend.project.storage import is_s3
+
+    config = project.config
+    props = {"warehouse": project.warehouse_uri}
+    if is_s3(config.warehouse):
+        props.update(project.s3.pyiceberg_properties())
+    if config.catalog.is_sql:
+        props["uri"] = project.catalog_uri
+    elif config.catalog.type == "glue":
+        props["glue.region"] = config.aws.region
+        if config.aws.endpoint_url:
+            props["glue.endpoint"] = config.aws.endpoint_url
+    else:  # rest
+        assert config.catalog.uri is not None
+        props["uri"] = config.catalog.uri
+    props.update(config.catalog.properties)
+    return props
+
+
+def open_catalog(project: Project) -> Catalog:
+    """The project's catalog, with lakemend's namespaces (one per layer) created when missing.
+
+    ``sql`` / ``jdbc``: pyiceberg's SqlCatalog on the database Spark's JdbcCatalog shares (same
+    catalog name on both sides); ``glue``: the Glue Data Catalog of ``aws.region``; ``rest``: an
+    Iceberg REST catalog.
+    """
+    config = project.config.catalog
+    warehouse = project.warehouse
+    if isinstance(warehouse, Path):
+        warehouse.mkdir(parents=True, exist_ok=True)
+    props = catalog_properties(project)
+    if config.is_sql:
+        from pyiceberg.catalog.sql import SqlCatalog
+
+        catalog: Catalog = SqlCatalog(config.name, **props)
+    elif config.type == "glue":
+        from pyiceberg.catalog.glue import GlueCatalog
+
+        catalog = GlueCatalog(config.name, **props)
+    else:
+        from pyiceberg.catalog.rest import RestCatalog
+
+        catalog = RestCatalog(config.name, **props)
     existing = {ns[0] for ns in catalog.list_namespaces()}
     for namespace in NAMESPACES:
         if namespace not in existing:
@@ -46,8 +86,9 @@ def open_catalog(project: Project) -> Catalog:
 
 
 def table_location(project: Project, qualified: str) -> str:
+    """``<warehouse>/<layer>/<table>`` on every catalog (Glue's own default would be ``<db>.db/<table>``)."""
     layer, name = qualified.split(".", 1)
-    return f"{project.warehouse.as_uri()}/{layer}/{name}"
+    return f"{project.warehouse_uri}/{layer}/{name}"
 
 
 def load_table(catalog: Catalog, qualified: str) -> Table | None:

@@ -21,15 +21,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakemend.errors import AuditFailed, SchemaChangeRefused
+from lakemend.errors import AuditFailed, LakemendError, SchemaChangeRefused, SqlError
 from lakemend.iceberg.catalog import schema_diff
 from lakemend.iceberg.files import day_files, files_key, partition_day
 
+if TYPE_CHECKING:
+    from lakemend.engines.base import Writer
+
 COMMIT_ATTEMPTS = 16
+FAST_FORWARD_ATTEMPTS = 3
 STAGE_PREFIX = "stage-"
 
 
@@ -87,14 +92,17 @@ def stage_run_id(branch: str) -> str | None:
 
 
 def publish_day(table, rows: pa.Table, day: dt.date, run_id: str, *,  # noqa: ANN001
-                drop_stale: Callable[[str], bool] | None = None) -> PublishResult:
+                drop_stale: Callable[[str], bool] | None = None, writer: Writer | None = None) -> PublishResult:
     """Stage ``rows`` as the new content of ``day`` on a branch, audit, then publish in one commit.
 
     ``drop_stale(other_run_id)``: whether the stage branches another run left on this table may
     be dropped first (the caller knows which runs are over; see ``drop_stale_branches``).
+    ``writer``: the engine's own Iceberg writer (Spark; see :func:`publish_day_with`), else pyiceberg.
     """
     from pyiceberg.table.update.snapshot import ExpireSnapshots, ManageSnapshots
 
+    if writer is not None:
+        return publish_day_with(writer, table, rows, day, run_id, drop_stale=drop_stale)
     rows = conform(table, rows, day)
     table.refresh()
     if drop_stale is not None:
@@ -147,6 +155,78 @@ def publish_day(table, rows: pa.Table, day: dt.date, run_id: str, *,  # noqa: AN
         files=tuple(f.file_path for f in staged_files),
         rows=rows.num_rows,
     )
+
+
+class PublishConflict(LakemendError):
+    """Main moved while a day was staged, every time it was tried: nothing was published."""
+
+
+def publish_day_with(writer: Writer, table, rows: pa.Table, day: dt.date, run_id: str, *,  # noqa: ANN001
+                     drop_stale: Callable[[str], bool] | None = None) -> PublishResult:
+    """Write-audit-publish through the engine's own writer (Spark): the same steps with Iceberg SQL.
+
+    1. stage: ``ALTER TABLE … CREATE BRANCH stage-<run>-<day>`` at main's snapshot, then the day
+       overwritten on the branch (one commit; main untouched);
+    2. audit on the branch: the day holds exactly the rows meant, all in the day's partition, in
+       new files;
+    3. restore point ``ALTER TABLE … CREATE TAG pre-<run_id>`` at the snapshot the stage forked
+       from (once per run and table), then ``CALL <catalog>.system.fast_forward(table, 'main',
+       branch)``: main becomes the audited snapshot itself. Iceberg refuses the fast-forward when
+       main moved meanwhile (another day committed); the day is then staged again on the new main,
+       up to :data:`FAST_FORWARD_ATTEMPTS` times, and after that refused as a :class:`PublishConflict`.
+
+    Parallel days of one table within this process take turns (one table lock around the three
+    steps), so only other processes can move main under a stage.
+    """
+    rows = conform(table, rows, day)
+    qualified = ".".join(table.name()[-2:])
+    ident = writer.identifier(qualified)
+    branch = stage_branch(run_id, day)
+    tag = restore_tag(run_id)
+    properties = {"lakemend.run-id": run_id, "lakemend.day": day.isoformat()}
+    table.refresh()
+    if drop_stale is not None:
+        drop_stale_branches(table, lambda other: other != run_id and drop_stale(other))
+    with _table_lock(table):
+        for attempt in range(FAST_FORWARD_ATTEMPTS):
+            table.refresh()
+            before = table.current_snapshot()
+            assert before is not None, "tables are created with an empty first snapshot"
+            if branch in table.metadata.refs:  # a crashed attempt, or the last one lost the race
+                writer.sql(f"ALTER TABLE {ident} DROP BRANCH IF EXISTS `{branch}`")
+            writer.sql(f"ALTER TABLE {ident} CREATE BRANCH `{branch}` AS OF VERSION {before.snapshot_id}")
+            try:
+                writer.overwrite_day(qualified, branch, rows, day, properties)
+                table.refresh()
+                staged = table.metadata.snapshot_by_name(branch)
+                assert staged is not None
+                published = {f.file_path for f in day_files(table, day, before.snapshot_id)}
+                staged_files = [f for f in day_files(table, day, staged.snapshot_id) if f.file_path not in published]
+                _audit(staged_files, rows.num_rows, day, branch)
+                if any(f.file_path in published for f in day_files(table, day, staged.snapshot_id)):
+                    raise AuditFailed(f"branch {branch} still holds files of the published {day}", "main is untouched; rerun")
+                if tag not in table.metadata.refs:  # once per run and table
+                    writer.sql(f"ALTER TABLE {ident} CREATE TAG IF NOT EXISTS `{tag}` AS OF VERSION {before.snapshot_id}")
+                writer.sql(f"CALL `{writer.catalog}`.system.fast_forward('{qualified}', 'main', '{branch}')")
+            except SqlError as exc:
+                _drop_branch(table, branch)
+                if "Cannot fast-forward" not in str(exc):
+                    raise
+                if attempt == FAST_FORWARD_ATTEMPTS - 1:
+                    raise PublishConflict(
+                        f"{qualified} {day}: main moved while the day was staged ({attempt + 1} tries); nothing was published",
+                        "another writer is committing to this table: rerun the job when it is done",
+                    ) from None
+                continue
+            except BaseException:
+                _drop_branch(table, branch)
+                raise
+            _drop_branch(table, branch)
+            table.refresh()
+            after = table.current_snapshot()
+            return PublishResult(before.snapshot_id, after.snapshot_id if after else None,
+                                 tuple(f.file_path for f in staged_files), rows.num_rows)
+    raise AssertionError("unreachable")
 
 
 def _swap_in(tx, table, day: dt.date, files: list, tag: str, properties: dict[str, str],  # noqa: ANN001
@@ -217,15 +297,15 @@ def write_day_files(table, rows: pa.Table, day: dt.date) -> list:  # noqa: ANN00
     return list(write_file(table.io, metadata, tasks))
 
 
-_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def _table_lock(table) -> threading.Lock:  # noqa: ANN001
+def _table_lock(table) -> threading.RLock:  # noqa: ANN001
     """One commit at a time per table within this process (parallel days of one table)."""
     key = ".".join(table.name())
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(key, threading.Lock())
+        return _LOCKS.setdefault(key, threading.RLock())
 
 
 def _with_retries(table, commit) -> None:  # noqa: ANN001

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -181,12 +181,48 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="milliseconds") + "Z"
 
 
-def jobs_of_day(lake: Lake, day: dt.date, table: str | None = None) -> list[LineageJob]:
+def jobs_of_day(lake: Lake, day: dt.date, table: str | Collection[str] | None = None) -> list[LineageJob]:
     """Every job that wrote the day (events first, then the ledger), oldest first; with ``table``
-    (a qualified name), only those writing or reading it."""
+    (qualified names, one or several), only those writing or reading one of them."""
     events = read_day(lake.project, day)
     jobs = from_events(list(events)) if events is not None else []
     jobs += from_ledger(lake, day, {j.lineage_run_id for j in jobs if j.lineage_run_id})
     if table:
-        jobs = [j for j in jobs if j.table == table or any(i.table == table for i in j.inputs)]
+        wanted = {table} if isinstance(table, str) else set(table)
+        jobs = [j for j in jobs if j.table in wanted or any(i.table in wanted for i in j.inputs)]
     return sorted(jobs, key=lambda j: (j.started_at or j.ended_at or ""))
+
+
+@dataclass(frozen=True)
+class TableEdge:
+    """One edge of a table's lineage: ``source`` is read by ``target`` through ``mapping``."""
+
+    source: str
+    target: str
+    mapping: str
+
+
+@dataclass(frozen=True)
+class TableLineage:
+    """A table's place in the graph: every edge upstream and downstream of it (transitively), the
+    landing sources it comes from, and its newest jobs from the ledger."""
+
+    table: str
+    sources: list[str]
+    upstream: list[TableEdge]
+    downstream: list[TableEdge]
+    recent: list[dict[str, Any]]
+
+
+def table_lineage(lake: Lake, qualified: str, recent: int = 10) -> TableLineage:
+    """``lineage --table T`` without a day: from the project's graph and the ledger (no data read)."""
+    project = lake.project
+    up_names = [qualified, *project.upstream(qualified)]
+    upstream = [TableEdge(i.table, name, i.mapping) for name in up_names for i in project.tables[name].inputs]
+    down_names = [qualified, *project.downstream(qualified)]
+    downstream = [TableEdge(name, spec.qualified, i.mapping) for name in down_names
+                  for spec, i in project.dependants(name)]
+    jobs = lake.state.list_jobs(table=qualified, limit=recent)
+    keep = ("run_id", "day", "status", "rows_written", "ended_at", "reason")
+    return TableLineage(qualified, project.sources_of(qualified), list(dict.fromkeys(upstream)),
+                        list(dict.fromkeys(downstream)), [{k: j.get(k) for k in keep} for j in jobs])

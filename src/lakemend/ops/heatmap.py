@@ -1,28 +1,52 @@
-"""The status heatmap: tables × days, each cell's state from metadata and the state DB only."""
+"""The status heatmap: tables × days, each cell's state from metadata and the state DB only.
+
+A cell is one partition's state: ``published``, ``missing`` (expected, not there), ``stale``
+(``recovery.find_stale`` — the one staleness scan ``late`` and ``repair --stale`` use too),
+``failed`` (its newest job failed) or ``quarantined`` (taken out of the table by ``lakemend
+quarantine``). Beside the states, and never hiding them: the tables that are paused, and the
+records each day sent to ``quarantine.<table>`` (counted from that table's metadata).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from lakemend.iceberg.files import files_by_day
 from lakemend.lake import Lake
 from lakemend.ops.recovery import expected_days, find_stale, present_days
 from lakemend.state.store import PauseFlags
 
-STATES = ("published", "missing", "stale", "failed", "quarantined", "paused")
+STATES = ("published", "missing", "stale", "failed", "quarantined")
 SYMBOLS = {"published": ("■", "green"), "missing": ("·", "red"), "stale": ("◐", "yellow"), "failed": ("✗", "bold red"),
-           "quarantined": ("▨", "magenta"), "paused": ("‖", "blue")}
+           "quarantined": ("▨", "magenta")}
+RECORDS_SYMBOL = ("▣", "dark_orange")
+"""A published day that sent records to quarantine (the state is still ``published``)."""
+PAUSED_SYMBOL = ("‖", "blue")
+GAP_SYMBOL = "┊"
+"""Between two shown days that are not consecutive: the days between have no data and are not expected."""
 
 
 @dataclass(frozen=True)
 class Heatmap:
     days: tuple[dt.date, ...]
     cells: dict[str, dict[dt.date, str]]
+    paused: dict[str, str] = field(default_factory=dict)
+    """Table → the reason it is paused (its own pause or ``pause --all``); its cells keep their state."""
+    records_quarantined: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    """Table → day → records of that day in ``quarantine.<table>`` (days shown only)."""
 
     def totals(self) -> dict[str, int]:
         counts: Counter[str] = Counter(state for row in self.cells.values() for state in row.values())
         return {state: counts.get(state, 0) for state in STATES}
+
+    def quarantined_record_total(self) -> int:
+        return sum(n for row in self.records_quarantined.values() for n in row.values())
+
+    def gap_after(self) -> set[int]:
+        """Indexes ``i`` of ``days`` followed by a jump of more than one day (a gap to mark)."""
+        return {i for i in range(len(self.days) - 1) if (self.days[i + 1] - self.days[i]).days > 1}
 
 
 def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date | None, last: int = 14) -> Heatmap:  # noqa: ANN001
@@ -37,10 +61,15 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
         days = sorted(d for d in every if (start is None or d >= start) and (end is None or d <= end))
     else:
         days = sorted(every)[-last:]
+    shown = set(days)
     cells: dict[str, dict[dt.date, str]] = {}
+    paused: dict[str, str] = {}
+    records: dict[str, dict[dt.date, int]] = {}
     for spec in tables:
         failed = lake.state.failed_days(spec.qualified)
-        paused = spec.qualified in pauses or "*" in pauses
+        flag = pauses.get(spec.qualified) or pauses.get("*")
+        if flag:
+            paused[spec.qualified] = flag["reason"]
         row = {}
         for day in days:
             mark = marks.get((spec.qualified, day), {}).get("mark")
@@ -53,9 +82,21 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
             elif day in stale.get(spec.qualified, ()):
                 state = "stale"
             elif day in present[spec.qualified]:
-                state = "paused" if paused else "published"
+                state = "published"
             else:
                 continue
             row[day] = state
         cells[spec.qualified] = row
-    return Heatmap(tuple(days), cells)
+        counted = _quarantined_records(lake, spec, shown)
+        if counted:
+            records[spec.qualified] = counted
+    return Heatmap(tuple(days), cells, paused, records)
+
+
+def _quarantined_records(lake: Lake, spec, days: set[dt.date]) -> dict[dt.date, int]:  # noqa: ANN001 - TableSpec
+    """Records per shown day in ``quarantine.<name>``, from its manifests (no data file read)."""
+    table = lake.table(f"quarantine.{spec.name}")
+    if table is None:
+        return {}
+    counts = {day: sum(f.record_count for f in data_files) for day, data_files in files_by_day(table).items() if day in days}
+    return {day: n for day, n in counts.items() if n}

@@ -39,6 +39,26 @@ class Verification:
 
 
 @dataclass(frozen=True)
+class RowChange:
+    """One partition's rows before the incident's first change and after its last, from the
+    snapshot summaries of the jobs' commits (Iceberg's deleted-records / added-records)."""
+
+    table: str
+    day: dt.date
+    before: int | None  # None: the snapshot is gone (vacuumed) or the day was new
+    after: int | None
+
+
+@dataclass(frozen=True)
+class RestorePoint:
+    """A ``pre-<run_id>`` tag a run of the incident made (still in the table's metadata)."""
+
+    table: str
+    tag: str
+    snapshot_id: int
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a post-mortem draft is made of (the incident as closed)."""
 
@@ -47,6 +67,12 @@ class Report:
     runs: tuple[dict[str, Any], ...]
     jobs: tuple[dict[str, Any], ...]
     verification: Verification
+    row_changes: tuple[RowChange, ...] = ()
+    restore_points: tuple[RestorePoint, ...] = ()
+
+
+ACTION = "lakemend: "
+"""The start of a note lakemend adds itself (a pause or a resume during an open incident)."""
 
 
 # ----- reading and recording ---------------------------------------------------------------------
@@ -100,6 +126,16 @@ def add_note(store: StateStore, incident_id: str | None, text: str) -> Note:
     return stored.add_note(store, record.id, text.strip())
 
 
+def record_action(store: StateStore, text: str) -> list[str]:
+    """Note an operational action (pause, resume) on every open incident, for its timeline;
+    returns the incidents noted."""
+    noted = []
+    for incident in list_incidents(store, "open"):
+        stored.add_note(store, incident.id, ACTION + text.strip())
+        noted.append(incident.id)
+    return noted
+
+
 def runs_of_incident(store: StateStore, incident: Incident) -> list[dict[str, Any]]:
     """Runs that started while the incident was open (opened_at … closed_at, or now), oldest first."""
     return store.runs_started_between(incident.opened_at, incident.window_end())
@@ -143,8 +179,9 @@ def close_incident(lake: Lake, incident_id: str | None, summary: str | None = No
     closed = replace(record, status="closed", closed_at=utcnow(), closed_by=user,
                      summary=summary.strip() if summary and summary.strip() else None)
     linked = runs_of_incident(store, closed)
-    report = Report(closed, tuple(stored.notes_of(store, closed.id)), tuple(linked),
-                    tuple(store.jobs_of_runs([r["run_id"] for r in linked])), verification)
+    jobs = tuple(store.jobs_of_runs([r["run_id"] for r in linked]))
+    report = Report(closed, tuple(stored.notes_of(store, closed.id)), tuple(linked), jobs, verification,
+                    row_changes(lake, jobs), restore_points(lake, jobs))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     partial.write_text(render_postmortem(report), encoding="utf-8")
@@ -152,6 +189,41 @@ def close_incident(lake: Lake, incident_id: str | None, summary: str | None = No
     if not stored.record_close(store, closed):
         raise LakemendError(f"{closed.id} was closed by someone else meanwhile", "see lakemend incident list")
     return closed, target
+
+
+def _summary_of(lake: Lake, table: str, snapshot_id: int | None) -> dict[str, str] | None:
+    current = lake.table(table) if snapshot_id is not None else None
+    snapshot = current.snapshot_by_id(snapshot_id) if current is not None else None
+    return dict(snapshot.summary.additional_properties) if snapshot is not None and snapshot.summary else None
+
+
+def row_changes(lake: Lake, job_rows: Sequence[dict[str, Any]]) -> tuple[RowChange, ...]:
+    """Per partition changed by a succeeded job: its rows before the first change and after the last."""
+    changed: dict[tuple[str, dt.date], list[dict[str, Any]]] = defaultdict(list)
+    for job in job_rows:
+        if job["status"] == "succeeded" and job["snapshot_after"] is not None:
+            changed[(job["table_name"], job["day"])].append(job)
+    out = []
+    for (table, day), jobs in changed.items():
+        first = _summary_of(lake, table, jobs[0]["snapshot_after"])
+        last = _summary_of(lake, table, jobs[-1]["snapshot_after"])
+        before = int(first.get("deleted-records", 0)) if first is not None and jobs[0]["snapshot_before"] is not None else None
+        after = int(last.get("added-records", 0)) if last is not None else jobs[-1]["rows_written"]
+        out.append(RowChange(table, day, before, after))
+    return tuple(out)
+
+
+def restore_points(lake: Lake, job_rows: Sequence[dict[str, Any]]) -> tuple[RestorePoint, ...]:
+    """The ``pre-<run_id>`` tags the incident's runs made that the tables still hold."""
+    from lakemend.iceberg.publish import restore_tag
+
+    found = []
+    for run_id, table in dict.fromkeys((j["run_id"], j["table_name"]) for j in job_rows if j["status"] == "succeeded"):
+        current = lake.table(table)
+        ref = current.metadata.refs.get(restore_tag(run_id)) if current is not None else None
+        if ref is not None:
+            found.append(RestorePoint(table, restore_tag(run_id), ref.snapshot_id))
+    return tuple(found)
 
 
 # ----- the post-mortem draft ---------------------------------------------------------------------------
@@ -162,13 +234,18 @@ def render_postmortem(report: Report) -> str:
     sections = [
         _header(report),
         _summary(report.incident),
+        _impact(report),
+        ("## Detection\n\n_How was it noticed (alert, DQ check, a user), when, and how long after it began? "
+         "What would have caught it sooner? — to be written._"),
         _timeline(report),
         _partitions(report.jobs),
-        _rows_changed(report.jobs),
+        _rows_changed(report),
+        _restore_points(report.restore_points),
         _failures(report),
         _reasons(report.runs),
         _verification(report.verification),
-        "## Follow-ups\n\n- [ ] \n- [ ] \n- [ ] ",
+        "## Root cause\n\n_Why it happened (the five whys), not only what broke — to be written._",
+        "## Action items\n\n| action | owner | due |\n|---|---|---|\n|  |  |  |\n|  |  |  |\n\n- [ ] \n- [ ] \n- [ ] ",
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -247,7 +324,9 @@ def _timeline(report: Report) -> str:
     inc = report.incident
     events = [_Event(inc.opened_at, 0, f"incident opened by {_text(inc.opened_by or 'unknown')} ({inc.severity}): "
                                        f"{_indented(inc.title)}")]
-    events += [_Event(n.at, 1, f"note by {_text(n.user or 'unknown')}: {_indented(n.text)}") for n in report.notes]
+    events += [_Event(n.at, 1, f"{_text(n.user or 'unknown')} {_indented(n.text.removeprefix(ACTION))}"
+                      if n.text.startswith(ACTION) else f"note by {_text(n.user or 'unknown')}: {_indented(n.text)}")
+               for n in report.notes]
     events += _ledger_events(report)
     if inc.closed_at:
         events.append(_Event(inc.closed_at, 2, f"incident closed by {_text(inc.closed_by or 'unknown')}"))
@@ -294,25 +373,59 @@ def _partitions(job_rows: Sequence[dict[str, Any]]) -> str:
         ok = [j for j in attempts if j["status"] == "succeeded"]
         last_ok = ok[-1] if ok else {}
         snapshots = f"{_cell(attempts[0]['snapshot_before'])} → {_cell(last_ok.get('snapshot_after'))}"
-        rows.append([table, day, attempts[-1]["status"], len(attempts), last_ok.get("rows_written"),
-                     last_ok.get("rows_quarantined"), snapshots])
+        quarantined = last_ok.get("rows_quarantined")
+        if last_ok.get("command") == "quarantine":  # the partition itself was taken out: all its rows
+            quarantined = last_ok.get("rows_read")
+        rows.append([table, day, attempts[-1]["status"], len(attempts), last_ok.get("rows_written"), quarantined, snapshots])
     columns = ["table", "day", "status", "jobs", "rows written", "rows quarantined", "snapshot before → after"]
     return "## Partitions affected\n\n" + _md_table(columns, rows)
 
 
-def _rows_changed(job_rows: Sequence[dict[str, Any]]) -> str:
-    totals: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for job in job_rows:
-        if job["status"] != "succeeded":
-            continue
-        counts = totals[(LAYER_RANK.get(job["layer"], 9), job["table_name"])]
-        for i, column in enumerate(("rows_written", "rows_quarantined", "rows_deduplicated")):
-            counts[i] += job[column] or 0
-    if not totals:
+def _rows_changed(report: Report) -> str:
+    """Per partition: rows before the incident's first change and after its last (snapshot
+    summaries), and the records its last build sent to quarantine (or, for a partition taken out
+    by ``lakemend quarantine``, all of its rows)."""
+    if not report.row_changes:
         return "## Rows changed\n\nNo partition was published during the incident."
-    rows = [[table, *counts] for (_, table), counts in sorted(totals.items())]
-    return "## Rows changed\n\n_Totals of the succeeded jobs._\n\n" + _md_table(
-        ["table", "rows written", "rows quarantined", "rows deduplicated"], rows)
+    last_ok: dict[tuple[str, dt.date], dict[str, Any]] = {}
+    for job in report.jobs:
+        if job["status"] == "succeeded":
+            last_ok[(job["table_name"], job["day"])] = job
+    rank = {j["table_name"]: LAYER_RANK.get(j["layer"], 9) for j in report.jobs}
+    rows = []
+    for change in sorted(report.row_changes, key=lambda c: (rank.get(c.table, 9), c.table, c.day)):
+        job = last_ok.get((change.table, change.day), {})
+        taken_out = job.get("command") == "quarantine"
+        quarantined = job.get("rows_read") if taken_out else job.get("rows_quarantined")
+        delta = None if change.before is None or change.after is None else f"{change.after - change.before:+,}"
+        rows.append([change.table, change.day, change.before if change.before is not None else "— (new)",
+                     change.after, delta, f"{quarantined} (partition taken out)" if taken_out else quarantined])
+    return ("## Rows changed\n\n_Rows of each partition before the incident's first change and after its last "
+            "(Iceberg snapshot summaries), and the records quarantined by its last build._\n\n"
+            + _md_table(["table", "day", "rows before", "rows after", "change", "rows quarantined"], rows))
+
+
+def _restore_points(points: Sequence[RestorePoint]) -> str:
+    if not points:
+        return "## Restore points\n\nNo run of the incident replaced published data, so none was tagged."
+    rows = [[p.table, f"`{p.tag}`", p.snapshot_id, f"`lakemend rollback --table {p.table} --to {p.tag}`"] for p in points]
+    return ("## Restore points\n\n_The state before each run's first change, tagged (kept until `lakemend vacuum` "
+            "expires it)._\n\n" + _md_table(["table", "tag", "snapshot", "to go back"], rows))
+
+
+def _impact(report: Report) -> str:
+    """Facts from the ledger to start the impact from; the author adds who was affected."""
+    changed = {(c.table, c.day) for c in report.row_changes}
+    failed = {(j["table_name"], j["day"]) for j in report.jobs if j["status"] == "failed"}
+    days = sorted({d for _, d in changed | failed})
+    span = "" if not days else (f", days {days[0]} … {days[-1]}" if len(days) > 1 else f", day {days[0]}")
+    quarantined = sum((j["rows_read"] if j["command"] == "quarantine" else j["rows_quarantined"]) or 0
+                      for j in report.jobs if j["status"] == "succeeded")
+    facts = (f"- {len(changed)} partition(s) of {len({t for t, _ in changed})} table(s) republished{span}\n"
+             f"- {len(failed)} partition(s) with a failed job; {quarantined:,} row(s) quarantined\n"
+             f"- {len(report.verification.damage)} problem(s) found by verify at close")
+    return ("## Impact\n\n" + facts + "\n\n_Who and what downstream saw wrong or late data, for how long — "
+            "to be written._")
 
 
 def _failures(report: Report) -> str:
@@ -321,7 +434,12 @@ def _failures(report: Report) -> str:
     with_jobs = {j["run_id"] for j in report.jobs if j["status"] == "failed"}
     lines += [f"- run {r['run_id']} ({r['command']}, {when(r['started_at'])}): {_indented(r['error'] or 'failed')}"
               for r in report.runs if r["status"] == "failed" and r["run_id"] not in with_jobs]
-    return "## Failures\n\n" + ("\n".join(lines) if lines else "No job failed during the incident.")
+    stopped = [f"- run {r['run_id']} ({r['command']}, {when(r['started_at'])}) was interrupted "
+               f"({sum(1 for j in report.jobs if j['run_id'] == r['run_id'] and j['status'] == 'interrupted')} job(s) "
+               f"stopped): {_indented(r['error'] or 'interrupted')}"
+               for r in report.runs if r["status"] == "interrupted"]
+    body = "\n".join(lines) if lines else "No job failed during the incident."
+    return "## Failures\n\n" + body + ("\n\n" + "\n".join(stopped) if stopped else "")
 
 
 def _reasons(run_rows: Sequence[dict[str, Any]]) -> str:

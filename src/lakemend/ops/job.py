@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext as _nothing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,10 +131,15 @@ def run_scope(lake: Lake, run_id: str, command: str, args: dict[str, Any], reaso
             yield
     except BaseException as exc:
         if isinstance(exc, Exception):
-            status, message = "failed", str(exc) or type(exc).__name__
-        else:  # Ctrl-C, SystemExit
-            status, message = INTERRUPTED, f"interrupted: {type(exc).__name__}"
-        lake.state.finish_run(run_id, status, redact(lake.project, message))
+            lake.state.finish_run(run_id, "failed", redact(lake.project, str(exc) or type(exc).__name__))
+        else:  # Ctrl-C, SystemExit: the run and every job still open in it (a worker thread's) closed interrupted
+            with _interrupts_deferred(), _job_gate:  # no worker opens a job row while they are closed
+                _stopping.add(run_id)
+                message = f"interrupted: {type(exc).__name__}"
+                lake.state.finish_run(run_id, INTERRUPTED, message)
+                for row in lake.state.list_jobs(status="running", run_id=run_id, limit=10_000):
+                    lake.state.finish_job(row["id"], INTERRUPTED, error=message)
+                interrupted_runs.append(InterruptedRun(run_id, command, resume_hint(run_id, args)))
         raise
     else:
         record = lake.state.get_run(run_id)
@@ -140,6 +147,57 @@ def run_scope(lake: Lake, run_id: str, command: str, args: dict[str, Any], reaso
             lake.state.finish_run(run_id, "succeeded")
     finally:
         leases.release(lake.state, run_id)
+
+
+@dataclass(frozen=True)
+class InterruptedRun:
+    """A run of this process closed ``interrupted`` by Ctrl-C: what the CLI tells the person."""
+
+    run_id: str
+    command: str
+    resume: str  # how to pick up where it stopped
+
+
+interrupted_runs: list[InterruptedRun] = []
+"""The runs this process closed as interrupted, oldest first (read by the CLI's error boundary)."""
+
+_job_gate = threading.Lock()
+_stopping: set[str] = set()
+"""Runs closed as interrupted: a worker thread that picked up one of their jobs just before
+Ctrl-C opens no ledger row for it (the row would be left ``running`` when the process exits)."""
+
+
+class RunStopped(KeyboardInterrupt):
+    """Raised in a worker thread for a job of a run that Ctrl-C already closed."""
+
+
+def resume_hint(run_id: str, args: dict[str, Any]) -> str:
+    """How to finish an interrupted run: a backfill plan resumes by id; anything else by being rerun
+    (every command skips what is already up to date or published)."""
+    if "plan_key" in (args or {}):
+        return f"rerun the same command or lakemend runs resume {run_id}"
+    return "rerun the same command"
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Ledger rows closed after a Ctrl-C must not be left half-closed by a second, impatient
+    Ctrl-C: in the main thread SIGINT waits until the block ends, then is raised as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except ValueError:  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)
 
 
 def may_drop_stage_of(lake: Lake, run_id: str) -> Callable[[str], bool]:
@@ -180,14 +238,19 @@ class partition_job:  # noqa: N801 - used like a function: ``with partition_job(
 
     def __enter__(self) -> RunningJob:
         lake, spec = self.lake, self.spec
+        if self.run_id in _stopping:  # checked again with the ledger row, under the gate
+            raise RunStopped(f"{self.run_id} was interrupted")
         self.started = time.perf_counter()
         self.dims = Dimensions(spec.layer, spec.qualified, ",".join(lake.project.sources_of(spec.qualified)) or None)
         metrics.record(lake.state, metrics.STARTED, 1, self.dims, self.run_id)
         current = lake.table(spec.qualified)
         before = current.current_snapshot().snapshot_id if current is not None and current.current_snapshot() else None
         self.result.snapshot_before = before
-        self.job_id = lake.state.start_job(self.run_id, self.command, spec.layer, spec.qualified, self.day, self.reason,
-                                           before, self.input_key)
+        with _job_gate:
+            if self.run_id in _stopping:
+                raise RunStopped(f"{self.run_id} was interrupted")
+            self.job_id = lake.state.start_job(self.run_id, self.command, spec.layer, spec.qualified, self.day,
+                                               self.reason, before, self.input_key)
         self.event = JobEvent(kind="START", run_id=self.run_id, command=self.command, layer=spec.layer,
                               table=spec.qualified, day=self.day, reason=self.reason, at=utcnow(),
                               source=self.dims.source, snapshot_before=before)
@@ -208,24 +271,30 @@ class partition_job:  # noqa: N801 - used like a function: ``with partition_job(
 
     def _finish(self, exc: BaseException | None) -> None:
         lake, result = self.lake, self.result
+        if isinstance(exc, ContractFailed) and exc.rows_read is not None:  # what the build read before the check
+            result.rows_read = exc.rows_read
+            result.rows_quarantined = exc.rows_quarantined or 0
+            result.rows_deduplicated = exc.rows_deduplicated or 0
         if isinstance(exc, LakemendError):
             result.error = redact(lake.project, str(exc))
         elif isinstance(exc, Exception):
             result.error = redact(lake.project, f"{type(exc).__name__}: {exc}")
             if self.debug:
                 traceback.print_exception(exc)
-        elif exc is not None:  # Ctrl-C, SystemExit: recorded, then it stops the run
+        elif exc is not None:  # Ctrl-C, SystemExit: recorded as interrupted, then it stops the run
+            result.status = INTERRUPTED
             result.error = f"interrupted: {type(exc).__name__}"
         leases.release(lake.state, self.run_id, [self.key])
         result.seconds = time.perf_counter() - self.started
         succeeded = result.status == "succeeded"
         metrics.record(lake.state, metrics.SUCCEEDED if succeeded else metrics.FAILED, 1, self.dims, self.run_id)
         metrics.record(lake.state, metrics.DURATION, round(result.seconds, 3), self.dims, self.run_id)
-        lake.state.finish_job(
-            self.job_id, result.status, rows_read=result.rows_read, rows_written=result.rows_written,
-            rows_quarantined=result.rows_quarantined, rows_deduplicated=result.rows_deduplicated,
-            snapshot_before=result.snapshot_before, snapshot_after=result.snapshot_after, error=result.error,
-        )
+        with _interrupts_deferred() if result.status == INTERRUPTED else _nothing():
+            lake.state.finish_job(
+                self.job_id, result.status, rows_read=result.rows_read, rows_written=result.rows_written,
+                rows_quarantined=result.rows_quarantined, rows_deduplicated=result.rows_deduplicated,
+                snapshot_before=result.snapshot_before, snapshot_after=result.snapshot_after, error=result.error,
+            )
         emit(lake, dataclasses.replace(
             self.event, kind="COMPLETE" if succeeded else "FAIL", at=utcnow(), inputs=self.running.inputs,
             snapshot_before=result.snapshot_before, snapshot_after=result.snapshot_after, rows_read=result.rows_read,
@@ -260,7 +329,7 @@ def run_partition_job(lake: Lake, job: PartitionJob, run_id: str, command: str, 
                 raise ContractFailed(f"{spec.qualified} {day}: contract failed on the rows to write: {'; '.join(problems)}",
                                      "the published data is untouched; fix the model or the contract and rerun")
             _publish_quarantine(lake, spec, day, built.quarantine, run_id, allow_schema_change)
-            published = publish_day(table, rows, day, run_id, drop_stale=may_drop_stage_of(lake, run_id))
+            published = publish_day(table, rows, day, run_id, drop_stale=may_drop_stage_of(lake, run_id), writer=lake.writer)
             running.published(published)
             lake.state.record_partition(spec.qualified, day, input_key=job.input_key, files_key=published.files_key,
                                         snapshot_id=published.snapshot_after, run_id=run_id, rows=published.rows)
@@ -284,4 +353,4 @@ def _publish_quarantine(lake: Lake, spec: TableSpec, day: dt.date, rows: pa.Tabl
     rows = rows.set_column(rows.schema.get_field_index("run_id"), "run_id", pa.array([run_id] * rows.num_rows, pa.string()))
     table = lake.ensure_table(qualified, QUARANTINE_SCHEMA)
     evolve_schema(table, qualified, rows.schema, allow=allow_schema_change)  # a quarantine layout of an older lakemend
-    publish_day(table, rows, day, run_id, drop_stale=may_drop_stage_of(lake, run_id))
+    publish_day(table, rows, day, run_id, drop_stale=may_drop_stage_of(lake, run_id), writer=lake.writer)

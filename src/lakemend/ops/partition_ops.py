@@ -9,6 +9,7 @@ next `run`) rebuilds them.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from lakemend.build.diff import PartitionDiff, diff_partition
@@ -17,7 +18,7 @@ from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
 from lakemend.project.project import TableSpec
 from lakemend.iceberg.files import day_files, files_by_day, files_key
-from lakemend.iceberg.publish import replace_day_files
+from lakemend.iceberg.publish import PublishResult, replace_day_files, restore_tag
 from lakemend.ops.job import partition_job, run_scope
 from lakemend.ops.runner import new_run_id
 
@@ -87,7 +88,8 @@ def resolve_target(table, target: str) -> tuple[int, str]:  # noqa: ANN001
     if target.isdigit():
         snapshot_id = int(target)
         if table.metadata.snapshot_by_id(snapshot_id) is None:
-            raise UsageError(f"{table.name()[-1]} has no snapshot {snapshot_id}", "see its tags: lakemend rollback --help")
+            qualified = ".".join(table.name()[-2:])
+            raise UsageError(f"{qualified} has no snapshot {snapshot_id}", f"list its restore points: lakemend tags {qualified}")
         return snapshot_id, f"snapshot {snapshot_id}"
     ref = table.metadata.refs.get(target)
     if ref is not None:
@@ -125,8 +127,7 @@ def plan_rollback(lake: Lake, spec: TableSpec, target: str, day: dt.date | None)
             "roll back only to an earlier state of this table: a pre-<run_id> tag or a snapshot id from its history",
         )
     then, now = files_by_day(table, snapshot_id), files_by_day(table, current)
-    days = sorted(d for d in set(then) | set(now)
-                  if {f.file_path for f in then.get(d, [])} != {f.file_path for f in now.get(d, [])})
+    days = sorted(_changed_days(then, now))
     if day is not None:
         days = [d for d in days if d == day]
     diffs = []
@@ -149,11 +150,19 @@ def _target_files(table, plan: RollbackPlan) -> dict[dt.date, list]:  # noqa: AN
 
 
 def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
-    """Re-publish each changed day from the target's own files (no data rewritten), in order.
+    """Roll the plan's changed days back to the target, each day its own job (ledger row, lease, events,
+    metrics, partition state), behind the restore point ``pre-<run_id>``; dependants are marked stale.
 
-    Every day is its own job (ledger row, events, metrics); the first failure stops the rollback,
-    is recorded as a failed job and run, and leaves the days already rolled back behind their
-    restore point tag.
+    How main moves depends on the engine and the scope:
+
+    - per day (``--date``; ``plan.whole_table`` false), on every engine, and the whole table on an
+      engine without its own writer (DuckDB): metadata only — each changed day is re-published from
+      the target's own data files (nothing rewritten), one commit per day, in order. The first
+      failure stops the rollback, is recorded as a failed job and run, and leaves the days already
+      rolled back behind their restore point tag;
+    - the whole table on an engine with its own writer (Spark): main itself is moved to the target
+      with Iceberg's procedures (:func:`_move_main`), one commit for every day, so all its jobs
+      succeed or fail together.
     """
     run_id = new_run_id()
     spec = lake.project.table(plan.table)
@@ -161,7 +170,13 @@ def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
     then: dict[dt.date, list] = {}
     with run_scope(lake, run_id, "rollback", args, reason, hold=[(plan.table, d) for d in plan.days]):
         table = lake.table(plan.table)
-        for day in plan.days:
+        if plan.whole_table and lake.writer is not None:
+            if plan.days:
+                _move_main(lake, plan, spec, run_id, reason)
+            days: tuple[dt.date, ...] = ()
+        else:
+            days = plan.days
+        for day in days:
             with partition_job(lake, run_id=run_id, command="rollback", spec=spec, day=day, reason=reason,
                                why=f"rollback to {plan.target_label}", check_pause=False) as running:
                 if not then:  # read in the first job, so a vanished target is that job's failure
@@ -169,11 +184,66 @@ def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
                 files = then.get(day, [])
                 result = replace_day_files(table, day, files, run_id, "rollback")
                 running.published(result)
-                if files:
-                    lake.state.update_partition_files(plan.table, day, files_key([f.file_path for f in files]),
-                                                      result.snapshot_after, result.rows)
-                    lake.state.clear_mark(plan.table, day)
-                else:
-                    lake.state.forget_partition(plan.table, day)
+                _record_day(lake, plan.table, day, files, result)
         _mark_dependants_stale(lake, list(plan.dependants), f"{plan.table} rolled back to {plan.target_label}", run_id)
     return run_id
+
+
+def _record_day(lake: Lake, qualified: str, day: dt.date, files: list, result: PublishResult) -> None:
+    """The partition state of a rolled-back day: the target's files, or no partition at all."""
+    if files:
+        lake.state.update_partition_files(qualified, day, files_key([f.file_path for f in files]),
+                                          result.snapshot_after, result.rows)
+        lake.state.clear_mark(qualified, day)
+    else:
+        lake.state.forget_partition(qualified, day)
+
+
+def _changed_days(then: dict[dt.date, list], now: dict[dt.date, list]) -> set[dt.date]:
+    return {d for d in set(then) | set(now)
+            if {f.file_path for f in then.get(d, [])} != {f.file_path for f in now.get(d, [])}}
+
+
+def _move_main(lake: Lake, plan: RollbackPlan, spec: TableSpec, run_id: str, reason: str) -> None:
+    """Whole-table rollback through the engine's writer: ``CALL <catalog>.system.rollback_to_snapshot``
+    when the target is an ancestor of main, else ``set_current_snapshot`` — main points at the target
+    snapshot itself (no data file written, no new snapshot).
+
+    The jobs of every changed day are open around that one move, so the ledger, leases and metrics
+    are those of a per-day rollback and all days succeed or fail with the move. Guards, in order:
+    the target still exists; main still differs from the target in exactly the planned days (a
+    commit to another day since the plan would be undone by moving main: refused, plan again); the
+    restore point ``pre-<run_id>`` is tagged at main's current snapshot; then main moves. A commit
+    to another day landing between that check and the move (a fraction of a second) would be
+    undone too — it stays in the table's history, reachable by its snapshot id.
+    """
+    writer = lake.writer
+    assert writer is not None
+    table = lake.table(plan.table)
+    with ExitStack() as jobs:
+        running = [jobs.enter_context(partition_job(lake, run_id=run_id, command="rollback", spec=spec, day=day,
+                                                    reason=reason, why=f"rollback to {plan.target_label}",
+                                                    check_pause=False))
+                   for day in plan.days]
+        then = _target_files(table, plan)
+        current = table.current_snapshot().snapshot_id
+        changed = _changed_days(then, files_by_day(table, current))
+        if changed != set(plan.days):
+            moved = ", ".join(str(d) for d in sorted(changed ^ set(plan.days)))
+            raise LakemendError(f"{plan.table} changed since the rollback was planned (days {moved} differ from the plan); "
+                                "nothing was rolled back", "plan the rollback again")
+        tag = restore_tag(run_id)
+        if tag not in table.metadata.refs:
+            writer.sql(f"ALTER TABLE {writer.identifier(plan.table)} CREATE TAG IF NOT EXISTS `{tag}` AS OF VERSION {current}")
+        writer.move_main(plan.table, plan.target, ancestor=plan.target in _ancestors(table, current))
+        table.refresh()
+        after = table.current_snapshot()
+        if after is None or after.snapshot_id != plan.target:
+            raise LakemendError(f"{plan.table}: main is at {after.snapshot_id if after else None} after the rollback, "
+                                f"not at {plan.target_label} ({plan.target})", "see lakemend tags and rerun the rollback")
+        for day, job in zip(plan.days, running, strict=True):
+            files = then.get(day, [])
+            result = PublishResult(current, after.snapshot_id, tuple(f.file_path for f in files),
+                                   sum(f.record_count for f in files))
+            job.published(result)
+            _record_day(lake, plan.table, day, files, result)

@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from lakemend.build.ingest import QUARANTINE_SCHEMA
 from lakemend.engines.sql import q
-from lakemend.errors import SqlError, UsageError
+from lakemend.errors import LakemendError, SqlError, UsageError
 from lakemend.lake import Lake
 
 if TYPE_CHECKING:
@@ -285,9 +286,15 @@ def run_query(lake: Lake, sql: str, *, prune: bool = True) -> pa.Table:
     if not tables:
         raise UsageError("the query reads no lake table", f"name tables by layer, e.g. {EXAMPLE}")
     pruning = day_pruning(tree) if prune else {}
-    with lake.engine.session() as con:
+    with lake.local_engine.session() as con:
         for index, (layer, name) in enumerate(tables):
             table = lake.table(f"{layer}.{name}")
+            if table is None and _empty_quarantine(lake, layer, name):
+                # quarantine.<t> is created with its first record: until then it is empty, not unknown
+                con.register(f"_t{index}", QUARANTINE_SCHEMA.empty_table())
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
+                con.execute(f"CREATE OR REPLACE VIEW {q(layer)}.{q(name)} AS SELECT * FROM _t{index}")
+                continue
             if table is None:
                 known = ", ".join(sorted(f"{ns[0]}.{t[1]}" for ns in lake.catalog.list_namespaces()
                                          for t in lake.catalog.list_tables(ns)))
@@ -295,7 +302,7 @@ def run_query(lake: Lake, sql: str, *, prune: bool = True) -> pa.Table:
             narrowed = pruning.get((layer, name))
             if "day" not in table.schema().column_names:
                 narrowed = None
-            con.register(f"_t{index}", table.scan(row_filter=row_filter(narrowed)).to_arrow())
+            con.register(f"_t{index}", _read(table, f"{layer}.{name}", row_filter(narrowed)))
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
             con.execute(f"CREATE OR REPLACE VIEW {q(layer)}.{q(name)} AS SELECT * FROM _t{index}")
         con.lock_down()
@@ -310,3 +317,21 @@ def run_query(lake: Lake, sql: str, *, prune: bool = True) -> pa.Table:
                     "extensions and settings are out of reach",
                 ) from None
             raise UsageError(f"query failed: {first}", "check the SQL (DuckDB dialect)") from None
+
+
+def _empty_quarantine(lake: Lake, layer: str, name: str) -> bool:
+    """``quarantine.<t>`` of a project table that has quarantined nothing yet (so no table)."""
+    return layer == "quarantine" and any(spec.name == name for spec in lake.project.tables.values())
+
+
+def _read(table, qualified: str, narrowed: BooleanExpression) -> pa.Table:  # noqa: ANN001 - a pyiceberg Table
+    """The table's rows; a data file that is missing or damaged is a clear error naming the fix."""
+    try:
+        return table.scan(row_filter=narrowed).to_arrow()
+    except (FileNotFoundError, pa.ArrowInvalid, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LakemendError(
+            f"cannot read {qualified}: a data file is missing or damaged ({first})",
+            f"find the damaged days with: lakemend verify --table {qualified}; then restore them with "
+            "lakemend repair --missing (or lakemend rollback / a rebuild of the day)",
+        ) from None

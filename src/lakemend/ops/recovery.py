@@ -19,6 +19,7 @@ from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
 from lakemend.project.project import TableSpec
 from lakemend.project.sources import landing_days, landing_files
+from lakemend.project.storage import S3Path, is_s3
 
 DayRange = tuple[dt.date, dt.date]
 
@@ -39,17 +40,32 @@ def local_path(uri: str) -> str | None:
     return unquote(parsed.path) if parsed.scheme in ("file", "") else None
 
 
+def _s3_uri(uri: str) -> str | None:
+    parsed = urlparse(uri)
+    return f"s3://{parsed.netloc}{parsed.path}" if parsed.scheme in ("s3", "s3a", "s3n") and parsed.netloc else None
+
+
 def present_days(lake: Lake, qualified: str) -> set[dt.date]:
-    """Days whose published files all exist in storage (a stat, not a read), plus built empty days."""
-    files = files_by_day(lake.table(qualified))
-    present = {day for day, data_files in files.items() if all(_exists(f.file_path) for f in data_files)}
+    """Days whose published files all exist in storage (a stat or one listing, not a read), plus built empty days."""
+    table = lake.table(qualified)
+    files = files_by_day(table)
+    listed = _listed_objects(lake, table.location()) if table is not None and is_s3(table.location()) else None
+    present = {day for day, data_files in files.items() if all(_exists(f.file_path, listed) for f in data_files)}
     for day, state in lake.state.partition_states(qualified).items():
         if day not in files and state["rows"] == 0:
             present.add(day)
     return present
 
 
-def _exists(uri: str) -> bool:
+def _listed_objects(lake: Lake, location: str) -> set[str]:
+    """Every object under an S3 table location (one listing instead of a HEAD per file)."""
+    return {path.as_uri() for path, _ in S3Path(location, lake.project.s3).files()}
+
+
+def _exists(uri: str, listed: set[str] | None = None) -> bool:
+    s3 = _s3_uri(uri)
+    if s3 is not None:
+        return listed is None or s3 in listed
     path = local_path(uri)
     return True if path is None else os.path.exists(path)
 
@@ -214,18 +230,24 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
             continue
         problems = schema_problems(spec.contract, table.schema().as_arrow())
         damage += [Damage(spec.qualified, None, f"schema no longer matches the contract: {p}") for p in problems]
+        listed = _listed_objects(lake, table.location()) if is_s3(table.location()) else None
         for day, data_files in sorted(files_by_day(table).items()):
             if days is not None and day not in days:
                 continue
             reasons = []
             readable = []
             for data_file in data_files:
-                path = local_path(data_file.file_path)
-                if path is not None and not os.path.exists(path):
+                s3 = _s3_uri(data_file.file_path)
+                path = s3 or local_path(data_file.file_path)
+                if path is not None and not _exists(path, listed):
                     reasons.append(f"data file missing: {data_file.file_path}")
                     continue
                 try:
-                    rows = pq.read_metadata(path).num_rows if path else data_file.record_count
+                    if s3:
+                        where = S3Path(s3, lake.project.s3)
+                        rows = pq.read_metadata(where.fs_path, filesystem=where.fs).num_rows
+                    else:
+                        rows = pq.read_metadata(path).num_rows if path else data_file.record_count
                 except Exception as exc:  # noqa: BLE001 - any unreadable footer is damage
                     reasons.append(f"data file unreadable ({type(exc).__name__}): {data_file.file_path}")
                     continue
@@ -247,7 +269,14 @@ def _content_problems(lake: Lake, spec: TableSpec, day: dt.date, paths: list[str
         return []
     with lake.engine.session() as con:
         try:
-            con.execute(f"CREATE TEMP TABLE _day AS SELECT * FROM {con.parquet_relation(local)}")
+            remote = [S3Path(p, lake.project.s3) for p in local if is_s3(p)]
+            if remote:  # the engine reads local files; S3 objects are read here and handed over as Arrow
+                import pyarrow.parquet as pq
+
+                con.register("_day_files", pq.read_table([r.fs_path for r in remote], filesystem=remote[0].fs, partitioning=None))
+                con.execute("CREATE TEMP TABLE _day AS SELECT * FROM _day_files")
+            else:
+                con.execute(f"CREATE TEMP TABLE _day AS SELECT * FROM {con.parquet_relation(local)}")
         except Exception as exc:  # noqa: BLE001
             return [f"data unreadable: {str(exc).splitlines()[0]}"]
         columns = {r[0] for r in con.execute("DESCRIBE _day")}

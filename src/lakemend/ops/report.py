@@ -281,12 +281,21 @@ DENSE_DAYS = 45
 """From this many days on, grids use narrower cells and label one day in seven, so 90 days fit a laptop screen."""
 
 
-def day_grid(title_row: str, days: Sequence[dt.date], rows: Iterable[tuple[str, Sequence[str]]]) -> str:
-    """Tables × days: each row is (table, the cells' ``<td …>`` markup in day order)."""
+def day_grid(title_row: str, days: Sequence[dt.date], rows: Iterable[tuple[str, Sequence[str]]],
+             marks: dict[str, str] | None = None) -> str:
+    """Tables × days: each row is (table, the cells' ``<td …>`` markup in day order). Days that are
+    not consecutive get a gap column between them (the days between have no data); a dense grid
+    labels one day in seven, and every day after a gap. ``marks``: HTML shown beside a table's name."""
     dense = len(days) >= DENSE_DAYS
-    head = "".join(f'<th class="d"><span>{esc(day_label(d)) if not dense or i % 7 == 0 else ""}</span></th>'
+    gap_before = {i for i in range(1, len(days)) if (days[i] - days[i - 1]).days > 1}
+    gap_head = '<th class="gap" title="days skipped: no data"></th>'
+    gap_cell = '<td class="gap"></td>'
+    head = "".join((gap_head if i in gap_before else "")
+                   + f'<th class="d"><span>{esc(day_label(d)) if not dense or i % 7 == 0 or i in gap_before else ""}</span></th>'
                    for i, d in enumerate(days))
-    body = "".join(f'<tr><th class="t">{esc(name)}</th>{"".join(cells)}</tr>' for name, cells in rows)
+    body = "".join(f'<tr><th class="t">{(marks or {}).get(name, "")}{esc(name)}</th>'
+                   + "".join((gap_cell if i in gap_before else "") + cell for i, cell in enumerate(cells)) + "</tr>"
+                   for name, cells in rows)
     css = "heat dense" if dense else "heat"
     return (f'<div class="scroll"><table class="{css}"><thead><tr><th class="t">{esc(title_row)}</th>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
@@ -314,6 +323,7 @@ def summary_section(data: ReportData) -> str:
              ("partitions quarantined", totals["quarantined"], "bad" if totals["quarantined"] else "ok"),
              ("jobs succeeded", statuses.get("succeeded", 0), "ok"),
              ("jobs failed", statuses.get("failed", 0), "bad" if statuses.get("failed") else "ok"),
+             *([("jobs interrupted", statuses["interrupted"], "warn")] if statuses.get("interrupted") else []),
              ("rows written", rows_written, ""),
              ("DQ checks failed", failed_checks if data.dq is not None else "—", "bad" if failed_checks else "ok"),
              ("open incidents", len(data.incidents), "bad" if data.incidents else "ok")]
@@ -340,7 +350,10 @@ def heatmap_section(data: ReportData) -> str:
     items = [(f"{state} ({totals[state]})", STATE_COLORS[state]) for state in STATES] + [("no data", NO_DATA_COLOR)]
     return ('<section id="heatmap"><h2>Partitions</h2><p class="note">Each cell is one table on one day, from Iceberg '
             "metadata, file listings and the state DB. Hover a cell for its state.</p>"
-            + day_grid("table", heat.days, rows) + legend(items) + "</section>")
+            + day_grid("table", heat.days, rows, {t: '<span class="pz" title="paused: writes refused">paused</span> '
+                                                   for t in heat.paused})
+            + legend(items + ([("table paused (its cells keep their state)", STATE_COLORS["paused"])] if heat.paused else []))
+            + "</section>")
 
 
 def dq_section(data: ReportData) -> str:
@@ -404,10 +417,11 @@ def charts_section(data: ReportData) -> str:
         bar_chart("Rows written per day (succeeded jobs, by layer)", labels,
                   [Series(layer, LAYER_COLORS.get(layer, "#495057"), [written[layer][d] for d in days]) for layer in layers],
                   " rows"),
-        bar_chart("Partition jobs per day: succeeded vs failed", labels,
+        bar_chart("Partition jobs per day: succeeded vs failed vs interrupted", labels,
                   [Series("succeeded", OK_COLOR, [outcome["succeeded"][d] for d in days]),
                    Series("failed", FAIL_COLOR, [outcome["failed"][d] for d in days]),
-                   Series("running / interrupted", "#adb5bd", [outcome["running"][d] for d in days])]),
+                   Series("interrupted (Ctrl-C or killed)", "#adb5bd", [outcome["interrupted"][d] for d in days]),
+                   Series("running", "#ffd43b", [outcome["running"][d] for d in days])]),
         bar_chart("BackfillDurationSeconds per day (sum over the day's jobs)", labels,
                   [Series("seconds", "#1c7ed6", [round(duration[d], 3) for d in days])], " s"),
     ]
@@ -466,10 +480,12 @@ def history_section(data: ReportData) -> str:
         tables = sorted({j["table_name"] for j in jobs_of_run})
         first, last = min(j["day"] for j in jobs_of_run), max(j["day"] for j in jobs_of_run)
         days = f"{first}" if first == last else f"{first} … {last}"
+        stopped = f", {statuses['interrupted']} interrupted" if statuses.get("interrupted") else ""
         summary = (f'<summary><span class="when">{esc(run.get("started_at") or jobs_of_run[0]["started_at"])}</span> '
                    f'<b>{esc(run.get("command") or jobs_of_run[0]["command"])}</b> {badge(run.get("status"))} '
                    f'<span class="what">{esc(", ".join(tables) if len(tables) <= 3 else f"{len(tables)} tables")} · {esc(days)} · '
-                   f'{statuses.get("succeeded", 0)} ok, {statuses.get("failed", 0)} failed · '
+                   f'{statuses.get("succeeded", 0)} ok, {statuses.get("failed", 0)} failed'
+                   f'{stopped} · '
                    f'{esc(num(sum(j["rows_written"] or 0 for j in jobs_of_run if j["status"] == "succeeded")))} rows</span>'
                    f'<span class="why">reason: {esc(run_reason or "none given")}</span>'
                    f'<span class="who">{esc(run_id)} · {esc(run.get("user") or jobs_of_run[0]["user"] or "")}@{esc(run.get("host") or jobs_of_run[0]["host"] or "")}</span></summary>')
@@ -520,6 +536,8 @@ table.heat th.d span{writing-mode:vertical-rl;transform:rotate(180deg);white-spa
 table.heat td.n{font-size:9px;text-align:center;color:#fff;min-width:20px}
 table.heat.dense{border-spacing:1px}table.heat.dense td{width:10px;min-width:10px}table.heat.dense td.n{min-width:14px;font-size:8px}
 table.heat.dense th.d{width:10px;max-width:10px;overflow:visible}
+table.heat td.gap,table.heat th.gap{width:4px;min-width:4px;background:repeating-linear-gradient(0deg,#ced4da 0 2px,transparent 2px 4px)}
+.pz{background:#4c6ef5;color:#fff;border-radius:3px;padding:1px 5px;font-size:10px;margin-right:6px}
 """ + "".join(f".s-{state}{{background:{color}}}" for state, color in STATE_COLORS.items()) + f"""
 .s-none,.q-none{{background:{NO_DATA_COLOR}}}.q-pass{{background:{OK_COLOR}}}.q-fail{{background:{FAIL_COLOR}}}
 .legend{{display:flex;flex-wrap:wrap;gap:14px;margin:8px 0 4px;font-size:12px;color:var(--muted)}}
@@ -538,7 +556,7 @@ details.run summary{{cursor:pointer}}details.run summary span{{margin-left:6px}}
 .who{{display:block;margin-left:20px !important;color:var(--muted);font-size:12px}}
 .b{{display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;background:#e9ecef}}
 .b-succeeded{{background:#d3f9d8;color:#2b8a3e}}.b-failed{{background:#ffe3e3;color:#c92a2a}}
-.b-running{{background:#fff3bf;color:#e67700}}.b-sev1{{background:#c92a2a;color:#fff}}.b-sev2{{background:#ffe3e3;color:#c92a2a}}
+.b-running{{background:#fff3bf;color:#e67700}}.b-interrupted{{background:#e9ecef;color:#495057}}.b-sev1{{background:#c92a2a;color:#fff}}.b-sev2{{background:#ffe3e3;color:#c92a2a}}
 footer{{margin-top:30px;color:var(--muted);font-size:12px}}
 """
 

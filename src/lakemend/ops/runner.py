@@ -135,6 +135,43 @@ def decide(lake: Lake, spec: TableSpec, day: dt.date, published_cache: dict[str,
     return Decision(spec, day, "build", why, input_key, prints)
 
 
+def plan_run(lake: Lake, days: list[dt.date], tables: list[TableSpec]) -> list[Decision]:
+    """What ``run`` would do for tables × days, writing nothing (``run --dry-run``).
+
+    Each partition is decided as the run decides it; a partition that looks up to date (or has no
+    input yet) but reads a day this plan builds upstream is shown as built, since the run builds
+    inputs first and then sees their new identity.
+    """
+    building: set[tuple[str, dt.date]] = set()
+    decisions: list[Decision] = []
+    for spec in tables:
+        cache: dict[str, dict[dt.date, str]] = {}
+        for day in days:
+            decision = decide(lake, spec, day, cache)
+            if decision.action != "build" and spec.inputs:
+                fed = [inp.table for inp in spec.inputs if _reads_built_day(inp, day, building)]
+                missing = [inp for inp in spec.inputs if inp.mapping == "same" and
+                           day not in published_days_of(lake, inp.table, cache) and (inp.table, day) not in building]
+                if fed and not missing:
+                    why = "new partition" if decision.action == "no-input" else f"input rebuilt first: {', '.join(fed)}"
+                    decision = Decision(spec, day, "build", why)
+            if decision.action == "build":
+                building.add((spec.qualified, day))
+            decisions.append(decision)
+    return decisions
+
+
+def published_days_of(lake: Lake, qualified: str, cache: dict[str, dict[dt.date, str]]) -> dict[dt.date, str]:
+    if qualified not in cache:
+        cache[qualified] = lake.published_days(qualified)
+    return cache[qualified]
+
+
+def _reads_built_day(inp, day: dt.date, building: set[tuple[str, dt.date]]) -> bool:  # noqa: ANN001 - an Input
+    first, last = inp.window(day)
+    return any(table == inp.table and (first is None or first <= built) and built <= last for table, built in building)
+
+
 ProgressHook = Callable[[str, JobResult | Decision], None]
 Chooser = Callable[[Lake, TableSpec, dt.date, dict[str, dict[dt.date, str]]], Decision]
 
@@ -210,6 +247,14 @@ def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_e
 def _run_wave(lake: Lake, jobs: list[PartitionJob], run_id: str, plan: Execution, on_event: ProgressHook | None,
               debug: bool) -> list[JobResult]:
     """The jobs of one table; with max_parallel > 1, each worker thread has its own catalog handle."""
+    if lake.project.config.engine == "emr-serverless":  # the work runs remotely: see ops/remote.py
+        from lakemend.ops.remote import RemoteRun, run_remote
+
+        remote = RemoteRun(run_id, plan.command, plan.reason, force=plan.force, wait_seconds=plan.wait_seconds, debug=debug,
+                           max_parallel=plan.max_parallel)
+        return run_remote(lake, jobs, remote, done=lambda result: _emit(on_event, "done", result),
+                          started=lambda job: _emit(on_event, "start", Decision(job.spec, job.day, "build", job.why)))
+
     def one(target: Lake, job: PartitionJob) -> JobResult:
         _emit(on_event, "start", Decision(job.spec, job.day, "build", job.why))
         result = run_partition_job(target, job, run_id, plan.command, plan.reason, debug=debug, force=plan.force,
@@ -226,8 +271,17 @@ def _run_wave(lake: Lake, jobs: list[PartitionJob], run_id: str, plan: Execution
             local.lake = Lake(lake.project)
         return one(local.lake, job)
 
-    with ThreadPoolExecutor(max_workers=plan.max_parallel, thread_name_prefix="lakemend-job") as pool:
-        return list(pool.map(worker, jobs))
+    pool = ThreadPoolExecutor(max_workers=plan.max_parallel, thread_name_prefix="lakemend-job")
+    try:
+        results = list(pool.map(worker, jobs))
+    except BaseException as exc:
+        # Ctrl-C: start no more jobs and do not wait for the running ones (run_scope closes their
+        # ledger rows as interrupted; a day is published atomically or not at all)
+        interrupted = not isinstance(exc, Exception)
+        pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+        raise
+    pool.shutdown()
+    return results
 
 
 def _emit(hook: ProgressHook | None, event: str, payload: JobResult | Decision) -> None:

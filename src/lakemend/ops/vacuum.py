@@ -16,9 +16,10 @@ This is the only place in lakemend that deletes data files, so it is built to be
    references are read again from the new metadata and every planned file that a concurrent
    commit started to use, or that changed on disk, is skipped.
 
-Only local (``file://``) warehouses are supported, and only files inside the project's own
-warehouse are ever deleted: a table whose files lie elsewhere (a copied or moved project) is
-refused when it is loaded (``Lake.table``), and every file is checked again before it goes.
+Local (``file://``) and S3 (``s3://``) warehouses are supported (listings, stats and deletes go
+through ``project/storage``), and only files inside the project's own warehouse are ever deleted:
+a table whose files lie elsewhere (a copied or moved project) is refused when it is loaded
+(``Lake.table``), and every file is checked again before it goes.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from urllib.parse import unquote, urlparse
 from lakemend.iceberg.catalog import NAMESPACES
 from lakemend.errors import LakemendError, UsageError
 from lakemend.lake import inside_warehouse, outside_warehouse_error
+from lakemend.project.storage import S3Path, StatResult, delete_file, is_s3, stat_file, walk_files
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -195,11 +197,19 @@ def local_path(uri: str) -> str | None:
     return None
 
 
+def store_path(uri: str) -> str | None:
+    """A file as vacuum names it: a local path, or ``s3://bucket/key``; ``None`` for other stores."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("s3", "s3a", "s3n") and parsed.netloc:
+        return f"s3://{parsed.netloc}{parsed.path}".rstrip("/")
+    return local_path(uri)
+
+
 def _require_local(qualified: str, uri: str) -> str:
-    path = local_path(uri)
+    path = store_path(uri)
     if path is None:
         raise LakemendError(
-            f"vacuum supports local warehouses only; {qualified} lives at {uri}",
+            f"vacuum supports local and s3:// warehouses only; {qualified} lives at {uri}",
             "use your object store's lifecycle rules or an Iceberg engine's orphan-file removal there",
         )
     return path
@@ -252,8 +262,8 @@ def plan_vacuum(lake: Lake, older_than: dt.timedelta, tables: Iterable[str] | No
 
 def _check_local_warehouse(lake: Lake) -> None:
     warehouse = lake.project.config.warehouse
-    if "://" in warehouse and not warehouse.startswith("file://"):
-        raise LakemendError(f"vacuum supports local warehouses only, not {warehouse}",
+    if "://" in warehouse and not warehouse.startswith("file://") and not is_s3(warehouse):
+        raise LakemendError(f"vacuum supports local and s3:// warehouses only, not {warehouse}",
                             "use your object store's lifecycle rules or an Iceberg engine's orphan-file removal there")
 
 
@@ -278,7 +288,7 @@ def _plan_table(table: Table, qualified: str, cutoff: dt.datetime, other_roots: 
     root = _require_local(qualified, table.location())
     doomed = sorted(
         (DoomedFile(path, _kind(path), stat.st_size, stat.st_mtime)
-         for path, stat in _iceberg_files(root, other_roots)
+         for path, stat in _iceberg_files(root, other_roots, project)
          if path not in referenced and stat.st_mtime < cutoff.timestamp() and inside_warehouse(project, path)),
         key=lambda f: (KINDS.index(f.kind), f.path),
     )
@@ -357,21 +367,16 @@ def referenced_files(table: Table, snapshots: Iterable[Snapshot]) -> set[str]:
             manifests.add(manifest.manifest_path)
             paths.update(e.data_file.file_path for e in manifest.fetch_manifest_entry(table.io, discard_deleted=True))
     paths |= manifests
-    return {local for local in map(local_path, paths) if local is not None}
+    return {found for found in map(store_path, paths) if found is not None}
 
 
-def _iceberg_files(root: str, skip_roots: set[str]) -> Iterator[tuple[str, os.stat_result]]:
-    """Regular files Iceberg writes under ``root``, not descending into other tables' folders."""
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in skip_roots]
-        for name in files:
-            path = os.path.join(folder, name)
-            if not name.endswith(ICEBERG_SUFFIXES) or os.path.islink(path):
-                continue
-            try:
-                yield os.path.normpath(path), os.stat(path)
-            except FileNotFoundError:  # removed while we listed: nothing to do with it
-                continue
+def _iceberg_files(root: str, skip_roots: set[str], project: Project) -> Iterator[tuple[str, StatResult]]:
+    """Regular files Iceberg writes under ``root`` (a folder or an S3 prefix), not descending into
+    other tables' folders; local links are neither followed nor listed."""
+    where = S3Path(root, project.s3) if is_s3(root) else Path(root)
+    for path, stat in walk_files(where, skip_roots):
+        if path.endswith(ICEBERG_SUFFIXES):
+            yield path, stat
 
 
 def _kind(path: str) -> str:
@@ -446,11 +451,11 @@ def _delete_files(lake: Lake, table: Table, item: TableVacuum, cutoff: dt.dateti
     deleted = freed = 0
     skipped = []
     for doomed in item.files:
-        if doomed.path in referenced or not _unchanged(doomed, cutoff) or not inside_warehouse(lake.project, doomed.path):
+        if doomed.path in referenced or not _unchanged(doomed, cutoff, lake.project) or not inside_warehouse(lake.project, doomed.path):
             skipped.append(doomed.path)
             continue
         try:
-            os.remove(doomed.path)
+            delete_file(doomed.path, lake.project.s3)
         except FileNotFoundError:
             skipped.append(doomed.path)
             continue
@@ -459,9 +464,9 @@ def _delete_files(lake: Lake, table: Table, item: TableVacuum, cutoff: dt.dateti
     return deleted, freed, tuple(skipped)
 
 
-def _unchanged(doomed: DoomedFile, cutoff: dt.datetime) -> bool:
+def _unchanged(doomed: DoomedFile, cutoff: dt.datetime, project: Project) -> bool:
     try:
-        stat = Path(doomed.path).stat()
+        stat = stat_file(doomed.path, project.s3)
     except FileNotFoundError:
         return False
     return stat.st_mtime == doomed.mtime and stat.st_size == doomed.size and stat.st_mtime < cutoff.timestamp()

@@ -192,10 +192,49 @@ class ModelTableConfig(StrictModel):
         return self
 
 
+CATALOG_DEFAULT_URI = "sqlite:///lake/catalog.db"
+
+
 class CatalogConfig(StrictModel):
-    type: Literal["sql"] = "sql"
-    uri: str = "sqlite:///lake/catalog.db"
+    """Where the Iceberg tables are registered.
+
+    ``sql``: a SQLAlchemy database (pyiceberg SqlCatalog); ``jdbc`` is the same database shared with
+    Spark's JdbcCatalog (one catalog name on both sides). ``glue``: the AWS Glue Data Catalog of
+    ``aws.region`` (``aws.endpoint_url`` for a local moto_server). ``rest``: an Iceberg REST catalog.
+    """
+
+    type: Literal["sql", "jdbc", "glue", "rest"] = "sql"
+    uri: str | None = None
+    """sql/jdbc: a SQLAlchemy URL (default ``sqlite:///lake/catalog.db``); rest: the catalog's URL; glue: none."""
     name: str = "lakemend"
+    """The catalog name (Spark's catalog name too; default ``glue`` for a glue catalog)."""
+    properties: dict[str, str] = Field(default_factory=dict)
+    """Extra pyiceberg catalog properties, passed through as given (never put secrets here)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            value = dict(value)
+            kind = value.get("type", "sql")
+            if kind in ("sql", "jdbc"):
+                value.setdefault("uri", CATALOG_DEFAULT_URI)
+            elif kind == "glue":
+                value.setdefault("name", "glue")
+        return value
+
+    @model_validator(mode="after")
+    def _uri(self) -> CatalogConfig:
+        if self.type == "rest" and not self.uri:
+            raise ValueError("a rest catalog needs uri (the catalog's URL)")
+        if self.type == "glue" and self.uri:
+            raise ValueError("a glue catalog takes no uri (set aws.region, and aws.endpoint_url for a test endpoint)")
+        return self
+
+    @property
+    def is_sql(self) -> bool:
+        """``sql`` and ``jdbc`` name the same kind of catalog: a database pyiceberg's SqlCatalog opens."""
+        return self.type in ("sql", "jdbc")
 
 
 class MaskingConfig(StrictModel):
@@ -207,11 +246,70 @@ class MaskingConfig(StrictModel):
     """The secret itself (prefer key_env or key_file; never commit a real key)."""
 
 
+class S3Config(StrictModel):
+    """The S3 data plane (warehouse and landing zone on ``s3://``).
+
+    Credentials come from the usual AWS environment variables (``AWS_ACCESS_KEY_ID``,
+    ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``) and are never stored in the file.
+    """
+
+    endpoint_url: str | None = None
+    """An S3-compatible endpoint, e.g. ``http://127.0.0.1:8333``; when unset, ``$AWS_ENDPOINT_URL_S3``."""
+    path_style: bool = False
+    """Address buckets as ``endpoint/bucket/key`` (most S3-compatible servers) instead of ``bucket.endpoint``."""
+
+
+class EmrServerlessConfig(StrictModel):
+    """``engine: emr-serverless``: one EMR Serverless job run per table and run of consecutive days."""
+
+    application_id: str
+    """The EMR Serverless application (type SPARK) the job runs start on."""
+    execution_role_arn: str
+    """The IAM role the job runs assume (S3, Glue and logs access; see docs/aws.md)."""
+    artifacts: str
+    """``s3://bucket/prefix``: where ``lakemend aws package`` uploads the entry point, environment and project."""
+    log_uri: str
+    """``s3://bucket/prefix``: job-run logs go to ``<log_uri>/<run_id>/``."""
+    release_label: str = "emr-7.5.0"
+    timeout_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] = 120
+    """A job run still running after this long is stopped by EMR (and fails the job); at least 5."""
+    spark_submit_parameters: str = ""
+    """Extra spark-submit parameters appended as given, e.g. ``--conf spark.executor.memory=8g``."""
+
+    @field_validator("artifacts", "log_uri")
+    @classmethod
+    def _s3_uri(cls, value: str) -> str:
+        if not re.match(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", value):
+            raise ValueError(f"{value!r} must be an s3://bucket/prefix URI")
+        return value.rstrip("/")
+
+    @field_validator("execution_role_arn")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", value):
+            raise ValueError(f"{value!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+        return value
+
+
 class AwsConfig(StrictModel):
     """Where AWS control-plane calls go (tests point endpoint_url at a local moto_server)."""
 
     region: str = "us-east-1"
     endpoint_url: str | None = None
+    s3: S3Config = Field(default_factory=S3Config)
+    emr_serverless: EmrServerlessConfig | None = None
+    """Where ``engine: emr-serverless`` runs its job runs (see docs/aws.md)."""
+
+
+class SparkConfig(StrictModel):
+    """``engine: spark``: a local (or given) Spark master with the Iceberg runtime (see docs/spark.md)."""
+
+    master: str = "local[2]"
+    jars_dir: str = ".spark-jars"
+    """The folder ``make spark-jars`` fills (Iceberg Spark runtime, AWS bundle, SQLite JDBC), relative to the
+    project or absolute; ``$LAKEMEND_SPARK_JARS`` wins when set."""
+    conf: dict[str, str] = Field(default_factory=dict)
+    """Extra ``spark.*`` settings, applied last."""
 
 
 class CloudWatchMetricsConfig(StrictModel):
@@ -308,7 +406,7 @@ class ProjectConfig(StrictModel):
     warehouse: str = "./lake"
     raw: str = "./landing"
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
-    engine: Literal["duckdb"] = "duckdb"
+    engine: Literal["duckdb", "spark", "emr-serverless"] = "duckdb"
     dialect: str = "duckdb"
     state: str = "sqlite:///.lakemend/state.db"
     logs: LogsConfig = Field(default_factory=LogsConfig)
@@ -318,9 +416,20 @@ class ProjectConfig(StrictModel):
     lineage: LineageConfig = Field(default_factory=LineageConfig)
     notify: list[NotifyTarget] = Field(default_factory=list)
     calendar: CalendarConfig | None = None
+    spark: SparkConfig = Field(default_factory=SparkConfig)
     sources: dict[str, SourceConfig]
     silver: dict[str, ModelTableConfig] = Field(default_factory=dict)
     gold: dict[str, ModelTableConfig] = Field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Named variants of the settings above (``--profile NAME`` / ``$LAKEMEND_PROFILE``): each
+    key a profile gives replaces that top-level key as a whole; see :func:`apply_profile`."""
+
+    @field_validator("profiles", mode="before")
+    @classmethod
+    def _profiles(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: {} if body is None else body for name, body in value.items()}
+        return value
 
     @field_validator("sources", "silver", "gold")
     @classmethod
@@ -328,6 +437,13 @@ class ProjectConfig(StrictModel):
         for name in value:
             check_name(name, "name")
         return value
+
+    @field_validator("warehouse", "raw")
+    @classmethod
+    def _location(cls, value: str, info: Any) -> str:
+        from lakemend.project.storage import check_location
+
+        return check_location(value, info.field_name)
 
     @field_validator("logs", mode="before")
     @classmethod
@@ -401,11 +517,14 @@ class Contract(StrictModel):
     checks: TableChecks = Field(default_factory=TableChecks)
 
 
-def format_validation_error(exc: ValidationError, file: Path) -> str:
-    """One line per problem: ``file: key.path: message``."""
+def format_validation_error(exc: ValidationError, file: Path, where: dict[str, str] | None = None) -> str:
+    """One line per problem: ``file: key.path: message`` (``where``: top-level key → the prefix it came from)."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(part) for part in err["loc"] if not str(part).startswith("function-"))
+        parts = [str(part) for part in err["loc"] if not str(part).startswith("function-")]
+        if parts and where and parts[0] in where:
+            parts.insert(0, where[parts[0]])
+        loc = ".".join(parts)
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see docs/project-files.md)"
@@ -437,8 +556,58 @@ def load_model(model: type[StrictModel], path: Path, data: Any) -> Any:
         raise ConfigError(format_validation_error(exc, path), "see docs/project-files.md for the allowed keys") from None
 
 
-def load_project_config(path: Path) -> ProjectConfig:
-    return load_model(ProjectConfig, path, read_yaml(path))
+PROFILE_ENV = "LAKEMEND_PROFILE"
+NOT_IN_PROFILES = ("name", "sources", "silver", "gold", "profiles")
+"""Keys a profile may not change: what the lake holds is the same in every profile."""
+
+
+def apply_profile(path: Path, data: Any, profile: str | None) -> Any:
+    """The file's settings with one profile's keys laid over the top-level ones.
+
+    Each top-level key a profile gives replaces that key as a whole (a profile's ``aws:`` is the
+    whole ``aws:`` section), so what a profile means can be read off the profile alone.
+    """
+    if not profile or not isinstance(data, dict):
+        return data
+    profiles = data.get("profiles") or {}
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{path}: profiles: expected a mapping of profile name → settings", "see docs/project-files.md")
+    if profile not in profiles:
+        known = ", ".join(str(name) for name in profiles) or "none (the file has no profiles: section)"
+        raise ConfigError(f"{path}: no profile {profile!r}; profiles: {known}",
+                          f"use one of them with --profile or ${PROFILE_ENV}, or add it under profiles:")
+    body = profiles[profile] or {}
+    if not isinstance(body, dict):
+        raise ConfigError(f"{path}: profiles.{profile}: expected a mapping of settings", "see docs/project-files.md")
+    for key in body:
+        if key in NOT_IN_PROFILES:
+            raise ConfigError(f"{path}: profiles.{profile}.{key}: a profile cannot change {key}",
+                              f"profiles change where and how the lake runs; keep {key} at the top level")
+    return {**data, **body}
+
+
+def selected_profile(profile: str | None) -> str | None:
+    """The profile in effect: the one given (``--profile``), else ``$LAKEMEND_PROFILE``, else none."""
+    return profile or os.environ.get(PROFILE_ENV) or None
+
+
+def load_project_config(path: Path, profile: str | None = None) -> ProjectConfig:
+    """The project's settings, with ``profile`` (or ``$LAKEMEND_PROFILE``) applied when given.
+
+    A problem in a key the profile gave is reported at its place in the file
+    (``profiles.aws.catalog.type``), not at the top-level key it replaces.
+    """
+    data = read_yaml(path)
+    name = selected_profile(profile)
+    merged = apply_profile(path, data, name)
+    if not isinstance(merged, dict):
+        return load_model(ProjectConfig, path, merged)
+    try:
+        return ProjectConfig.model_validate(merged)
+    except ValidationError as exc:
+        given = (data.get("profiles") or {}).get(name) or {} if name else {}
+        where = {str(key): f"profiles.{name}" for key in given}
+        raise ConfigError(format_validation_error(exc, path, where), "see docs/project-files.md for the allowed keys") from None
 
 
 def load_contract(path: Path) -> Contract:
@@ -454,8 +623,15 @@ def mask_key(config: MaskingConfig, root: Path) -> bytes:
             value = key_path.read_text(encoding="utf-8").strip()
     value = value or config.key
     if not value:
+        where = f"${config.key_env} is not set"
+        if config.key_file:
+            key_path = root / config.key_file
+            where += f" and key_file {key_path} {'is empty' if key_path.is_file() else 'does not exist'}"
         raise ConfigError(
-            f"no masking key: gold tables hash PII with a keyed SHA-256 and ${config.key_env} is not set",
-            f"export {config.key_env}=<a long random secret> (or set masking.key in lakemend.yaml)",
+            f"no masking key: gold tables hash PII with a keyed SHA-256, but {where}",
+            f"write a long random secret to {root / config.key_file} (owner-only; e.g. python -c \"import secrets; "
+            f"print(secrets.token_urlsafe(48))\" > {config.key_file}) or export {config.key_env}=<secret> — "
+            "keep the secret the lake was built with, or masked values change"
+            if config.key_file else f"export {config.key_env}=<a long random secret> (or set masking.key_file in lakemend.yaml)",
         )
     return value.encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import graphlib
 import hashlib
 import json
@@ -18,11 +19,14 @@ from lakemend.project.config import (
     ProjectConfig,
     load_contract,
     load_project_config,
+    selected_profile,
 )
 from lakemend.errors import ConfigError, UsageError
+from lakemend.project.storage import Location, S3Settings, location
 
 LAYERS = ("bronze", "silver", "gold")
 PROJECT_FILE = "lakemend.yaml"
+SELECTOR_HELP = "a selector is a table, a layer, a glob like silver.*, +T (with upstream) or T+ (with downstream)"
 
 
 @dataclass(frozen=True)
@@ -84,19 +88,33 @@ class Project:
     root: Path
     config: ProjectConfig
     tables: dict[str, TableSpec] = field(default_factory=dict)
+    profile: str | None = None
+    """The profile in effect (``--profile`` / ``$LAKEMEND_PROFILE``), None for the top-level settings."""
 
     # ----- locations -------------------------------------------------------------------
     def _local(self, value: str) -> Path:
         path = Path(value)
         return path if path.is_absolute() else (self.root / path).resolve()
 
-    @property
-    def warehouse(self) -> Path:
-        return self._local(self.config.warehouse)
+    @cached_property
+    def s3(self) -> S3Settings:
+        """How to reach S3 (``aws.s3`` and ``aws.region``, ``$AWS_ENDPOINT_URL_S3``)."""
+        return S3Settings.from_config(self.config.aws)
 
     @property
-    def raw(self) -> Path:
-        return self._local(self.config.raw)
+    def warehouse(self) -> Location:
+        """The warehouse folder: a ``Path``, or an ``S3Path`` for ``s3://`` (see ``project/storage``)."""
+        return location(self.config.warehouse, self.root, self.s3)
+
+    @property
+    def warehouse_uri(self) -> str:
+        """``file:///…`` or ``s3://…``: the warehouse as the catalog records it."""
+        return self.warehouse.as_uri()
+
+    @property
+    def raw(self) -> Location:
+        """The landing zone: a ``Path``, or an ``S3Path`` for ``s3://``."""
+        return location(self.config.raw, self.root, self.s3)
 
     @property
     def logs(self) -> Path:
@@ -197,6 +215,73 @@ class Project:
         """Direct dependants of a table, with the input edge that links them."""
         return [(t, i) for t in self.ordered for i in t.inputs if i.table == qualified]
 
+    # ----- selection (``run --select / --exclude``, ``ls``) -----------------------------------
+    def upstream(self, qualified: str) -> list[str]:
+        """Every table ``qualified`` reads, transitively (its inputs, their inputs, …)."""
+        found: list[str] = []
+        frontier = [i.table for i in self.tables[qualified].inputs]
+        while frontier:
+            name = frontier.pop()
+            if name not in found:
+                found.append(name)
+                frontier += [i.table for i in self.tables[name].inputs]
+        return found
+
+    def downstream(self, qualified: str) -> list[str]:
+        """Every table that reads ``qualified``, transitively."""
+        found: list[str] = []
+        frontier = [t.qualified for t, _ in self.dependants(qualified)]
+        while frontier:
+            name = frontier.pop()
+            if name not in found:
+                found.append(name)
+                frontier += [t.qualified for t, _ in self.dependants(name)]
+        return found
+
+    def matching(self, selector: str) -> set[str]:
+        """The tables one selector names (see :meth:`select`), as layer-qualified names."""
+        core = selector.strip()
+        with_upstream, with_downstream = core.startswith("+"), core.endswith("+")
+        core = core.strip("+")
+        if not core:
+            raise UsageError(f"selector {selector!r} names no table", SELECTOR_HELP)
+        if core in LAYERS:
+            found = {t.qualified for t in self.layer_tables(core)}
+        elif any(c in core for c in "*?["):
+            found = {t.qualified for t in self.ordered
+                     if fnmatch.fnmatchcase(t.qualified, core) or fnmatch.fnmatchcase(t.name, core)}
+            if not found:
+                raise UsageError(f"selector {selector!r} matches no table", f"known tables: {', '.join(self.tables)}")
+        else:
+            found = {self.find_table(core).qualified}
+        for name in list(found):
+            if with_upstream:
+                found.update(self.upstream(name))
+            if with_downstream:
+                found.update(self.downstream(name))
+        return found
+
+    def select(self, selectors: list[str] | tuple[str, ...] = (), exclude: list[str] | tuple[str, ...] = ()) -> list[TableSpec]:
+        """The tables of ``--select`` (all when none) minus those of ``--exclude``, in dependency order.
+
+        A selector is a table (``orders_clean``, ``silver.orders_clean``), a layer (``silver``), a
+        glob over layer.table or table names (``silver.*``, ``*_clean``); ``+T`` adds everything
+        upstream of T, ``T+`` everything downstream. Every selector must match a table.
+        """
+        if not self.tables:
+            raise UsageError("the project defines no tables yet",
+                             f"add a source under sources: in {self.root / PROJECT_FILE} (see docs/project-files.md)")
+        chosen: set[str] = set()
+        for selector in selectors:
+            chosen |= self.matching(selector)
+        if not selectors:
+            chosen = set(self.tables)
+        for selector in exclude:
+            chosen -= self.matching(selector)
+        if not chosen:
+            raise UsageError("the selection leaves no table", "loosen --exclude or widen --select")
+        return [t for t in self.ordered if t.qualified in chosen]
+
 
 def find_project_root(start: Path | None = None) -> Path:
     """The project folder: LAKEMEND_PROJECT, else the nearest folder upwards holding lakemend.yaml."""
@@ -216,11 +301,13 @@ def find_project_root(start: Path | None = None) -> Path:
     )
 
 
-def load_project(root: Path | None = None) -> Project:
+def load_project(root: Path | None = None, profile: str | None = None) -> Project:
+    """The project at ``root`` with ``profile`` applied (default: ``$LAKEMEND_PROFILE``, else none)."""
     root = (root or find_project_root()).resolve()
     config_path = root / PROJECT_FILE
-    config = load_project_config(config_path)
-    project = Project(root=root, config=config)
+    profile = selected_profile(profile)
+    config = load_project_config(config_path, profile)
+    project = Project(root=root, config=config, profile=profile)
     for source, src in config.sources.items():
         for name, cfg in src.bronze.items():
             _add(project, TableSpec(layer="bronze", name=name, source=source, bronze=cfg), config_path)
@@ -236,6 +323,7 @@ def load_project(root: Path | None = None) -> Project:
             )
             _add(project, spec, config_path)
     _check_graph(project, config_path)
+    _check_model_reads(project)
     return project
 
 
@@ -283,3 +371,42 @@ def _check_graph(project: Project, config_path: Path) -> None:
         tuple(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:
         raise ConfigError(f"{config_path}: dependency cycle {' -> '.join(exc.args[1])}", "remove one edge") from None
+
+
+def model_reads(sql: str, dialect: str) -> list[str] | None:
+    """The lake tables (layer.table of bronze, silver or gold) a model's SQL names; ``None`` when
+    sqlglot cannot parse it (the build reports the SQL error with its own message)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        trees = sqlglot.parse(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    found: list[str] = []
+    for tree in trees:
+        if tree is None:
+            continue
+        for table in tree.find_all(exp.Table):
+            layer = table.db.lower() if table.db else ""
+            if layer in LAYERS and not table.catalog:
+                name = f"{layer}.{table.name}"
+                if name not in found:
+                    found.append(name)
+    return found
+
+
+def _check_model_reads(project: Project) -> None:
+    """A model may read only the tables of its ``depends_on``: a table it reads but does not
+    declare would be neither bound to the right days nor rebuilt before it — refuse at load."""
+    for spec in project.tables.values():
+        if spec.model is None:
+            continue
+        declared = {i.table for i in spec.inputs}
+        for name in model_reads(spec.sql, project.config.dialect) or []:
+            if name not in declared:
+                path = project.root / spec.model.sql
+                raise ConfigError(
+                    f"{path}: {spec.qualified} reads {name}, which is not in its depends_on",
+                    f"add {name} to {spec.qualified}.depends_on in {PROJECT_FILE} (or stop reading it)",
+                )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lakemend.project.project import Project, TableSpec
+from lakemend.project.storage import Location, S3Path, mtime_iso, sha256_of
 
 
 @dataclass(frozen=True)
@@ -27,26 +28,32 @@ def day_pattern(spec: TableSpec, day: dt.date) -> str:
     return spec.bronze.path.replace("{date}", day.isoformat())
 
 
-def landing_files(project: Project, spec: TableSpec, day: dt.date) -> list[Path]:
+def landing_files(project: Project, spec: TableSpec, day: dt.date) -> list[Location]:
     """The files of one landing day, sorted by name: the exact list a bronze job ingests.
 
     The configured pattern is the only glob; every name it yields is then read as exactly that
     file. A symbolic link (to a file, or a folder on the way to one) is listed too, so that the
     job refuses it by name (:func:`symlink_in`) instead of following it or skipping it silently;
-    a link that points nowhere is not a file and is not listed.
+    a link that points nowhere is not a file and is not listed. On S3 (``raw: s3://…``) the
+    objects whose keys match the pattern are listed the same way (S3 has no links).
     """
     raw = project.raw
+    if isinstance(raw, S3Path):
+        return raw.glob(day_pattern(spec, day))  # type: ignore[return-value]
     return sorted(p for p in raw.glob(day_pattern(spec, day)) if p.is_file())
 
 
 SYMLINK_RULE = "landing files must be regular files inside the landing zone; symbolic links are refused"
 
 
-def symlink_in(raw: Path, path: Path) -> Path | None:
+def symlink_in(raw: Location, path: Location) -> Path | None:
     """The first symbolic link on the way from ``raw`` down to ``path`` (``path`` itself included), or None.
 
     ``raw`` itself may be a link (where the zone is mounted); everything below it must not be.
+    An S3 landing zone has no links (None).
     """
+    if isinstance(raw, S3Path) or isinstance(path, S3Path):
+        return None
     try:
         parts = path.relative_to(raw).parts
     except ValueError:
@@ -59,7 +66,7 @@ def symlink_in(raw: Path, path: Path) -> Path | None:
     return None
 
 
-def expected_location(project: Project, spec: TableSpec, day: dt.date) -> Path:
+def expected_location(project: Project, spec: TableSpec, day: dt.date) -> Location:
     return project.raw / day_pattern(spec, day)
 
 
@@ -72,9 +79,8 @@ def landing_days(project: Project, spec: TableSpec) -> list[dt.date]:
     matcher = re.compile(re.escape(prefix).replace(r"\*", "[^/]*") + r"(\d{4}-\d{2}-\d{2})")
     days: set[dt.date] = set()
     raw = project.raw  # resolved once: it is a filesystem call
-    for path in raw.glob(glob):
-        if not path.is_file():
-            continue
+    listed = raw.glob(glob) if isinstance(raw, S3Path) else (p for p in raw.glob(glob) if p.is_file())
+    for path in listed:
         match = matcher.match(path.relative_to(raw).as_posix())
         if match:
             try:
@@ -84,24 +90,21 @@ def landing_days(project: Project, spec: TableSpec) -> list[dt.date]:
     return sorted(days)
 
 
-def fingerprint(project: Project, path: Path) -> Fingerprint:
-    """Size, mtime and SHA-256 of a landing file; of a symbolic link, those of the link itself.
+def fingerprint(project: Project, path: Location) -> Fingerprint:
+    """Size, mtime and SHA-256 of a landing file (or S3 object); of a symbolic link, those of the link itself.
 
     A link is never followed: its fingerprint hashes where it points, so a link out of the
     landing zone is not read here (the bronze job refuses it by name).
     """
-    digest = hashlib.sha256()
-    link = symlink_in(project.raw, path)
+    raw = project.raw
+    link = symlink_in(raw, path)
     if link is not None and link.is_symlink():
         stat = link.lstat()
-        digest.update(f"symlink\t{link.relative_to(project.raw).as_posix()}\t{os.readlink(link)}".encode())
+        sha = hashlib.sha256(f"symlink\t{link.relative_to(raw).as_posix()}\t{os.readlink(link)}".encode()).hexdigest()
     else:
         stat = path.stat()
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    mtime = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).isoformat()
-    return Fingerprint(path.relative_to(project.raw).as_posix(), stat.st_size, mtime, digest.hexdigest())
+        sha = sha256_of(path)
+    return Fingerprint(path.relative_to(raw).as_posix(), stat.st_size, mtime_iso(stat), sha)  # type: ignore[arg-type]
 
 
 def content_key(prints: list[Fingerprint]) -> str:

@@ -17,12 +17,13 @@ catches SQLAlchemy's errors (a read-only state DB still opens for reading) keeps
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from lakemend.errors import LakemendError
 
@@ -83,6 +84,24 @@ def guard(engine: Engine) -> Engine:
 
     event.listen(engine, "handle_error", on_error)
     return engine
+
+
+def open_engine(url: str) -> Engine:
+    """The guarded engine of a state DB URL (a new SQLite file created private first); a URL that
+    is not one, or whose driver is not installed (``postgresql+psycopg`` without the ``postgres``
+    extra), is a one-line error naming the URL without its password."""
+    shown = re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", url)
+    try:
+        create_private(url)  # before SQLite makes it 0644
+        engine = create_engine(url)
+    except ImportError as exc:
+        raise LakemendError(f"state DB {shown} needs the Python package {exc.name!r}, which is not installed",
+                            "for postgresql+psycopg:// URLs: pip install 'lakemend[postgres]'") from None
+    except ArgumentError as exc:
+        raise LakemendError(f"state: {shown!r} is not a database URL lakemend can use ({str(exc).splitlines()[0]})",
+                            "use e.g. sqlite:///.lakemend/state.db or postgresql+psycopg://USER@HOST:5432/DB "
+                            "in lakemend.yaml ($LAKEMEND_STATE)") from None
+    return guard(engine)  # OperationalError → one-line LakemendError
 
 
 def create_private(url: str) -> None:

@@ -4,15 +4,20 @@ SQLite by default, any SQLAlchemy URL (PostgreSQL for teams). It records what la
 decisions about what is published or stale are checked against Iceberg metadata as well.
 
 This package is the only place that knows the tables or writes SQL against them. Every table is
-defined here on one ``metadata`` and created when a store is opened (``create_all`` adds the
-tables an older state DB lacks). :class:`StateStore` reads and writes the ledger, partition state,
-marks and fingerprints, :class:`PauseFlags` the pauses; the other topics have a module each that
+defined here on one ``metadata``, the model the queries use; the schema itself is made by the
+Alembic revisions under ``migrations/`` that ``migrate.upgrade`` runs when a store is opened
+(cheaply when the DB is already at the head revision; a state DB made before Alembic is adopted).
+:class:`StateStore` reads and writes the ledger, partition state, marks and fingerprints, :class:`PauseFlags` the pauses; the other topics have a module each that
 takes a store: ``leases``, ``metrics``, ``dq`` (check results), ``incidents`` (incidents and notes).
 Imports point one way (those modules → this one), so nothing outside ``state`` needs SQLAlchemy.
 
-Opening a store also keeps the ledger honest after kills: an older state DB gains the columns it
-lacks (``_add_missing_columns``), and runs and jobs whose process is gone are closed as
-``interrupted`` and their leases freed (:meth:`StateStore.close_interrupted`).
+Opening a store also keeps the ledger honest after kills: runs and jobs whose process is gone are
+closed as ``interrupted`` and their leases freed (:meth:`StateStore.close_interrupted`).
+
+Every statement is SQLAlchemy Core, the same on SQLite and on a PostgreSQL shared by several
+hosts; the one dialect switch is :func:`upsert` (``INSERT … ON CONFLICT DO UPDATE``), used where
+two writers may set the same row at once (pauses, marks, partition state). Leases rely only on
+the primary key: an insert of a held (table, day) fails on both, whatever the isolation level.
 """
 
 from __future__ import annotations
@@ -39,20 +44,19 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     delete,
     event,
     func,
     insert,
-    inspect,
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from lakemend.project.sources import Fingerprint
-from lakemend.state.guard import create_private, guard
+from lakemend.state.guard import open_engine
+from lakemend.state.migrate import upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +104,8 @@ jobs = Table(
     Column("input_key", String(64)),
     Column("error", Text),
     Column("pid", Integer),  # as runs.pid
+    Column("external_id", String(255)),  # the job run of an external engine (EMR Serverless job-run id)
+    Column("external_log_uri", Text),  # where that engine keeps the job's logs (s3://…)
 )
 
 partitions = Table(
@@ -284,12 +290,11 @@ def process_gone(pid: int, since: dt.datetime) -> bool:
 class StateStore:
     def __init__(self, url: str) -> None:
         self.url = url
-        create_private(url)  # a new SQLite file owner-only (0600), before SQLite makes it 0644
-        self.engine: Engine = guard(create_engine(url, future=True))  # OperationalError → one-line LakemendError
-        if url.startswith("sqlite"):
+        self.engine: Engine = open_engine(url)  # a new SQLite file 0600; every OperationalError one line
+        sqlite = self.engine.dialect.name == "sqlite"
+        if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+        upgrade(self.engine, _sqlite_pragmas if sqlite else None)  # Alembic: create, adopt or migrate
         try:
             self.close_interrupted()
         except SQLAlchemyError as exc:  # a read-only state DB still opens for reading
@@ -403,6 +408,13 @@ class StateStore:
             )
             return int(result.inserted_primary_key[0])
 
+    def set_job_external(self, job_id: int, external_id: str | None, log_uri: str | None) -> None:
+        """Record where a job runs outside this process: the external engine's id of it (an EMR
+        Serverless job-run id) and its log location (``s3://…``); listed with the ledger rows."""
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(external_id=external_id,
+                                                                       external_log_uri=log_uri))
+
     def finish_job(self, job_id: int, status: str, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(status=status, ended_at=utcnow(), **values))
@@ -463,14 +475,9 @@ class StateStore:
     def record_partition(self, table: str, day: dt.date, *, input_key: str, files_key: str, snapshot_id: int | None,
                          run_id: str, rows: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(partitions).where(partitions.c.table_name == table, partitions.c.day == day))
             conn.execute(delete(marks).where(marks.c.table_name == table, marks.c.day == day))
-            conn.execute(
-                insert(partitions).values(
-                    table_name=table, day=day, input_key=input_key, files_key=files_key, snapshot_id=snapshot_id,
-                    run_id=run_id, rows=rows, built_at=utcnow(),
-                )
-            )
+            upsert(conn, partitions, dict(table_name=table, day=day, input_key=input_key, files_key=files_key,
+                                          snapshot_id=snapshot_id, run_id=run_id, rows=rows, built_at=utcnow()))
 
     def forget_partition(self, table: str, day: dt.date) -> None:
         with self.engine.begin() as conn:
@@ -485,8 +492,7 @@ class StateStore:
     # ----- marks: damaged (quarantined) and stale partitions ------------------------------------
     def mark(self, table: str, day: dt.date, mark: str, reason: str, run_id: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(marks).where(marks.c.table_name == table, marks.c.day == day))
-            conn.execute(insert(marks).values(table_name=table, day=day, mark=mark, reason=reason, run_id=run_id, at=utcnow()))
+            upsert(conn, marks, dict(table_name=table, day=day, mark=mark, reason=reason, run_id=run_id, at=utcnow()))
 
     def clear_mark(self, table: str, day: dt.date) -> None:
         with self.engine.begin() as conn:
@@ -537,8 +543,7 @@ class PauseFlags:
     def pause(self, table: str, reason: str) -> None:
         user, _ = whoami()
         with self.store.engine.begin() as conn:
-            conn.execute(delete(pauses).where(pauses.c.table_name == table))
-            conn.execute(insert(pauses).values(table_name=table, reason=reason, user=user, since=utcnow()))
+            upsert(conn, pauses, dict(table_name=table, reason=reason, user=user, since=utcnow()))
 
     def resume(self, table: str) -> bool:
         with self.store.engine.begin() as conn:
@@ -553,34 +558,29 @@ class PauseFlags:
         return flags.get(table) or flags.get("*")
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Add the nullable columns an older state DB lacks (``create_all`` adds only whole tables).
-
-    Idempotent, and safe when two processes open the same old DB at once: a column the other one
-    added first is simply there on the second look.
-    """
-    from sqlalchemy.schema import CreateColumn
-
-    for table in metadata.sorted_tables:
-        for attempt in range(2):
-            existing = {c["name"] for c in inspect(engine).get_columns(table.name)}
-            missing = [c for c in table.columns if c.name not in existing and c.nullable]
-            if not missing:
-                break
-            try:
-                with engine.begin() as conn:
-                    for column in missing:
-                        ddl = CreateColumn(column).compile(dialect=engine.dialect)
-                        conn.exec_driver_sql(f"ALTER TABLE {engine.dialect.identifier_preparer.format_table(table)} ADD COLUMN {ddl}")
-            except SQLAlchemyError:
-                if attempt:
-                    raise
+def upsert(conn: Connection, table: Table, row: dict[str, Any]) -> None:
+    """Insert ``row``, or replace the values of the row with its primary key: one statement, so two
+    writers at once never trip over each other (a delete-then-insert does on PostgreSQL, where both
+    deletes find nothing and the second insert breaks the key). ``INSERT … ON CONFLICT DO UPDATE``
+    on SQLite (3.24+) and PostgreSQL; elsewhere delete then insert."""
+    keys = [c.name for c in table.primary_key.columns]
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        statement = dialect_insert(table).values(**row)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=keys, set_={k: statement.excluded[k] for k in row if k not in keys}))
+        return
+    conn.execute(delete(table).where(*[table.c[k] == row[k] for k in keys]))
+    conn.execute(insert(table).values(**row))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL waits for other openers too
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
