@@ -14,11 +14,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+# the demo needs lakemend alone; the tests also need the test extras (pyspark, moto, PostgreSQL driver, …)
+$(VENV)/.installed-core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-demo: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed-core
+
+demo: $(VENV)/.installed-core
 	rm -rf $(DEMO)
 	$(BIN)/lakemend init $(DEMO) --example company
 	cd $(DEMO) && ../$(BIN)/lakemend run --start 2025-10-20 --end 2025-10-27 --reason "first build of the example lake"

@@ -72,3 +72,20 @@ def state_dump(root: Path) -> list[str]:
         return list(con.iterdump())
     finally:
         con.close()
+
+
+def break_first_row(root: Path, day: str) -> None:
+    """Rewrite the day's silver file: the first order gets a negative amount and an unknown currency."""
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = sorted((root / "lake" / "silver" / "orders_clean" / f"day={day}").glob("*.parquet"))[0]
+    table = pq.read_table(path)
+    for name, value in (("amount", Decimal("-5.00")), ("currency", "BTC")):
+        index = table.schema.get_field_index(name)
+        values = table.column(name).to_pylist()
+        values[0] = value
+        table = table.set_column(index, table.schema.field(name), pa.array(values, table.schema.field(name).type))
+    pq.write_table(table, path)

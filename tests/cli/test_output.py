@@ -98,7 +98,7 @@ def note_on_an_open_incident(root: Path, cli) -> list[str]:  # noqa: ANN001
 
 def close_the_open_incident(root: Path, cli) -> list[str]:  # noqa: ANN001
     assert cli("incident", "open", "--title", "orders re-sent", cwd=root).code == 0
-    return ["incident", "close", "--summary", "fixed", "-o", str(root / "postmortem.md")]
+    return ["incident", "close", "--summary", "fixed", "--out", str(root / "postmortem.md")]
 
 
 def resume_every_pause(root: Path, cli) -> list[str]:  # noqa: ANN001

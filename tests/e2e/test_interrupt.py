@@ -85,7 +85,7 @@ def test_ctrl_c_mid_run_closes_the_run_and_its_jobs(example: Path) -> None:
     assert code == 0, err
 
     # the report counts it as interrupted, not as failed
-    code, out, err = _run(example, ["report", "-o", str(example / "report.html")])
+    code, out, err = _run(example, ["report", "--out", str(example / "report.html")])
     assert code == 0, err
     html = (example / "report.html").read_text(encoding="utf-8")
     stopped = sum(1 for j in jobs if j[3] == "interrupted")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from conftest import START, build
+from support import break_first_row
+
 from lakemend.lake import Lake
 from lakemend.state.dq import dq_history
 from lakemend.observe.events import Notice
@@ -21,21 +22,6 @@ ORDERS_CHECKS = {
     "not_null(ordered_at)", "not_null(updated_at)", "schema", "unique(order_id)", "row_count",
     "freshness(updated_at)", "row_count_vs_recent(1d)",
 }
-
-
-def break_first_row(root: Path, day: str) -> None:
-    """Rewrite the day's silver file: the first order gets a negative amount and an unknown currency."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = sorted((root / "lake" / "silver" / "orders_clean" / f"day={day}").glob("*.parquet"))[0]
-    table = pq.read_table(path)
-    for name, value in (("amount", Decimal("-5.00")), ("currency", "BTC")):
-        index = table.schema.get_field_index(name)
-        values = table.column(name).to_pylist()
-        values[0] = value
-        table = table.set_column(index, table.schema.field(name), pa.array(values, table.schema.field(name).type))
-    pq.write_table(table, path)
 
 
 def test_dq_check_passes_on_clean_days_and_fails_after_corruption(example: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,7 +83,7 @@ def test_close_without_id_needs_the_only_open_incident(example: Path, icli, tmp_
     assert "INC-0001" in ambiguous.err and "INC-0002" in ambiguous.err
 
     target = tmp_path / "pm" / "second.md"
-    assert icli("incident", "close", "inc-2", "-o", str(target), cwd=example).code == 0
+    assert icli("incident", "close", "inc-2", "-f", str(target), cwd=example).code == 0
     assert target.read_text().startswith("# INC-0002: second")
     again = icli("incident", "close", "INC-0002", cwd=example)
     assert again.code == 2 and "already closed" in again.err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 import re
 import shutil
@@ -168,11 +170,14 @@ def test_report_of_days_without_dq_checks_has_an_empty_dq_section(lake_with_hist
 
 def test_report_command_writes_the_file(lake_with_history: Path, tmp_path: Path, cli) -> None:  # noqa: ANN001
     target = tmp_path / "sub" / "lake.html"
-    result = run_report(cli, lake_with_history, "--start", "2025-10-20", "--end", "2025-11-03", "-o", str(target))
+    result = run_report(cli, lake_with_history, "--start", "2025-10-20", "--end", "2025-11-03", "--out", str(target))
     assert result[0] == 0, result
     assert str(target) in result[1].replace("\n", "") and target.stat().st_size > 10_000
     bad = run_report(cli, lake_with_history, "--start", "2025-10-27", "--end", "2025-10-20")
     assert bad[0] == 2 and "--end 2025-10-20 is before --start 2025-10-27" in bad[2]
+    old_spelling = run_report(cli, lake_with_history, "-o", "lake.html")  # -o is the output format everywhere
+    assert old_spelling[0] == 2 and "write the file with --out lake.html" in old_spelling[2]
+    assert json.loads(run_report(cli, lake_with_history, "--out", str(target), "-o", "json")[1])["file"] == str(target)
 
 
 def run_report(cli, root: Path, *args: str) -> tuple[int, str, str]:  # noqa: ANN001

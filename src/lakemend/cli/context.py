@@ -67,6 +67,9 @@ def show_library_warnings() -> None:
 
 def check_format(value: str) -> str:
     if value not in FORMATS:
+        if "." in value or "/" in value:  # -o named the file on report / incident close before lakemend 0.x
+            raise UsageError(f"-o is the output format (text or json), not a file: {value!r}",
+                             f"write the file with --out {value} (or -f {value})")
         raise UsageError(f"--output {value!r} is not supported", "use --output text or --output json")
     return value
 

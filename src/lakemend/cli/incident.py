@@ -74,8 +74,8 @@ def note(
 def close(
     incident_id: Annotated[Optional[str], typer.Argument(metavar="[INCIDENT_ID]", help="Default: the only open incident.")] = None,
     summary: Annotated[Optional[str], typer.Option("--summary", help="What happened, for the post-mortem.")] = None,
-    out_file: Annotated[Optional[Path], typer.Option("-o", "--out", help="Where to write the post-mortem draft.")] = None,
-    output: opt.OutputLong = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", "-f", help="Where to write the post-mortem draft.")] = None,
+    output: opt.Output = None,
 ) -> None:
     """Close an incident: verify the lake and write a Markdown post-mortem draft from the ledger.
 

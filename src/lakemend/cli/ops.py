@@ -12,21 +12,13 @@ from lakemend.cli import options as opt
 from lakemend.errors import UsageError
 
 
-def _scope(lake, table: str | None, all_tables: bool) -> str:  # noqa: ANN001 - Lake, imported lazily
-    """``*`` for --all, else the table's qualified name."""
-    if all_tables:
-        return "*"
-    assert table is not None
-    return lake.project.find_table(table).qualified
-
-
-def _check_scope(table: str | None, all_tables: bool) -> None:
-    if bool(table) == all_tables:
-        raise UsageError("give exactly one of --table T or --all", "e.g. --table silver.orders_clean")
+def _check_scope(tables: list[str] | None, all_tables: bool) -> None:
+    if bool(tables) == all_tables:
+        raise UsageError("give --table T (repeatable) or --all, not both", "e.g. --table silver.orders_clean")
 
 
 def pause(
-    table: Annotated[Optional[str], typer.Option("--table", help="layer.table or a table name that is unique across layers.")] = None,
+    table: opt.Table = None,
     all_tables: Annotated[bool, typer.Option("--all", help="Pause every table (stop the pipeline).")] = False,
     reason: opt.Reason = None,
     output: opt.Output = None,
@@ -43,16 +35,19 @@ def pause(
     out = context.output(output)
     _check_scope(table, all_tables)
     lake = context.open_lake()
-    scope = _scope(lake, table, all_tables)
+    scopes = ["*"] if all_tables else [spec.qualified for spec in context.tables(lake, table)]
     why = context.resolve_reason(reason, out)
-    PauseFlags(lake.state).pause(scope, why)
-    record_action(lake.state, f"paused {'every table' if scope == '*' else scope} — reason: {why}")  # open incidents' timeline
-    out.document({"paused": scope, "reason": why})
-    out.text(f"Paused {'every table' if scope == '*' else scope}: {why}")
+    flags = PauseFlags(lake.state)
+    for scope in scopes:
+        flags.pause(scope, why)
+    named = "every table" if scopes == ["*"] else ", ".join(scopes)
+    record_action(lake.state, f"paused {named} — reason: {why}")  # open incidents' timeline
+    out.document({"paused": scopes[0] if len(scopes) == 1 else scopes, "tables": scopes, "reason": why})
+    out.text(f"Paused {named}: {why}")
 
 
 def resume(
-    table: Annotated[Optional[str], typer.Option("--table", help="layer.table or a table name that is unique across layers.")] = None,
+    table: opt.Table = None,
     all_tables: Annotated[bool, typer.Option("--all", help="Lift the pause of every table.")] = False,
     output: opt.Output = None,
 ) -> None:
@@ -66,24 +61,27 @@ def resume(
     out = context.output(output)
     _check_scope(table, all_tables)
     lake = context.open_lake()
-    scope = _scope(lake, table, all_tables)
     flags = PauseFlags(lake.state)
-    if scope == "*":
+    if all_tables:
         lifted = [name for name in flags.all() if flags.resume(name)]
         if lifted:
             record_action(lake.state, "resumed " + ", ".join("every table" if n == "*" else n for n in lifted))
         out.document({"resumed": lifted})
         out.text(f"Resumed {len(lifted)} pause(s).")
         return
-    if not flags.resume(scope):
-        raise UsageError(f"{scope} is not paused", "see lakemend status")
-    record_action(lake.state, f"resumed {scope}")
-    out.document({"resumed": [scope]})
-    out.text(f"Resumed {scope}.")
+    scopes = [spec.qualified for spec in context.tables(lake, table)]
+    not_paused = [scope for scope in scopes if scope not in flags.all()]
+    if not_paused:
+        raise UsageError(f"{', '.join(not_paused)} {'is' if len(not_paused) == 1 else 'are'} not paused", "see lakemend status")
+    for scope in scopes:
+        flags.resume(scope)
+    record_action(lake.state, f"resumed {', '.join(scopes)}")
+    out.document({"resumed": scopes})
+    out.text(f"Resumed {', '.join(scopes)}.")
 
 
 def status(
-    table: Annotated[Optional[str], typer.Option("--table", help="Only this table (layer.table or a unique table name).")] = None,
+    table: opt.Table = None,
     layer: Annotated[Optional[str], typer.Option("--layer", help="Only this layer: bronze, silver or gold.")] = None,
     start: opt.Start = None,
     end: opt.End = None,
@@ -109,7 +107,7 @@ def status(
     if layer:
         specs = [s for s in specs if s.layer == layer]
     if table:
-        specs = [lake.project.find_table(table)]
+        specs = [spec for spec in context.tables(lake, table) if spec in specs]
     heat = build_heatmap(lake, specs, parse_day(start, "--start") if start else None, parse_day(end, "--end") if end else None)
     pauses = PauseFlags(lake.state).all()
     out.document({"days": heat.days, "tables": {t: {str(d): s for d, s in row.items()} for t, row in heat.cells.items()},

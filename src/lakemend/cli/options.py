@@ -15,10 +15,6 @@ from lakemend.errors import UsageError
 Output = Annotated[Optional[str], typer.Option(
     "--output", "-o", help="text or json (default: the global --output); json prints exactly one JSON document.",
     show_default=False)]
-OutputLong = Annotated[Optional[str], typer.Option(
-    "--output", help="text or json (default: the global --output); json prints exactly one JSON document.",
-    show_default=False)]
-"""``--output`` without ``-o``, for the commands whose ``-o`` names the file they write."""
 
 Table = Annotated[Optional[list[str]], typer.Option(
     "--table", metavar="TABLE",

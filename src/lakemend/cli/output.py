@@ -95,12 +95,24 @@ def _cell(value: Any) -> str:
     return value if isinstance(value, str) else str(_default(value))
 
 
+NAME_WIDTH = 40
+"""Table names up to this wide are never folded."""
+
+
 def rich_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    """A table whose ``table`` column keeps its width: at 100 columns the other columns fold, never
+    the name into ``gold.daily_reven`` / ``ue``."""
+    cells = [[_cell(v) for v in row] for row in rows]
     table = Table(title=title, show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*[escape(_cell(v)) for v in row])
+    for index, column in enumerate(columns):
+        values = [row[index] for row in cells if index < len(row)]
+        widest = max((len(v) for v in values), default=0)
+        if column.split()[-1:] == ["table"] and widest <= NAME_WIDTH and not any(" " in v for v in values):
+            table.add_column(column, no_wrap=True, min_width=max(widest, len(column)))
+        else:
+            table.add_column(column, overflow="fold")
+    for row in cells:
+        table.add_row(*[escape(v) for v in row])
     return table
 
 

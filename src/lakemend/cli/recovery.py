@@ -134,8 +134,10 @@ def rollback(
 ) -> None:
     """Restore a table (or one day) to an earlier snapshot, tag or time — after showing the diff.
 
-    The target must be an ancestor of the current state. Each changed day is re-published from the
-    target's own files behind a new restore point; dependants are marked stale.
+    The target must be an ancestor of the current state. Behind a new restore point, each changed day
+    is re-published from the target's own files (no data rewritten); with engine spark and no --date,
+    main is moved to the target by Iceberg's rollback_to_snapshot / set_current_snapshot procedures.
+    Dependants are marked stale. List a table's restore points: lakemend tags TABLE.
     Example: [bold]lakemend rollback --table silver.orders_clean --to pre-20251026T031500-a1b2c3[/]
     """
     from lakemend.dates import parse_day

@@ -15,14 +15,14 @@ from lakemend.errors import UsageError
 def report(
     start: opt.Start = None,
     end: opt.End = None,
-    out_file: Annotated[Path, typer.Option("-o", "--out", help="The HTML file to write (replaced if it exists).")] = Path("report.html"),
-    output: opt.OutputLong = None,
+    out_file: Annotated[Path, typer.Option("--out", "-f", help="The HTML file to write (replaced if it exists).")] = Path("report.html"),
+    output: opt.Output = None,
 ) -> None:
     """Write one self-contained HTML report: partition heatmap, DQ results, job charts, quarantine, runs with reasons, open incidents.
 
     Without --start it covers the last 30 days with data. The file loads nothing when opened
     (inline CSS and SVG, no script), so it can be mailed or attached to a ticket.
-    Example: [bold]lakemend report --start 2025-10-20 --end 2025-10-27 -o report.html[/]
+    Example: [bold]lakemend report --start 2025-10-20 --end 2025-10-27 --out report.html[/]
     """
     from lakemend.dates import parse_day
     from lakemend.ops.report import write_report
@@ -34,7 +34,7 @@ def report(
         raise UsageError(f"--end {last} is before --start {first}", "swap them")
     target = out_file.expanduser().resolve()
     if target.is_dir():
-        raise UsageError(f"-o {out_file} is a folder", "name the HTML file to write, e.g. -o report.html")
+        raise UsageError(f"--out {out_file} is a folder", "name the HTML file to write, e.g. --out report.html")
     data = write_report(context.open_lake(), target, first, last)
     days = data.days
     size = target.stat().st_size
