@@ -222,7 +222,7 @@ def print_plan(plan: BackfillPlan, out: Output) -> None:
               "bytes read (est)", "rows now", "bytes now"], rows)
     if plan.resume_of:
         out.text(f"Resuming run {plan.resume_of}: {len(plan.partitions) - len(plan.todo)} partition(s) it published are kept.")
-    tags = ", ".join(f"{t} @ {s}" for t, s in plan.restore_points)
+    tags = ", ".join(f"{t} @ {s}" if s is not None else f"{t}: new table, nothing to restore" for t, s in plan.restore_points)
     out.text(f"Restore point: each table's current snapshot is tagged pre-<run_id> before its first publish ({tags}).")
 
 
