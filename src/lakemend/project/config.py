@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -34,6 +35,16 @@ def check_column_type(value: str) -> str:
         return value
     allowed = ", ".join(SCALAR_TYPES) + ", decimal(P,S)"
     raise ValueError(f"unknown column type {value!r}; allowed: {allowed}")
+
+
+def check_location(value: str, what: str) -> str:
+    """A local path, ``file://`` URI or ``s3://bucket[/prefix]``; other schemes are refused."""
+    scheme = urlparse(value).scheme
+    if "://" in value and scheme not in ("s3", "file"):
+        raise ValueError(f"{what} {value!r}: only local folders, file:// and s3://bucket/prefix are supported")
+    if scheme == "s3" and not urlparse(value).netloc:
+        raise ValueError(f"{what} {value!r} names no bucket (s3://bucket/prefix)")
+    return value
 
 
 class StrictModel(BaseModel):
@@ -441,8 +452,6 @@ class ProjectConfig(StrictModel):
     @field_validator("warehouse", "raw")
     @classmethod
     def _location(cls, value: str, info: Any) -> str:
-        from lakemend.project.storage import check_location
-
         return check_location(value, info.field_name)
 
     @field_validator("logs", mode="before")

@@ -42,16 +42,6 @@ def is_s3(location: str) -> bool:
     return location.startswith("s3://")
 
 
-def check_location(value: str, what: str) -> str:
-    """A local path, ``file://`` URI or ``s3://bucket[/prefix]``; other schemes are refused."""
-    scheme = urlparse(value).scheme
-    if "://" in value and scheme not in ("s3", "file"):
-        raise ValueError(f"{what} {value!r}: only local folders, file:// and s3://bucket/prefix are supported")
-    if scheme == "s3" and not urlparse(value).netloc:
-        raise ValueError(f"{what} {value!r} names no bucket (s3://bucket/prefix)")
-    return value
-
-
 @dataclass(frozen=True)
 class S3Settings:
     """How to reach S3: the resolved endpoint, addressing style and region."""
