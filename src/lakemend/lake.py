@@ -133,7 +133,7 @@ class Lake:
         queries, checks, dry-run previews — runs on DuckDB.
         """
         name = self.project.config.engine
-        return open_engine("duckdb" if name == "emr-serverless" else name, self.project)
+        return self.local_engine if name == "emr-serverless" else open_engine(name, self.project)
 
     @cached_property
     def local_engine(self) -> Engine:

@@ -86,9 +86,7 @@ def decide(lake: Lake, spec: TableSpec, day: dt.date, published_cache: dict[str,
     builds and landing fingerprints read once per table, as nothing is written while it looks).
     """
     def published(qualified: str) -> dict[dt.date, str]:
-        if qualified not in published_cache:
-            published_cache[qualified] = lake.published_days(qualified)
-        return published_cache[qualified]
+        return published_days_of(lake, qualified, published_cache)
 
     def recorded(qualified: str) -> dict[dt.date, dict]:
         if states_cache is None:
@@ -162,6 +160,7 @@ def plan_run(lake: Lake, days: list[dt.date], tables: list[TableSpec]) -> list[D
 
 
 def published_days_of(lake: Lake, qualified: str, cache: dict[str, dict[dt.date, str]]) -> dict[dt.date, str]:
+    """Day → files key of a table's current snapshot, read once per table into ``cache``."""
     if qualified not in cache:
         cache[qualified] = lake.published_days(qualified)
     return cache[qualified]
