@@ -218,11 +218,12 @@ AREAS = {
     "  dedup (_duplicate_sql)": ("model.py", "_duplicate_sql"),
     "  contract (_apply_contract)": ("model.py", "_apply_contract"),
     "    table checks (table_checks)": ("contracts.py", "table_checks"),
-    "publish (publish_day)": ("publish.py", "publish_day"),
+    "stage (stage_day: write + audit)": ("publish.py", "stage_day"),
+    "publish (publish_days: one commit per table and batch)": ("publish.py", "publish_days"),
     "  conform": ("publish.py", "conform"),
     "  day_files / plan_files": ("files.py", "day_files"),
     "planning (decide)": ("runner.py", "decide"),
-    "quarantine publish": ("job.py", "_publish_quarantine"),
+    "quarantine publish": ("batch.py", "_publish_quarantine"),
 }
 
 

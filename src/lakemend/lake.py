@@ -113,6 +113,9 @@ class Lake:
     project: Project
     _tables: dict[str, Table] = field(default_factory=dict)
     _checked: set[str] = field(default_factory=set)  # metadata locations found inside the warehouse
+    _upkept: set[str] = field(default_factory=set)  # tables whose maintenance properties this Lake checked
+    use_records: bool = True
+    """Whether :meth:`recorded_partitions` may answer from the state DB (False: manifests always)."""
 
     @classmethod
     def open(cls, root: object = None, *, profile: str | None = None) -> Lake:
@@ -175,15 +178,53 @@ class Lake:
         return table
 
     def ensure_table(self, qualified: str, schema: pa.Schema) -> Table:
-        """Load or create a table; a new one starts with an empty snapshot (the first restore point)."""
+        """Load or create a table; a new one starts with an empty snapshot (the first restore point).
+
+        A table an older lakemend created gets the metadata-history cap (``iceberg.maintenance``)
+        the first time this Lake writes to it: one property commit, skipped if it loses a race.
+        """
         table = self.table(qualified, refresh=False)
         if table is None:
             table = create_table(self.catalog, self.project, qualified, schema)
             if table.current_snapshot() is None:
                 table.append(schema.empty_table())
             self._tables[qualified] = table
+        elif qualified not in self._upkept:
+            from pyiceberg.exceptions import CommitFailedException
+
+            from lakemend.iceberg.maintenance import missing_properties
+
+            missing = missing_properties(table)
+            if missing:
+                try:
+                    with table.transaction() as tx:
+                        tx.set_properties(missing)
+                except CommitFailedException:
+                    table.refresh()  # someone committed meanwhile; vacuum sets them too
+        self._upkept.add(qualified)
         return table
 
-    def published_days(self, qualified: str, *, refresh: bool = True) -> dict[dt.date, str]:
-        """Day → files key of the table's current snapshot, from manifests only (no data read)."""
+    def published_days(self, qualified: str, *, refresh: bool = True, from_state: bool = False) -> dict[dt.date, str]:
+        """Day → files key of the table's current snapshot, from manifests only (no data read).
+
+        ``from_state``: from the state DB's partition records instead when they provably are the
+        current snapshot's (:meth:`recorded_partitions`; no manifest read), else from manifests.
+        """
+        if from_state:
+            records = self.recorded_partitions(qualified, refresh=refresh)
+            if records is not None:
+                return {day: r["files_key"] for day, r in records.items() if r["files_key"] != files.EMPTY_FILES_KEY}
         return files.published_days(self.table(qualified, refresh=refresh))
+
+    def recorded_partitions(self, qualified: str, *, refresh: bool = True,
+                            records: dict[dt.date, dict] | None = None) -> dict[dt.date, dict] | None:
+        """The table's partition records (``records``: as read already) when they are exactly what its
+        current snapshot publishes — proven from snapshot summaries (``iceberg.history``), no manifest
+        read — else None (another writer, a killed commit: read the manifests)."""
+        from lakemend.iceberg.history import records_hold
+
+        if not self.use_records:
+            return None
+        table = self.table(qualified, refresh=refresh)
+        states = self.state.partition_states(qualified) if records is None else records
+        return states if records_hold(table, states, files.EMPTY_FILES_KEY) else None

@@ -33,12 +33,15 @@ def vcli(cli):  # noqa: ANN001, ANN201
 def rebuilt(example: Path, cli, monkeypatch: pytest.MonkeyPatch) -> Path:  # noqa: ANN001
     """Two days built, then day one of orders and everything downstream rebuilt twice.
 
-    bronze.orders keeps only 3 previous metadata files, so some metadata JSONs fall off its log.
+    bronze.orders keeps only 3 previous metadata files, so some metadata JSONs fall off its log; and
+    it keeps them on disk (delete-after-commit off, as on a table another tool made or an owner
+    configured so), so vacuum is what deletes them. Tables lakemend creates delete them at commit
+    (tests/iceberg/test_metadata_history.py).
     """
     assert not build(example, START, START + dt.timedelta(days=1)).failed
     table = Lake.open(example).table("bronze.orders")
     with table.transaction() as tx:
-        tx.set_properties({"write.metadata.previous-versions-max": "3"})
+        tx.set_properties({"write.metadata.previous-versions-max": "3", "write.metadata.delete-after-commit.enabled": "false"})
     monkeypatch.setenv("LAKEMEND_REASON", "vacuum test")
     for _ in range(2):
         result = cli("backfill", "bronze", "orders", DAY, "--downstream", cwd=example)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from contextlib import ExitStack
 from pathlib import Path
 
 from lakemend.build.ingest import IngestContext, bronze_schema, ingest_day
 from lakemend.build.result import Built
+from lakemend.build.shared import BuildSession
 from lakemend.engines import parser_engine
 from lakemend.errors import IngestError, LakemendError
 from lakemend.lake import Lake
@@ -24,8 +26,13 @@ from lakemend.project.storage import local_copies
 from lakemend.state.store import utcnow
 
 
-def build_bronze(lake: Lake, spec: TableSpec, day: dt.date, fingerprints: tuple[Fingerprint, ...], run_id: str) -> Built:
-    """Ingest the landing files named by ``fingerprints`` (their identity is what the job records)."""
+def build_bronze(lake: Lake, spec: TableSpec, day: dt.date, fingerprints: tuple[Fingerprint, ...], run_id: str,
+                 shared: BuildSession | None = None) -> Built:
+    """Ingest the landing files named by ``fingerprints`` (their identity is what the job records).
+
+    ``shared``: the batch's session on the parser engine (see :mod:`lakemend.build.shared`);
+    without one the day gets its own.
+    """
     assert spec.bronze is not None
     raw = lake.project.raw
     files = [(raw / p.path, p.path) for p in fingerprints]
@@ -37,7 +44,9 @@ def build_bronze(lake: Lake, spec: TableSpec, day: dt.date, fingerprints: tuple[
     for path, relative in files:
         refuse_symlink(raw, path, relative)
     ctx = IngestContext(run_id=run_id, day=day, ingested_at=utcnow())
-    with parser_engine().session() as con, local_copies(raw, [(p.path, p.sha256) for p in fingerprints]) as local:
+    with ExitStack() as stack:
+        con = shared.con if shared is not None else stack.enter_context(parser_engine().session())
+        local = stack.enter_context(local_copies(raw, [(p.path, p.sha256) for p in fingerprints]))
         result = ingest_day(con, spec.bronze, local, ctx)  # local: the files themselves, or S3 objects downloaded
     landing = InputRead(f"landing/{day_pattern(spec, day)}", day, day, None)  # the raw files, for lineage
     return Built(rows=result.rows.cast(bronze_schema(spec.bronze)), quarantine=result.quarantine,

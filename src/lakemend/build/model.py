@@ -17,10 +17,11 @@ from lakemend.build.ingest import QUARANTINE_SCHEMA
 from lakemend.build.masking import install_key, mask_expression
 from lakemend.build.pii import forbids_pii, scan
 from lakemend.build.result import Built
+from lakemend.build.shared import BuildSession
 from lakemend.engines.base import CANONICAL_DIALECT, Session
 from lakemend.engines.sql import lit, q, transpile
 from lakemend.errors import AuditFailed, ContractFailed, LakemendError, SqlError
-from lakemend.iceberg.files import local_data_files, partition_counts, recent_counts
+from lakemend.iceberg.files import local_data_files, recent_counts
 from lakemend.lake import Lake
 from lakemend.observe.events import InputRead
 from lakemend.project.config import mask_key
@@ -32,13 +33,14 @@ Overrides = dict[tuple[str, dt.date], pa.Table]
 
 
 def bind_inputs(lake: Lake, con: Session, spec: TableSpec, day: dt.date, overrides: Overrides | None = None,
-                reads: list[InputRead] | None = None) -> int:
+                reads: list[InputRead] | None = None, shared: BuildSession | None = None) -> int:
     """Expose each input as ``layer.table`` holding only the days its mapping asks for.
 
     DuckDB reads the published data files itself (streaming only the columns a model uses)
     unless pyiceberg must (evolved schema, delete files, remote storage). ``overrides`` replaces
     input days with rows built in memory: dry runs use it so that a downstream diff shows what
-    the upstream rebuild would change, without writing it.
+    the upstream rebuild would change, without writing it. ``shared``: the batch this day is
+    built in (its input tables and their files are planned once for all its days).
     """
     from pyiceberg.expressions import And, GreaterThanOrEqual, In, LessThanOrEqual, Not
 
@@ -48,7 +50,7 @@ def bind_inputs(lake: Lake, con: Session, spec: TableSpec, day: dt.date, overrid
         first, last = inp.window(day)
         replaced = {d: rows for (t, d), rows in (overrides or {}).items()
                     if t == inp.table and (first is None or d >= first) and d <= last}
-        table = lake.table(inp.table)
+        table = shared.table(inp.table) if shared is not None else lake.table(inp.table)
         if table is None and not replaced:
             raise LakemendError(f"input {inp.table} of {spec.qualified} does not exist yet", f"build it first: lakemend run --date {day}")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
@@ -62,7 +64,8 @@ def bind_inputs(lake: Lake, con: Session, spec: TableSpec, day: dt.date, overrid
                 row_filter = And(GreaterThanOrEqual("day", first.isoformat()), row_filter)
             if replaced:
                 row_filter = And(row_filter, Not(In("day", {d.isoformat() for d in replaced})))
-            files = local_data_files(table, row_filter)
+            files = (shared.input_files(inp.table, first, last) if shared is not None and not replaced
+                     else local_data_files(table, row_filter))
             if files is not None and files[0]:
                 read += files[1]
                 parts.append(f"SELECT * FROM {con.parquet_relation(files[0])}")
@@ -82,30 +85,39 @@ def bind_inputs(lake: Lake, con: Session, spec: TableSpec, day: dt.date, overrid
     return read
 
 
-def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides | None = None) -> Built:
-    """Model → mask → dedup → contract, as one engine table ``_checked`` (few copies of a big day)."""
+def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides | None = None,
+                shared: BuildSession | None = None) -> Built:
+    """Model → mask → dedup → contract, as one engine table ``_checked`` (few copies of a big day).
+
+    ``shared``: the batch's session (see :mod:`lakemend.build.shared`); without one the day gets
+    its own, closed afterwards.
+    """
     assert spec.model is not None
-    with lake.engine.session() as con:
-        reads: list[InputRead] = []
-        rows_read = bind_inputs(lake, con, spec, day, overrides, reads)
-        sql = transpile(spec.sql, lake.project.config.dialect, CANONICAL_DIALECT)  # sessions take the canonical dialect
-        try:
-            columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({sql}\n) AS _model") if r[0] != "day"]
-        except SqlError as exc:  # the model's own SQL mistake
-            message = str(exc).splitlines()[0]
-            raise LakemendError(f"model {spec.model.sql} failed on {day}: {message}", "fix the SQL and rerun") from None
-        masked = _masked_columns(lake, con, spec, columns)
-        duplicate = _duplicate_sql(spec)
-        rule = row_rule_sql(spec.contract, set(columns))
-        con.execute(
-            f"CREATE TEMP TABLE _checked AS SELECT *, CASE WHEN _dup THEN NULL ELSE {rule} END AS _reason "
-            f"FROM (SELECT {masked}, {duplicate} AS _dup FROM ({sql}\n) AS _model) AS _masked"
-        )
-        deduplicated = con.scalar("SELECT count(*) FROM _checked WHERE _dup")
-        good, quarantine, checks = _apply_contract(lake, con, spec, day, columns, rows_read, int(deduplicated))
-        _pii_gate(con, spec, day)
-        return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated),
-                     checks=checks, inputs=tuple(reads))
+    if shared is None:
+        with BuildSession(lake, lake.engine, spec, [day]) as alone:
+            return build_model(lake, spec, day, overrides, alone)
+    shared.reset()
+    con = shared.con
+    reads: list[InputRead] = []
+    rows_read = bind_inputs(lake, con, spec, day, overrides, reads, shared)
+    sql = transpile(spec.sql, lake.project.config.dialect, CANONICAL_DIALECT)  # sessions take the canonical dialect
+    try:
+        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({sql}\n) AS _model") if r[0] != "day"]
+    except SqlError as exc:  # the model's own SQL mistake
+        message = str(exc).splitlines()[0]
+        raise LakemendError(f"model {spec.model.sql} failed on {day}: {message}", "fix the SQL and rerun") from None
+    masked = _masked_columns(lake, con, spec, columns)
+    duplicate = _duplicate_sql(spec)
+    rule = row_rule_sql(spec.contract, set(columns))
+    con.execute(
+        f"CREATE TEMP TABLE _checked AS SELECT *, CASE WHEN _dup THEN NULL ELSE {rule} END AS _reason "
+        f"FROM (SELECT {masked}, {duplicate} AS _dup FROM ({sql}\n) AS _model) AS _masked"
+    )
+    deduplicated = con.scalar("SELECT count(*) FROM _checked WHERE _dup")
+    good, quarantine, checks = _apply_contract(shared, con, spec, day, columns, rows_read, int(deduplicated))
+    _pii_gate(con, spec, day)
+    return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated),
+                 checks=checks, inputs=tuple(reads))
 
 
 def _masked_columns(lake: Lake, con: Session, spec: TableSpec, columns: list[str]) -> str:
@@ -148,7 +160,7 @@ def _duplicate_sql(spec: TableSpec) -> str:
     return f"({no_null} AND row_number() OVER (PARTITION BY {keys} ORDER BY {order}) > 1)"
 
 
-def _apply_contract(lake: Lake, con: Session, spec: TableSpec, day: dt.date, columns: list[str],
+def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt.date, columns: list[str],
                     rows_read: int, deduplicated: int) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
     contract = spec.contract
     cols = ", ".join(q(c) for c in columns)
@@ -157,8 +169,7 @@ def _apply_contract(lake: Lake, con: Session, spec: TableSpec, day: dt.date, col
     problems = schema_problems(contract, good.schema)
     recent = []
     if contract and contract.checks.row_count_vs_recent:
-        counts = partition_counts(lake.table(spec.qualified))
-        recent = recent_counts(counts, day, contract.checks.row_count_vs_recent.days)
+        recent = recent_counts(shared.published_counts(spec.qualified), day, contract.checks.row_count_vs_recent.days)
     checks = table_checks(con, "_good", contract, day, recent)
     failed = problems + [c.describe() for c in checks if not c.passed]
     if failed:

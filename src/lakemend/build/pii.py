@@ -90,21 +90,55 @@ def scan(con: Session, relation: str, spec: TableSpec, skip: Sequence[str] = ())
     only over the columns that had a hit (a clean day — the normal case — costs one scan).
     """
     columns = text_columns(con, relation, skip)
-    found = detectors(spec)
     if not columns:
         return []
-    value = {c: f"CAST({q(c)} AS VARCHAR)" for c in columns}
-    anything = "|".join(f"(?:{pattern})" for _, pattern in found)
     try:
-        first = con.execute("SELECT " + ", ".join(
-            f"count_if(regexp_matches({value[c]}, {lit(anything)}))" for c in columns) + f" FROM {relation}")[0]
-        hit = [c for c, count in zip(columns, first, strict=True) if count]
-        if not hit:
-            return []
-        cells = [(c, kind, pattern) for c in hit for kind, pattern in found]
-        counts = con.execute("SELECT " + ", ".join(
-            f"count_if(regexp_matches({value[c]}, {lit(pattern)}))" for c, _, pattern in cells) + f" FROM {relation}")[0]
+        first = con.execute("SELECT " + ", ".join(any_pii_sql(spec, [c]) for c in columns) + f" FROM {relation}")[0]
+        return count_kinds(con, relation, spec, [c for c, count in zip(columns, first, strict=True) if count])
     except SqlError as exc:  # a configured pattern RE2 cannot compile
-        raise ConfigError(f"{spec.qualified}: pii_patterns cannot be run: {str(exc).splitlines()[0]}",
-                          "fix pii_patterns in lakemend.yaml (RE2 syntax)") from None
+        raise pattern_error(spec, exc) from None
+
+
+def any_pii_sql(spec: TableSpec, columns: Sequence[str]) -> str:
+    """An aggregate: how many rows hold, in any of ``columns``, anything :func:`detectors` match —
+    :func:`scan`'s first pass, also folded by ``verify`` into its one pass over the rows.
+
+    The built-in patterns run once per row over the columns' values joined by a newline (one regex
+    call per row instead of one per value): neither pattern can match across a newline (e-mail
+    parts exclude ``\\s``; phone separators are ``[ .()-]``), and a newline is as much a boundary
+    to them as the start or end of a value, so the join finds exactly the rows the values would.
+    A table's own ``pii_patterns`` (which may anchor on a whole value) run per value.
+    """
+    values = [f"CAST({q(c)} AS VARCHAR)" for c in columns]
+    built_in = "|".join(f"(?:{pattern})" for _, pattern in BUILT_IN)
+    joined = values[0] if len(values) == 1 else f"concat_ws(chr(10), {', '.join(values)})"
+    tests = [f"regexp_matches({joined}, {lit(built_in)})"]
+    own = [pattern for _, pattern in detectors(spec)[len(BUILT_IN):]]
+    if own:
+        anything = "|".join(f"(?:{pattern})" for pattern in own)
+        tests += [f"regexp_matches({v}, {lit(anything)})" for v in values]
+    return f"count_if({' OR '.join(tests)})"
+
+
+def count_kinds(con: Session, relation: str, spec: TableSpec, columns: Sequence[str]) -> list[PiiHit]:
+    """:func:`scan`'s second pass: the hits per kind in ``columns`` (those the first pass found PII in)."""
+    if not columns:
+        return []
+    cells = [(c, kind, pattern) for c in columns for kind, pattern in detectors(spec)]
+    counts = con.execute("SELECT " + ", ".join(
+        f"count_if(regexp_matches(CAST({q(c)} AS VARCHAR), {lit(pattern)}))" for c, _, pattern in cells) + f" FROM {relation}")[0]
     return [PiiHit(c, kind, int(n)) for (c, kind, _), n in zip(cells, counts, strict=True) if n]
+
+
+def pattern_error(spec: TableSpec, exc: Exception) -> ConfigError:
+    """The error for a configured pattern the engine (RE2) cannot run."""
+    return ConfigError(f"{spec.qualified}: pii_patterns cannot be run: {str(exc).splitlines()[0]}",
+                       "fix pii_patterns in lakemend.yaml (RE2 syntax)")
+
+
+def check_patterns(con: Session, spec: TableSpec) -> None:
+    """Raise :func:`pattern_error` when a detector of the table does not compile (no rows read)."""
+    try:
+        con.execute("SELECT " + ", ".join(f"regexp_matches('', {lit(p)})" for _, p in detectors(spec)))
+    except SqlError as exc:
+        raise pattern_error(spec, exc) from None

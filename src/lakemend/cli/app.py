@@ -99,12 +99,16 @@ app.command("tags")(ls.tags)
 
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
     """(usage errors, other click errors, aborts, exits) of typer's bundled click (typer >= 0.2x)
-    and of the click package (older typer), whichever are installed."""
+    and of the click package (older typer), whichever are installed. The click package is not
+    imported for typer that bundles its own (it would only cost start-up): its exceptions are
+    taken only when something already loaded it."""
     usage: list[type] = []
     other: list[type] = []
     aborts: list[type] = [typer.Abort]
     exits: list[type] = [typer.Exit]
     for name in ("typer._click.exceptions", "click.exceptions"):
+        if name == "click.exceptions" and usage and "click" not in sys.modules:
+            continue
         try:
             module = importlib.import_module(name)
         except ImportError:

@@ -36,7 +36,8 @@ refresh_app = typer.Typer(help="Refresh gold tables from silver (runbook: Gold L
 
 def run_procedure(command: str, layer: str, names: str | list[str], date: str | None, start: str | None, end: str | None,
                   dry_run: bool, downstream: bool, reason: str | None, max_parallel: int | None, force: bool,
-                  wait: float | None, output: str | None, allow_schema_change: bool = False, yes: bool = False) -> None:
+                  wait: float | None, output: str | None, allow_schema_change: bool = False, yes: bool = False,
+                  batch_days: int | None = None) -> None:
     from lakemend.dates import resolve_days
 
     out = context.output(output)
@@ -44,7 +45,7 @@ def run_procedure(command: str, layer: str, names: str | list[str], date: str | 
     lake = context.open_lake()
     plan = plan_procedure(lake, command, layer, [names] if isinstance(names, str) else list(names), days, downstream)
     carry_out(lake, plan, out, dry_run=dry_run, reason=reason, max_parallel=max_parallel, force=force, wait=wait,
-              allow_schema_change=allow_schema_change, yes=yes)
+              allow_schema_change=allow_schema_change, yes=yes, batch_days=batch_days)
 
 
 def plan_procedure(lake: Lake, command: str, layer: str, names: list[str], days: list, downstream: bool) -> BackfillPlan:
@@ -67,12 +68,12 @@ def plan_procedure(lake: Lake, command: str, layer: str, names: list[str], days:
 
 def carry_out(lake: Lake, plan: BackfillPlan, out: Output, *, dry_run: bool, reason: str | None,
               max_parallel: int | None, force: bool, wait: float | None, allow_schema_change: bool = False,
-              yes: bool = False) -> None:
+              yes: bool = False, batch_days: int | None = None) -> None:
     """Print the plan; then either the dry-run diff, or — after "Apply? [y/N]" on a terminal
     (``context.confirm_apply``) — apply it with a progress bar (exit 1 on failure or a "no")."""
     from lakemend.ops.backfill import ApplyOptions, apply
     from lakemend.ops.backfill import dry_run as preview
-    from lakemend.ops.runner import default_parallelism
+    from lakemend.ops.runner import DEFAULT_BATCH_DAYS, default_parallelism
 
     if dry_run and lake.project.config.engine == "emr-serverless":  # the StartJobRun requests; nothing is called
         from lakemend.ops.remote import planned_requests
@@ -114,7 +115,8 @@ def carry_out(lake: Lake, plan: BackfillPlan, out: Output, *, dry_run: bool, rea
         out.document({"plan": plan_json(plan), "run_id": None, "jobs": [], "message": "Nothing changed."})
         raise typer.Exit(1)
     options = ApplyOptions(reason=why, max_parallel=max_parallel or default_parallelism(), force=force,
-                           wait_seconds=wait or 0.0, allow_schema_change=allow_schema_change)
+                           wait_seconds=wait or 0.0, allow_schema_change=allow_schema_change,
+                           batch_days=batch_days or DEFAULT_BATCH_DAYS)
     report = with_progress(len(plan.todo), out, lambda hook: apply(lake, plan, options, on_event=hook))
     if report.failed:
         raise typer.Exit(1)
@@ -126,7 +128,8 @@ def backfill_bronze(
     day: Annotated[Optional[str], typer.Argument(metavar="[DATE]", help="Day to reprocess, YYYY-MM-DD (or use --date / --start --end).")] = None,
     date: opt.Date = None, start: opt.Start = None, end: opt.End = None, dry_run: opt.DryRun = False,
     downstream: opt.Downstream = False, reason: opt.Reason = None, max_parallel: opt.MaxParallel = None,
-    force: opt.Force = False, yes: opt.Yes = False, wait: opt.Wait = None, output: opt.Output = None,
+    batch_days: opt.BatchDays = None, force: opt.Force = False, yes: opt.Yes = False, wait: opt.Wait = None,
+    output: opt.Output = None,
     allow_schema_change: opt.AllowSchemaChange = False,
 ) -> None:
     """Reprocess one source's landing files for a day (or range) into bronze; other days are untouched.
@@ -136,7 +139,7 @@ def backfill_bronze(
     if day and date:
         raise UsageError("give the day once: as DATE or as --date", "e.g. lakemend backfill bronze orders 2025-10-26")
     run_procedure("backfill bronze", "bronze", source, day or date, start, end, dry_run, downstream, reason,
-                  max_parallel, force, wait, output, allow_schema_change, yes)
+                  max_parallel, force, wait, output, allow_schema_change, yes, batch_days)
 
 
 @rebuild_app.command("silver")
@@ -145,7 +148,8 @@ def rebuild_silver(
         "--table", metavar="TABLE", help="Silver table (e.g. orders_clean), or all; repeatable.")],
     date: opt.Date = None, start: opt.Start = None, end: opt.End = None, dry_run: opt.DryRun = False,
     downstream: opt.Downstream = False, reason: opt.Reason = None, max_parallel: opt.MaxParallel = None,
-    force: opt.Force = False, yes: opt.Yes = False, wait: opt.Wait = None, output: opt.Output = None,
+    batch_days: opt.BatchDays = None, force: opt.Force = False, yes: opt.Yes = False, wait: opt.Wait = None,
+    output: opt.Output = None,
     allow_schema_change: opt.AllowSchemaChange = False,
 ) -> None:
     """Rebuild silver partitions from bronze: clean, deduplicate, validate against the contract, publish.
@@ -153,7 +157,7 @@ def rebuild_silver(
     Example: [bold]lakemend rebuild silver --table orders_clean --date 2025-10-26 --dry-run[/]
     """
     run_procedure("rebuild silver", "silver", table, date, start, end, dry_run, downstream, reason, max_parallel,
-                  force, wait, output, allow_schema_change, yes)
+                  force, wait, output, allow_schema_change, yes, batch_days)
 
 
 @refresh_app.command("gold")
@@ -162,7 +166,8 @@ def refresh_gold(
         "--table", metavar="TABLE", help="Gold table (e.g. customer_orders), or all; repeatable.")],
     date: opt.Date = None, start: opt.Start = None, end: opt.End = None, dry_run: opt.DryRun = False,
     downstream: opt.Downstream = False, reason: opt.Reason = None, max_parallel: opt.MaxParallel = None,
-    force: opt.Force = False, yes: opt.Yes = False, wait: opt.Wait = None, output: opt.Output = None,
+    batch_days: opt.BatchDays = None, force: opt.Force = False, yes: opt.Yes = False, wait: opt.Wait = None,
+    output: opt.Output = None,
     allow_schema_change: opt.AllowSchemaChange = False,
 ) -> None:
     """Refresh gold partitions from silver: business logic, enrichment, PII masking, publish.
@@ -170,7 +175,7 @@ def refresh_gold(
     Example: [bold]lakemend refresh gold --table customer_orders --date 2025-10-26[/]
     """
     run_procedure("refresh gold", "gold", table, date, start, end, dry_run, downstream, reason, max_parallel,
-                  force, wait, output, allow_schema_change, yes)
+                  force, wait, output, allow_schema_change, yes, batch_days)
 
 
 def repair(
@@ -178,7 +183,7 @@ def repair(
     late_data: Annotated[bool, typer.Option("--late", help="Rebuild the days `lakemend late` lists, their dependants and any partition still stale.")] = False,
     stale: Annotated[bool, typer.Option("--stale", help="Rebuild the partitions `lakemend status` shows stale: inputs, landing files or code changed.")] = False,
     dry_run: opt.DryRun = False, reason: opt.Reason = None, max_parallel: opt.MaxParallel = None,
-    force: opt.Force = False, yes: opt.Yes = False, output: opt.Output = None,
+    batch_days: opt.BatchDays = None, force: opt.Force = False, yes: opt.Yes = False, output: opt.Output = None,
     allow_schema_change: opt.AllowSchemaChange = False,
 ) -> None:
     """Plan and run the backfills that fix gaps, late data or stale partitions, in dependency order.
@@ -220,13 +225,14 @@ def repair(
     plan = plan_backfill(lake, command="repair", layer="all", targets=ordered, downstream=True,
                          args={"repair": kinds})
     carry_out(lake, plan, out, dry_run=dry_run, reason=reason, max_parallel=max_parallel, force=force, wait=None,
-              allow_schema_change=allow_schema_change, yes=yes)
+              allow_schema_change=allow_schema_change, yes=yes, batch_days=batch_days)
 
 
 def runs_resume(
     run_id: Annotated[str, typer.Argument(help="The run to resume (see lakemend runs).")],
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why (default: the original run's reason).")] = None,
     max_parallel: opt.MaxParallel = None,
+    batch_days: opt.BatchDays = None,
     force: opt.Force = False,
     output: opt.Output = None,
 ) -> None:
@@ -250,4 +256,4 @@ def runs_resume(
     days = args["days"]
     run_procedure(record["command"], args["layer"], args["name"].split(","), None, days[0], days[-1], False,
                   args["downstream"], reason or record["reason"], max_parallel, force, None, output,
-                  bool(args.get("allow_schema_change")), yes=True)
+                  bool(args.get("allow_schema_change")), yes=True, batch_days=batch_days)

@@ -49,6 +49,17 @@ def _at_least_one(value: Optional[int]) -> Optional[int]:
 
 MaxParallel = Annotated[Optional[int], typer.Option(
     "--max-parallel", callback=_at_least_one, help="Days of one table built at once, 1 or more (default: cores).")]
+def _batch_days(value: Optional[int]) -> Optional[int]:
+    """``--batch-days`` below 1 is a usage error on one line."""
+    if value is not None and value < 1:
+        raise UsageError(f"--batch-days {value} is not a number of days", "use 1 (day by day) or more (default: 31)")
+    return value
+
+
+BatchDays = Annotated[Optional[int], typer.Option(
+    "--batch-days", callback=_batch_days,
+    help="Days of one table built together and published in one commit (default 31; 1: day by day). A batched "
+         "build equals a day-by-day one; a kill loses at most the batch being built.")]
 Force = Annotated[bool, typer.Option("--force", help="Run even on paused tables.")]
 Downstream = Annotated[bool, typer.Option(
     "--downstream", help="Also rebuild every dependant partition (through same / window / upto).")]
@@ -139,6 +150,28 @@ def _shell_completion() -> None:
     completion_init()
 
 
+def _whole_sentences_when_helping() -> None:
+    """Apply :func:`_whole_sentences` when help is first rendered, not at import: typer's
+    ``rich_utils`` loads rich's Markdown, traceback and pygments pieces (tens of milliseconds)
+    that only help and typer's own error panels use."""
+    try:
+        from typer.core import TyperCommand, TyperGroup
+    except ImportError:  # pragma: no cover - typer without its own core
+        _whole_sentences()
+        return
+    for kind in (TyperCommand, TyperGroup):
+        original = kind.__dict__.get("format_help")
+        if original is None or getattr(original, "lakemend", False):
+            continue
+
+        def format_help(self, ctx, formatter, _original=original):  # noqa: ANN001, ANN202 - typer's signature
+            _whole_sentences()
+            return _original(self, ctx, formatter)
+
+        format_help.lakemend = True  # type: ignore[attr-defined]
+        kind.format_help = format_help  # type: ignore[method-assign]
+
+
 _readable_placeholders()
-_whole_sentences()
+_whole_sentences_when_helping()
 _shell_completion()

@@ -105,13 +105,14 @@ def run(
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why this run (stored in the ledger); else $LAKEMEND_REASON.")] = None,
     output: opt.Output = None,
     allow_schema_change: opt.AllowSchemaChange = False,
+    batch_days: opt.BatchDays = None,
 ) -> None:
     """The daily pipeline: bronze → silver → gold for every table (or the selected ones) and day, skipping what is up to date.
 
     Example: [bold]lakemend run --start 2025-10-20 --end 2025-10-27 --select 'silver.*+' --dry-run[/]
     """
     from lakemend.dates import resolve_days
-    from lakemend.ops.runner import execute, plan_run
+    from lakemend.ops.runner import DEFAULT_BATCH_DAYS, execute, plan_run
 
     out = context.output(output)
     days = resolve_days(date, start, end)
@@ -125,7 +126,8 @@ def run(
     report = with_progress(
         len(days) * len(tables), out,
         lambda hook: execute(lake, command="run", days=days, tables=tables, reason=why, on_event=hook,
-                             debug=context.settings.debug, allow_schema_change=allow_schema_change),
+                             debug=context.settings.debug, allow_schema_change=allow_schema_change,
+                             batch_days=batch_days or DEFAULT_BATCH_DAYS),
     )
     _explain_no_input(lake, report.skipped, out)
     if report.failed:

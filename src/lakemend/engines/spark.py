@@ -378,7 +378,7 @@ class SparkSqlSession:
         self.views: dict[tuple[str, str], str] = {}  # (layer, table) → temporary view name
         self.temporary: set[str] = set()  # every temporary view made here, dropped on close
         self.local: dict[str, tuple[Any, list[tuple[Any, ...]]]] = {}  # small temp tables: schema and rows, driver-side
-        self.persisted: list[DataFrame] = []
+        self.persisted: dict[str, list[DataFrame]] = {}  # cached temp tables by view name, freed on drop or close
         self.folder = Path(tempfile.mkdtemp(prefix="lakemend-spark-"))
 
     def __enter__(self) -> SparkSqlSession:
@@ -434,8 +434,9 @@ class SparkSqlSession:
                             "query with a profile whose engine is duckdb; the tables are the same Iceberg tables")
 
     def close(self) -> None:
-        for frame in self.persisted:
-            frame.unpersist()
+        for frames in self.persisted.values():
+            for frame in frames:
+                frame.unpersist()
         self.persisted.clear()
         for name in self.temporary:
             self.spark.catalog.dropTempView(name)
@@ -463,11 +464,25 @@ class SparkSqlSession:
             frame = self.spark.table(self._view_name(target)) if isinstance(target, exp.Table) else self._query(target, params)
             return [(f.name, duck_type(f.dataType.simpleString()), "YES") for f in frame.schema]  # analysis only, no job
         if isinstance(tree, exp.Drop):
-            self.unregister(self._view_name(tree.this))
+            self._drop(tree)
             return None
         if isinstance(tree, exp.Set):
             return None  # DuckDB session settings (time zone, insertion order) are Spark session conf here
         return self._query(tree, params)
+
+    def _drop(self, tree: Any) -> None:
+        """``DROP TABLE|VIEW [IF EXISTS] t, …``: the views go, and a temp table's cached rows with them
+        (a session that builds many days must not hold every day's)."""
+        targets = [t for t in (tree.this, *(tree.expressions or ())) if t is not None]
+        for target in targets:
+            name = self._view_name(target)
+            if name not in self.temporary:
+                if tree.args.get("exists"):
+                    continue
+                raise SqlError(f"Table or view {name} does not exist")
+            self.unregister(name)
+            for frame in self.persisted.pop(name, []):
+                frame.unpersist()
 
     def _create(self, tree: Any, params: list[Any]) -> DataFrame | None:
         from sqlglot import exp
@@ -487,7 +502,7 @@ class SparkSqlSession:
         if kind == "TABLE":  # a temp table is materialized once, as DuckDB's is
             frame = frame.persist()
             frame.count()
-            self.persisted.append(frame)
+            self.persisted.setdefault(name, []).append(frame)
         self._view(frame, name)
         return None
 
@@ -506,7 +521,7 @@ class SparkSqlSession:
         self.local.pop(name, None)
         frame = self.spark.table(name).unionByName(self._query(values, params)).persist()
         frame.count()
-        self.persisted.append(frame)
+        self.persisted.setdefault(name, []).append(frame)
         self._view(frame, name)
 
     def _view_name(self, table: Any, *, create: bool = False) -> str:

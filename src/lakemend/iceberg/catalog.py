@@ -101,8 +101,14 @@ def load_table(catalog: Catalog, qualified: str) -> Table | None:
 
 
 def create_table(catalog: Catalog, project: Project, qualified: str, schema: pa.Schema) -> Table:
-    """Create a day-partitioned table whose data files live under its layer folder."""
+    """Create a day-partitioned table whose data files live under its layer folder.
+
+    It keeps a capped metadata history (``iceberg.maintenance.MAINTENANCE_PROPERTIES``: the last
+    20 metadata files, older ones deleted by the commit that drops them from the log).
+    """
     from pyiceberg.transforms import IdentityTransform
+
+    from lakemend.iceberg.maintenance import MAINTENANCE_PROPERTIES
 
     if "day" not in schema.names:
         raise LakemendError(f"cannot create {qualified}: the rows have no day column", "this is a bug in lakemend")
@@ -111,7 +117,7 @@ def create_table(catalog: Catalog, project: Project, qualified: str, schema: pa.
         qualified,
         schema=schema,
         location=location,
-        properties={"write.data.path": location, "format-version": "2"},
+        properties={"write.data.path": location, "format-version": "2", **MAINTENANCE_PROPERTIES},
     )
     if table.spec().is_unpartitioned():
         day_id = table.schema().find_field("day").field_id

@@ -73,6 +73,21 @@ def day_files(table: Table | None, day: dt.date, snapshot_id: int | None = None)
     return [task.file for task in table.scan(row_filter=day_filter(day), snapshot_id=snapshot_id).plan_files()]
 
 
+def files_of_days(table: Table | None, days: Iterable[dt.date]) -> dict[dt.date, list[DataFile]]:
+    """Day → data files of the given days in main's current snapshot: one scan that opens only the
+    manifests whose partition bounds may hold them (``files_by_day`` narrowed to a few days)."""
+    from pyiceberg.expressions import In
+
+    wanted = {day.isoformat() for day in days}
+    out: dict[dt.date, list[DataFile]] = defaultdict(list)
+    if not wanted or not _has_data(table):
+        return out
+    assert table is not None
+    for task in table.scan(row_filter=In("day", wanted)).plan_files():
+        out[partition_day(task.file.partition[0])].append(task.file)
+    return out
+
+
 @dataclass(frozen=True)
 class PartitionStats:
     rows: int = 0
@@ -100,9 +115,9 @@ def recent_counts(counts: dict[dt.date, int], day: dt.date, days: int) -> list[i
     return [n for when, n in counts.items() if day - dt.timedelta(days=days) <= when < day]
 
 
-def local_data_files(table: Table, row_filter: Any) -> tuple[list[str], int] | None:
-    """Local data file paths (and their row count) matching ``row_filter`` that an engine may
-    read itself; None when pyiceberg must read (evolved schema, delete files, remote storage)."""
+def local_files_by_day(table: Table, row_filter: Any) -> dict[dt.date, tuple[list[str], int]] | None:
+    """Per day: the local data file paths (and their rows) matching ``row_filter`` that an engine
+    may read itself; None when pyiceberg must read (evolved schema, delete files, remote storage)."""
     from urllib.parse import unquote, urlparse
 
     if len(table.metadata.schemas) != 1:
@@ -110,4 +125,18 @@ def local_data_files(table: Table, row_filter: Any) -> tuple[list[str], int] | N
     tasks = list(table.scan(row_filter=row_filter).plan_files())
     if any(task.delete_files for task in tasks) or any(not t.file.file_path.startswith("file:") for t in tasks):
         return None
-    return [unquote(urlparse(t.file.file_path).path) for t in tasks], sum(t.file.record_count for t in tasks)
+    out: dict[dt.date, tuple[list[str], int]] = {}
+    for task in tasks:
+        paths, rows = out.get(partition_day(task.file.partition[0]), ([], 0))
+        paths.append(unquote(urlparse(task.file.file_path).path))
+        out[partition_day(task.file.partition[0])] = (paths, rows + task.file.record_count)
+    return out
+
+
+def local_data_files(table: Table, row_filter: Any) -> tuple[list[str], int] | None:
+    """Local data file paths (and their row count) matching ``row_filter`` that an engine may
+    read itself; None when pyiceberg must read (evolved schema, delete files, remote storage)."""
+    by_day = local_files_by_day(table, row_filter)
+    if by_day is None:
+        return None
+    return [path for day in sorted(by_day) for path in by_day[day][0]], sum(rows for _, rows in by_day.values())

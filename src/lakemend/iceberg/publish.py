@@ -1,16 +1,20 @@
-"""Write-audit-publish of one day of one Iceberg table.
+"""Write-audit-publish of days of one Iceberg table.
 
-1. stage (one commit): a branch ``stage-<run>-<day>`` is forked from main and the day's new data
-   files are appended there; main is untouched;
-2. audit: the staged files are checked against what was meant to be written (row count, day);
-3. publish (one commit): main's current snapshot is tagged ``pre-<run_id>`` (the restore point,
-   once per run and table), one OVERWRITE snapshot swaps that day's files for the staged ones, and
-   the branch and its snapshot are dropped (their files are main's now). A concurrent commit on another day is retried; readers never see a
-   half-published day.
+With lakemend's own writer (pyiceberg; engine ``duckdb``) one commit publishes a whole batch:
 
-A run killed between the two commits leaves its stage branch behind; the next publish to the
-table drops such branches of runs the caller says are over (``drop_stale``), so they do not
-wait for ``vacuum``.
+1. write: each day's rows become new data files under ``day=YYYY-MM-DD/`` (nothing committed,
+   so nothing visible: a reader, or a crash, sees only files no snapshot names);
+2. audit: each day's written files are checked against what was meant to be written (row
+   count, every file in the day's partition) before any commit — a day that fails is left out;
+3. publish (one commit per table and batch): main's current snapshot is tagged ``pre-<run_id>``
+   (the restore point, once per run and table) and one OVERWRITE snapshot swaps every audited
+   day's files for the new ones. A concurrent commit is retried; readers never see a
+   half-published day, and a kill leaves every day old or new.
+
+An engine with its own Iceberg writer (Spark) stages a day on a branch and fast-forwards main
+(:func:`publish_day_with`). A run killed between its stage and publish leaves the stage branch
+behind; the next publish to the table drops such branches of runs the caller says are over
+(``drop_stale``), so they do not wait for ``vacuum``.
 """
 
 from __future__ import annotations
@@ -93,68 +97,91 @@ def stage_run_id(branch: str) -> str | None:
 
 def publish_day(table, rows: pa.Table, day: dt.date, run_id: str, *,  # noqa: ANN001
                 drop_stale: Callable[[str], bool] | None = None, writer: Writer | None = None) -> PublishResult:
-    """Stage ``rows`` as the new content of ``day`` on a branch, audit, then publish in one commit.
+    """Write ``rows`` as the new content of ``day``, audit the files, publish them in one commit.
 
     ``drop_stale(other_run_id)``: whether the stage branches another run left on this table may
     be dropped first (the caller knows which runs are over; see ``drop_stale_branches``).
     ``writer``: the engine's own Iceberg writer (Spark; see :func:`publish_day_with`), else pyiceberg.
     """
-    from pyiceberg.table.update.snapshot import ExpireSnapshots, ManageSnapshots
-
     if writer is not None:
         return publish_day_with(writer, table, rows, day, run_id, drop_stale=drop_stale)
     rows = conform(table, rows, day)
+    staged = stage_day(table, rows, day)
+    return publish_days(table, [staged], run_id, drop_stale=drop_stale)[day]
+
+
+@dataclass(frozen=True)
+class StagedDay:
+    """One day's new data files, written and audited, not yet committed (invisible to readers)."""
+
+    day: dt.date
+    files: tuple  # pyiceberg DataFiles
+    rows: int
+
+
+def stage_day(table, rows: pa.Table, day: dt.date) -> StagedDay:  # noqa: ANN001
+    """Write one day's conformed rows as data files and audit them (nothing is committed).
+
+    A day that fails the audit raises :class:`AuditFailed`; its files stay unreferenced (vacuum
+    removes them) and nothing of it is ever visible.
+    """
+    files = write_day_files(table, rows, day)
+    _audit(files, rows.num_rows, day, "the written files")
+    return StagedDay(day, tuple(files), rows.num_rows)
+
+
+def publish_days(table, staged: list[StagedDay], run_id: str, *,  # noqa: ANN001
+                 drop_stale: Callable[[str], bool] | None = None) -> dict[dt.date, PublishResult]:
+    """Publish audited days in ONE commit: the restore-point tag (once per run and table) and one
+    OVERWRITE snapshot replacing every data file of those days with their staged files.
+
+    The snapshot's summary carries the run id, the days and each day's rows before and after
+    (``lakemend.day-rows``: JSON ``{day: [before, after]}``), since the summary's own record
+    counts are totals over all the days.
+    """
+    import json
+
+    from pyiceberg.expressions import In
+
+    if not staged:
+        return {}
     table.refresh()
     if drop_stale is not None:
         drop_stale_branches(table, lambda other: other != run_id and drop_stale(other))
-    before = table.current_snapshot()
-    assert before is not None, "tables are created with an empty first snapshot"
-    branch = stage_branch(run_id, day)
-    if branch in table.metadata.refs:  # left by a crashed attempt of this same run
-        table.manage_snapshots().remove_branch(branch).commit()
-    # commit 1 — stage: write the day's data files once, then fork main into a branch holding
-    # them (an append: the swap happens at publish). Retries redo the commit, not the writing.
-    new_files = write_day_files(table, rows, day)
-
-    def stage() -> None:
-        with table.transaction() as tx:
-            ManageSnapshots(tx).create_branch(before.snapshot_id, branch).commit()
-            with tx.update_snapshot(branch=branch).fast_append() as append:
-                for data_file in new_files:
-                    append.append_data_file(data_file)
-
-    _with_retries(table, stage)
-    staged = table.metadata.snapshot_by_name(branch)
-    assert staged is not None
-    published = {f.file_path for f in day_files(table, day, before.snapshot_id)}
-    staged_files = [f for f in day_files(table, day, staged.snapshot_id) if f.file_path not in published]
-    try:
-        _audit(staged_files, rows.num_rows, day, branch)
-    except AuditFailed:
-        _drop_branch(table, branch)
-        raise
-    # commit 2 — restore point + publish + drop the branch, atomically
+    days = sorted(s.day for s in staged)
     tag = restore_tag(run_id)
-    properties = {"lakemend.run-id": run_id, "lakemend.day": day.isoformat()}
+    seen: dict[str, object] = {}
 
-    def publish() -> None:
+    def commit() -> None:
+        from pyiceberg.table.update.snapshot import ManageSnapshots
+
+        before = table.current_snapshot()
+        assert before is not None, "tables are created with an empty first snapshot"
+        old = [task.file for task in table.scan(row_filter=In("day", {d.isoformat() for d in days})).plan_files()]
+        old_rows: dict[dt.date, int] = {d: 0 for d in days}
+        for data_file in old:
+            old_rows[partition_day(data_file.partition[0])] += data_file.record_count
+        properties = {"lakemend.run-id": run_id, "lakemend.day-rows": json.dumps(
+            {s.day.isoformat(): [old_rows[s.day], s.rows] for s in staged}, separators=(",", ":"))}
+        if len(days) == 1:
+            properties["lakemend.day"] = days[0].isoformat()
+        else:
+            properties["lakemend.days"] = f"{days[0].isoformat()}..{days[-1].isoformat()}"
         with table.transaction() as tx:
-            _swap_in(tx, table, day, staged_files, tag, properties, drop_branch=branch)
-            # the staged snapshot's files now live on main; keeping it would only grow the metadata
-            ExpireSnapshots(tx).by_id(staged.snapshot_id).commit()
+            if tag not in table.metadata.refs:
+                ManageSnapshots(tx).create_tag(before.snapshot_id, tag).commit()
+            with tx.update_snapshot(snapshot_properties=properties).overwrite() as swap:
+                for data_file in old:
+                    swap.delete_data_file(data_file)
+                for day in staged:
+                    for data_file in day.files:
+                        swap.append_data_file(data_file)
+        seen["before"] = before.snapshot_id
 
-    try:
-        _with_retries(table, publish)
-    except Exception:
-        _drop_branch(table, branch)
-        raise
+    _with_retries(table, commit)
     after = table.current_snapshot()
-    return PublishResult(
-        snapshot_before=before.snapshot_id,
-        snapshot_after=after.snapshot_id if after else None,
-        files=tuple(f.file_path for f in staged_files),
-        rows=rows.num_rows,
-    )
+    return {s.day: PublishResult(seen["before"], after.snapshot_id if after else None,  # type: ignore[arg-type]
+                                 tuple(f.file_path for f in s.files), s.rows) for s in staged}
 
 
 class PublishConflict(LakemendError):
@@ -341,9 +368,12 @@ def _with_retries(table, commit) -> None:  # noqa: ANN001
 
 
 def _audit(staged_files: list, expected_rows: int, day: dt.date, branch: str) -> None:
+    """``branch``: where the files are — a stage branch (Spark) or "the written files" (pyiceberg)."""
     staged_rows = sum(f.record_count for f in staged_files)
     if staged_rows != expected_rows:
-        raise AuditFailed(f"branch {branch} holds {staged_rows} rows for {day}, expected {expected_rows}", "main is untouched; rerun the job")
+        where = branch if branch.startswith("the ") else f"branch {branch}"
+        raise AuditFailed(f"{where} hold{'' if where.startswith('the ') else 's'} {staged_rows} rows for {day}, "
+                          f"expected {expected_rows}", "main is untouched; rerun the job")
     for data_file in staged_files:
         if partition_day(data_file.partition[0]) != day:
             raise AuditFailed(f"staged file {data_file.file_path} is in partition {data_file.partition}", "main is untouched; rerun")

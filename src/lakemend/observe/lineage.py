@@ -25,27 +25,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import attr
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-from openlineage.client.facet_v2 import (
-    InputDatasetFacet,
-    OutputDatasetFacet,
-    RunFacet,
-    dataset_version_dataset,
-    error_message_run,
-    job_type_job,
-    nominal_time_run,
-    output_statistics_output_dataset,
-    processing_engine_run,
-)
-from openlineage.client.serde import Serde
 
 from lakemend import __version__
 from lakemend.observe.aws import client as aws_client
@@ -63,63 +49,41 @@ PRODUCER = f"urn:lakemend:{__version__}"
 FACET_SCHEMA_BASE = "urn:lakemend:spec:facets:1-0-0"
 """Base of the ``_schemaURL`` of lakemend's own facets; their schemas are :data:`FACET_SCHEMAS`."""
 Redact = Callable[[str], str]
-_STATES = {"START": RunState.START, "COMPLETE": RunState.COMPLETE, "FAIL": RunState.FAIL}
+RunEvent = dict[str, Any]
+"""An OpenLineage RunEvent as the JSON document every transport sends (``None`` values left out)."""
+_STATES = ("START", "COMPLETE", "FAIL")
+
+# The events are plain dicts, not openlineage-python's classes: importing that client costs
+# 0.15-0.25 s of CPU (it loads every transport, httpx among them), and the file transport — the
+# default — needs none of it; only the http transport imports it. These are the schema URLs openlineage-python 1.54 gives its classes
+# (spec 2-0-2); tests/cli/test_startup.py checks them against the installed client, and
+# tests/observe/test_lineage.py every event against the spec's JSON Schemas.
+RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+OPENLINEAGE_FACETS = {
+    "DatasetVersionDatasetFacet": "1-0-1",
+    "ErrorMessageRunFacet": "1-0-1",
+    "JobTypeJobFacet": "2-0-4",
+    "NominalTimeRunFacet": "1-0-1",
+    "OutputStatisticsOutputDatasetFacet": "1-0-2",
+    "ProcessingEngineRunFacet": "1-1-1",
+}
+"""OpenLineage facet → the version of its schema (its ``_schemaURL``)."""
+
+
+def _facet(facet: str, /, **fields: Any) -> dict[str, Any]:
+    """A facet: its fields without the ``None`` ones, ``_producer`` and ``_schemaURL``."""
+    if facet in OPENLINEAGE_FACETS:
+        schema = f"https://openlineage.io/spec/facets/{OPENLINEAGE_FACETS[facet]}/{facet}.json#/$defs/{facet}"
+    else:  # one of lakemend's own (FACET_SCHEMAS)
+        schema = f"{FACET_SCHEMA_BASE}:{facet}.json#/$defs/{facet}"
+    return {"_producer": PRODUCER, "_schemaURL": schema, **{k: v for k, v in fields.items() if v is not None}}
 
 
 # ----- lakemend's own facets ------------------------------------------------------------------------
-
-
-@attr.define
-class LakemendRunFacet(RunFacet):
-    """The lakemend side of the run: which lakemend run, why, which partition, the ledger's numbers."""
-
-    runId: str  # noqa: N815 - OpenLineage's camelCase
-    command: str
-    layer: str
-    table: str
-    day: str
-    reason: str | None = None
-    incident: str | None = None
-    source: str | None = None
-    user: str | None = None
-    host: str | None = None
-    rowsRead: int | None = None  # noqa: N815
-    rowsWritten: int | None = None  # noqa: N815
-    rowsQuarantined: int | None = None  # noqa: N815
-    rowsDeduplicated: int | None = None  # noqa: N815
-    snapshotBefore: int | None = None  # noqa: N815
-    snapshotAfter: int | None = None  # noqa: N815
-    seconds: float | None = None
-
-    @staticmethod
-    def _get_schema() -> str:
-        return f"{FACET_SCHEMA_BASE}:LakemendRunFacet.json#/$defs/LakemendRunFacet"
-
-
-@attr.define
-class LakemendInputFacet(InputDatasetFacet):
-    """Which days of the input the job read (``firstDay`` absent: every day up to ``lastDay``)."""
-
-    lastDay: str  # noqa: N815
-    firstDay: str | None = None  # noqa: N815
-    snapshotId: int | None = None  # noqa: N815
-
-    @staticmethod
-    def _get_schema() -> str:
-        return f"{FACET_SCHEMA_BASE}:LakemendInputFacet.json#/$defs/LakemendInputFacet"
-
-
-@attr.define
-class LakemendOutputFacet(OutputDatasetFacet):
-    """The partition the job wrote, and the table's snapshot before and after its publish."""
-
-    day: str
-    snapshotBefore: int | None = None  # noqa: N815
-    snapshotAfter: int | None = None  # noqa: N815
-
-    @staticmethod
-    def _get_schema() -> str:
-        return f"{FACET_SCHEMA_BASE}:LakemendOutputFacet.json#/$defs/LakemendOutputFacet"
+# LakemendRunFacet: the lakemend side of the run — which lakemend run, why, which partition, the
+# ledger's numbers. LakemendInputFacet: which days of the input the job read (``firstDay`` absent:
+# every day up to ``lastDay``). LakemendOutputFacet: the partition the job wrote, and the table's
+# snapshot before and after its publish.
 
 
 def _facet_schema(name: str, base: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -208,29 +172,25 @@ def _incident(lake: Lake, event: JobEvent) -> str | None:
     return _INCIDENTS[event.run_id]
 
 
-def _input(namespace: str, read: InputRead) -> InputDataset:
+def _input(namespace: str, read: InputRead) -> dict[str, Any]:
     facets: dict[str, Any] = {}
     if read.snapshot_id is not None:
-        facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(
-            datasetVersion=str(read.snapshot_id), producer=PRODUCER)
-    days = LakemendInputFacet(lastDay=read.last_day.isoformat(),
-                              firstDay=read.first_day.isoformat() if read.first_day else None,
-                              snapshotId=read.snapshot_id, producer=PRODUCER)
-    return InputDataset(namespace=namespace, name=read.table, facets=facets, inputFacets={"lakemend": days})
+        facets["version"] = _facet("DatasetVersionDatasetFacet", datasetVersion=str(read.snapshot_id))
+    days = _facet("LakemendInputFacet", lastDay=read.last_day.isoformat(),
+                  firstDay=read.first_day.isoformat() if read.first_day else None, snapshotId=read.snapshot_id)
+    return {"namespace": namespace, "name": read.table, "facets": facets, "inputFacets": {"lakemend": days}}
 
 
-def _output(namespace: str, event: JobEvent) -> OutputDataset:
+def _output(namespace: str, event: JobEvent) -> dict[str, Any]:
     facets: dict[str, Any] = {}
-    output_facets: dict[str, Any] = {"lakemend": LakemendOutputFacet(
-        day=event.day.isoformat(), snapshotBefore=event.snapshot_before,
-        snapshotAfter=event.snapshot_after if event.kind == "COMPLETE" else None, producer=PRODUCER)}
+    output_facets: dict[str, Any] = {"lakemend": _facet(
+        "LakemendOutputFacet", day=event.day.isoformat(), snapshotBefore=event.snapshot_before,
+        snapshotAfter=event.snapshot_after if event.kind == "COMPLETE" else None)}
     if event.kind == "COMPLETE":
         if event.snapshot_after is not None:
-            facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(
-                datasetVersion=str(event.snapshot_after), producer=PRODUCER)
-        output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
-            rowCount=event.rows_written, producer=PRODUCER)
-    return OutputDataset(namespace=namespace, name=event.table, facets=facets, outputFacets=output_facets)
+            facets["version"] = _facet("DatasetVersionDatasetFacet", datasetVersion=str(event.snapshot_after))
+        output_facets["outputStatistics"] = _facet("OutputStatisticsOutputDatasetFacet", rowCount=event.rows_written)
+    return {"namespace": namespace, "name": event.table, "facets": facets, "outputFacets": output_facets}
 
 
 def to_run_event(lake: Lake, event: JobEvent, redact: Redact | None = None) -> RunEvent:
@@ -239,42 +199,49 @@ def to_run_event(lake: Lake, event: JobEvent, redact: Redact | None = None) -> R
     done = event.kind != "START"
     user, host = _who()
     run_facets: dict[str, Any] = {
-        "lakemend": LakemendRunFacet(
+        "lakemend": _facet(
+            "LakemendRunFacet",
             runId=event.run_id, command=event.command, layer=event.layer, table=event.table, day=event.day.isoformat(),
             reason=clean(event.reason) if event.reason else None, incident=_incident(lake, event), source=event.source,
             user=user, host=host, rowsRead=event.rows_read if done else None,
             rowsWritten=event.rows_written if done else None, rowsQuarantined=event.rows_quarantined if done else None,
             rowsDeduplicated=event.rows_deduplicated if done else None, snapshotBefore=event.snapshot_before,
-            snapshotAfter=event.snapshot_after if done else None, seconds=round(event.seconds, 3) if done else None,
-            producer=PRODUCER),
-        "nominalTime": nominal_time_run.NominalTimeRunFacet(
-            nominalStartTime=_midnight(event.day), nominalEndTime=_midnight(event.day + dt.timedelta(days=1)),
-            producer=PRODUCER),
-        "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
-            version=__version__, name="lakemend", openlineageAdapterVersion=_openlineage_version(),
-            producer=PRODUCER),
+            snapshotAfter=event.snapshot_after if done else None, seconds=round(event.seconds, 3) if done else None),
+        "nominalTime": _facet(
+            "NominalTimeRunFacet",
+            nominalStartTime=_midnight(event.day), nominalEndTime=_midnight(event.day + dt.timedelta(days=1))),
+        "processing_engine": _facet(
+            "ProcessingEngineRunFacet",
+            version=__version__, name="lakemend", openlineageAdapterVersion=_openlineage_version()),
     }
     if event.kind == "FAIL":
-        run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
-            message=clean(event.error or "the job failed"), programmingLanguage="PYTHON", producer=PRODUCER)
+        run_facets["errorMessage"] = _facet(
+            "ErrorMessageRunFacet", message=clean(event.error or "the job failed"), programmingLanguage="PYTHON")
     namespace = dataset_namespace(lake.project.config.name)
-    return RunEvent(
-        eventType=_STATES[event.kind],
-        eventTime=_iso(event.at),
-        run=Run(runId=job_run_id(event.run_id, event.table, event.day), facets=run_facets),
-        job=Job(namespace=lake.project.config.lineage.namespace, name=job_name(event), facets={
-            "jobType": job_type_job.JobTypeJobFacet(
-                processingType="BATCH", integration="LAKEMEND", jobType="PARTITION", producer=PRODUCER),
-        }),
-        inputs=[_input(namespace, read) for read in event.inputs],
-        outputs=[_output(namespace, event)],
-        producer=PRODUCER,
-    )
+    return {
+        "eventType": event.kind,
+        "eventTime": _iso(event.at),
+        "run": {"runId": job_run_id(event.run_id, event.table, event.day), "facets": run_facets},
+        "job": {"namespace": lake.project.config.lineage.namespace, "name": job_name(event), "facets": {
+            "jobType": _facet("JobTypeJobFacet", processingType="BATCH", integration="LAKEMEND", jobType="PARTITION"),
+        }},
+        "inputs": [_input(namespace, read) for read in event.inputs],
+        "outputs": [_output(namespace, event)],
+        "producer": PRODUCER,
+        "schemaURL": RUN_EVENT_SCHEMA,
+    }
 
 
 def to_json(run_event: RunEvent) -> str:
-    """One line of JSON, as every transport sends it."""
-    return Serde.to_json(run_event)
+    """One line of JSON, as every transport sends it (openlineage-python's ``Serde.to_json``: sorted keys)."""
+    return json.dumps(run_event, sort_keys=True, default=_plain)
+
+
+def _plain(value: object) -> object:
+    """What ``Serde`` makes of a value JSON cannot hold: a numpy ``int64`` (a count) as an int."""
+    if type(value).__name__ == "int64":
+        return int(value)  # type: ignore[call-overload]
+    return f"<<non-serializable: {type(value).__qualname__}>>"
 
 
 # ----- the sink ---------------------------------------------------------------------------------------
@@ -327,7 +294,7 @@ def _post(url: str | None, run_event: RunEvent, redact: Redact) -> None:
                      "status_forcelist": [500, 502, 503, 504], "allowed_methods": ["HEAD", "POST"]}
             transport = _TRANSPORTS[url] = HttpTransport(HttpConfig(url=url, endpoint="", timeout=5.0, retry=retry))
     try:
-        transport.emit(run_event)
+        transport.emit(run_event)  # the client serialises a dict as it does its own RunEvent (Serde.to_json)
     except Exception as exc:  # noqa: BLE001 - re-raised without secrets
         raise SinkError(f"OpenLineage POST to {redact(url)}: {redact(f'{type(exc).__name__}: {exc}')}") from None
 

@@ -18,7 +18,6 @@ import os
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -263,6 +262,8 @@ def post_webhook(url: str, payload: dict[str, Any], token: str | None, timeout: 
 
     ``user:password@`` in the URL becomes basic auth (unless there is a bearer token) and is
     taken out of the URL: urllib cannot send it, and no error message may show it."""
+    import urllib.request  # http.client and email: only when a webhook is sent
+
     url, user, password = split_userinfo(url)
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "lakemend-notify"}
     if token:

@@ -23,7 +23,7 @@ from lakemend.ops.plans import BackfillPlan, plan_backfill
 from lakemend.project.project import TableSpec
 from lakemend.iceberg.catalog import SchemaChange, schema_diff
 from lakemend.iceberg.files import day_filter
-from lakemend.ops.runner import Decision, Execution, ProgressHook, RunReport, decide, execute_plan, new_run_id
+from lakemend.ops.runner import DEFAULT_BATCH_DAYS, Decision, Execution, ProgressHook, RunReport, decide, execute_plan, new_run_id
 
 
 def target_tables(lake: Lake, layer: str, name: str) -> list[TableSpec]:
@@ -99,6 +99,7 @@ class ApplyOptions:
     force: bool = False
     wait_seconds: float = 0.0
     allow_schema_change: bool = False
+    batch_days: int = DEFAULT_BATCH_DAYS  # days of one table published in one commit (ops/batch.py)
 
 
 def apply(lake: Lake, plan: BackfillPlan, options: ApplyOptions, *, on_event: ProgressHook | None = None,
@@ -125,7 +126,8 @@ def apply(lake: Lake, plan: BackfillPlan, options: ApplyOptions, *, on_event: Pr
         args["allow_schema_change"] = True
     execution = Execution(command=plan.command, tables=tables, days=plan.days_by_table(), reason=options.reason,
                           args=args, choose=choose, force=options.force, max_parallel=options.max_parallel,
-                          wait_seconds=options.wait_seconds, allow_schema_change=options.allow_schema_change)
+                          wait_seconds=options.wait_seconds, allow_schema_change=options.allow_schema_change,
+                          batch_days=options.batch_days)
     try:
         return execute_plan(lake, execution, run_id=run_id, on_event=on_event, debug=debug)
     finally:

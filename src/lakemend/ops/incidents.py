@@ -9,6 +9,7 @@ of incidents and links runs started by any process or host.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -197,6 +198,17 @@ def _summary_of(lake: Lake, table: str, snapshot_id: int | None) -> dict[str, st
     return dict(snapshot.summary.additional_properties) if snapshot is not None and snapshot.summary else None
 
 
+def _day_rows(summary: dict[str, str] | None, day: dt.date) -> tuple[int, int] | None:
+    """A day's rows (before, after) in a commit: its ``lakemend.day-rows`` entry (a commit may
+    publish many days), else the summary's totals (a one-day commit of an older lakemend)."""
+    if summary is None:
+        return None
+    if "lakemend.day-rows" in summary:
+        entry = json.loads(summary["lakemend.day-rows"]).get(day.isoformat())
+        return (int(entry[0]), int(entry[1])) if entry else None
+    return int(summary.get("deleted-records", 0)), int(summary.get("added-records", 0))
+
+
 def row_changes(lake: Lake, job_rows: Sequence[dict[str, Any]]) -> tuple[RowChange, ...]:
     """Per partition changed by a succeeded job: its rows before the first change and after the last."""
     changed: dict[tuple[str, dt.date], list[dict[str, Any]]] = defaultdict(list)
@@ -205,10 +217,10 @@ def row_changes(lake: Lake, job_rows: Sequence[dict[str, Any]]) -> tuple[RowChan
             changed[(job["table_name"], job["day"])].append(job)
     out = []
     for (table, day), jobs in changed.items():
-        first = _summary_of(lake, table, jobs[0]["snapshot_after"])
-        last = _summary_of(lake, table, jobs[-1]["snapshot_after"])
-        before = int(first.get("deleted-records", 0)) if first is not None and jobs[0]["snapshot_before"] is not None else None
-        after = int(last.get("added-records", 0)) if last is not None else jobs[-1]["rows_written"]
+        first = _day_rows(_summary_of(lake, table, jobs[0]["snapshot_after"]), day)
+        last = _day_rows(_summary_of(lake, table, jobs[-1]["snapshot_after"]), day)
+        before = first[0] if first is not None and jobs[0]["snapshot_before"] is not None else None
+        after = last[1] if last is not None else jobs[-1]["rows_written"]
         out.append(RowChange(table, day, before, after))
     return tuple(out)
 

@@ -1,12 +1,15 @@
-"""The job lifecycle, written once: every change to a published partition goes through it.
+"""The job lifecycle: every change to a published partition goes through it.
 
-``run``, backfill / rebuild / refresh, repair, quarantine and rollback all open a
-:func:`partition_job` around the work on one (table, day) — as pyiceberg's ``Transaction``
-wraps a commit. On entry it counts BackfillJobsStarted, writes the ledger row, emits START,
-checks the pause flag and takes the partition's lease; on exit — clean, failed or interrupted —
-it releases the lease, counts Succeeded/Failed and the duration, closes the ledger row and emits
-COMPLETE or FAIL. So no mutating operation can skip the ledger, the logs, lineage or metrics,
-and no job row is left ``running`` by an exception.
+Quarantine and rollback (and each day of an EMR Serverless unit) open a :func:`partition_job`
+around the work on one (table, day) — as pyiceberg's ``Transaction`` wraps a commit. On entry it
+counts BackfillJobsStarted, writes the ledger row, emits START, checks the pause flag and takes
+the partition's lease; on exit — clean, failed or interrupted — it releases the lease, counts
+Succeeded/Failed and the duration, closes the ledger row and emits COMPLETE or FAIL. ``run``,
+backfill / rebuild / refresh and repair build whole batches of days
+(:func:`lakemend.ops.batch.run_batch`), which do the same for each day with one state-DB
+transaction per batch end, from the pieces here (:func:`settle`, the pause check, the gate).
+So no mutating operation can skip the ledger, the logs, lineage or metrics, and no job row is
+left ``running`` by an exception.
 
 :func:`run_scope` does the same for the run that groups the jobs.
 """
@@ -24,22 +27,15 @@ from contextlib import contextmanager, nullcontext as _nothing
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow as pa
-
-from lakemend.build.bronze import build_bronze
-from lakemend.build.contracts import written_problems
-from lakemend.build.ingest import QUARANTINE_SCHEMA
-from lakemend.build.model import build_model
 from lakemend.build.result import Built
 from lakemend.errors import ContractFailed, LakemendError, PartitionPaused
-from lakemend.iceberg.catalog import SchemaChange, evolve_schema
-from lakemend.iceberg.publish import PublishResult, conform, publish_day
+from lakemend.iceberg.catalog import SchemaChange
+from lakemend.iceberg.publish import PublishResult
 from lakemend.lake import Lake
 from lakemend.observe.events import InputRead, JobEvent, emit
 from lakemend.observe.redact import redact
 from lakemend.project.project import TableSpec
 from lakemend.state import leases, metrics
-from lakemend.state.guard import StateUnavailable
 from lakemend.state.metrics import Dimensions
 from lakemend.project.sources import Fingerprint
 from lakemend.state.store import INTERRUPTED, PauseFlags, utcnow
@@ -133,8 +129,8 @@ def run_scope(lake: Lake, run_id: str, command: str, args: dict[str, Any], reaso
         if isinstance(exc, Exception):
             lake.state.finish_run(run_id, "failed", redact(lake.project, str(exc) or type(exc).__name__))
         else:  # Ctrl-C, SystemExit: the run and every job still open in it (a worker thread's) closed interrupted
-            with _interrupts_deferred(), _job_gate:  # no worker opens a job row while they are closed
-                _stopping.add(run_id)
+            with interrupts_deferred(), job_gate:  # no worker opens a job row while they are closed
+                stopping_runs.add(run_id)
                 message = f"interrupted: {type(exc).__name__}"
                 lake.state.finish_run(run_id, INTERRUPTED, message)
                 for row in lake.state.list_jobs(status="running", run_id=run_id, limit=10_000):
@@ -161,8 +157,8 @@ class InterruptedRun:
 interrupted_runs: list[InterruptedRun] = []
 """The runs this process closed as interrupted, oldest first (read by the CLI's error boundary)."""
 
-_job_gate = threading.Lock()
-_stopping: set[str] = set()
+job_gate = threading.Lock()
+stopping_runs: set[str] = set()
 """Runs closed as interrupted: a worker thread that picked up one of their jobs just before
 Ctrl-C opens no ledger row for it (the row would be left ``running`` when the process exits)."""
 
@@ -180,7 +176,7 @@ def resume_hint(run_id: str, args: dict[str, Any]) -> str:
 
 
 @contextmanager
-def _interrupts_deferred() -> Iterator[None]:
+def interrupts_deferred() -> Iterator[None]:
     """Ledger rows closed after a Ctrl-C must not be left half-closed by a second, impatient
     Ctrl-C: in the main thread SIGINT waits until the block ends, then is raised as usual."""
     if threading.current_thread() is not threading.main_thread():
@@ -215,6 +211,31 @@ def may_drop_stage_of(lake: Lake, run_id: str) -> Callable[[str], bool]:
     return finished
 
 
+def settle(lake: Lake, result: JobResult, exc: BaseException | None, *, debug: bool = False) -> None:
+    """A job's final status and error from the exception that ended it (None: it stands as it is).
+
+    A contract failure keeps the figures the build read before the check; a lakemend error keeps
+    its message, another exception its type too (and its traceback with ``--debug``); Ctrl-C or
+    an exit request makes the job ``interrupted``. Messages are redacted.
+    """
+    if exc is None:
+        return
+    result.status = "failed"
+    if isinstance(exc, ContractFailed) and exc.rows_read is not None:  # what the build read before the check
+        result.rows_read = exc.rows_read
+        result.rows_quarantined = exc.rows_quarantined or 0
+        result.rows_deduplicated = exc.rows_deduplicated or 0
+    if isinstance(exc, LakemendError):
+        result.error = redact(lake.project, str(exc))
+    elif isinstance(exc, Exception):
+        result.error = redact(lake.project, f"{type(exc).__name__}: {exc}")
+        if debug:
+            traceback.print_exception(exc)
+    else:  # Ctrl-C, SystemExit: recorded as interrupted, then it stops the run
+        result.status = INTERRUPTED
+        result.error = f"interrupted: {type(exc).__name__}"
+
+
 class partition_job:  # noqa: N801 - used like a function: ``with partition_job(...) as running``
     """One partition job from ledger row to COMPLETE/FAIL event; see the module docstring.
 
@@ -238,7 +259,7 @@ class partition_job:  # noqa: N801 - used like a function: ``with partition_job(
 
     def __enter__(self) -> RunningJob:
         lake, spec = self.lake, self.spec
-        if self.run_id in _stopping:  # checked again with the ledger row, under the gate
+        if self.run_id in stopping_runs:  # checked again with the ledger row, under the gate
             raise RunStopped(f"{self.run_id} was interrupted")
         self.started = time.perf_counter()
         self.dims = Dimensions(spec.layer, spec.qualified, ",".join(lake.project.sources_of(spec.qualified)) or None)
@@ -246,8 +267,8 @@ class partition_job:  # noqa: N801 - used like a function: ``with partition_job(
         current = lake.table(spec.qualified)
         before = current.current_snapshot().snapshot_id if current is not None and current.current_snapshot() else None
         self.result.snapshot_before = before
-        with _job_gate:
-            if self.run_id in _stopping:
+        with job_gate:
+            if self.run_id in stopping_runs:
                 raise RunStopped(f"{self.run_id} was interrupted")
             self.job_id = lake.state.start_job(self.run_id, self.command, spec.layer, spec.qualified, self.day,
                                                self.reason, before, self.input_key)
@@ -271,25 +292,13 @@ class partition_job:  # noqa: N801 - used like a function: ``with partition_job(
 
     def _finish(self, exc: BaseException | None) -> None:
         lake, result = self.lake, self.result
-        if isinstance(exc, ContractFailed) and exc.rows_read is not None:  # what the build read before the check
-            result.rows_read = exc.rows_read
-            result.rows_quarantined = exc.rows_quarantined or 0
-            result.rows_deduplicated = exc.rows_deduplicated or 0
-        if isinstance(exc, LakemendError):
-            result.error = redact(lake.project, str(exc))
-        elif isinstance(exc, Exception):
-            result.error = redact(lake.project, f"{type(exc).__name__}: {exc}")
-            if self.debug:
-                traceback.print_exception(exc)
-        elif exc is not None:  # Ctrl-C, SystemExit: recorded as interrupted, then it stops the run
-            result.status = INTERRUPTED
-            result.error = f"interrupted: {type(exc).__name__}"
+        settle(lake, result, exc, debug=self.debug)
         leases.release(lake.state, self.run_id, [self.key])
         result.seconds = time.perf_counter() - self.started
         succeeded = result.status == "succeeded"
         metrics.record(lake.state, metrics.SUCCEEDED if succeeded else metrics.FAILED, 1, self.dims, self.run_id)
         metrics.record(lake.state, metrics.DURATION, round(result.seconds, 3), self.dims, self.run_id)
-        with _interrupts_deferred() if result.status == INTERRUPTED else _nothing():
+        with interrupts_deferred() if result.status == INTERRUPTED else _nothing():
             lake.state.finish_job(
                 self.job_id, result.status, rows_read=result.rows_read, rows_written=result.rows_written,
                 rows_quarantined=result.rows_quarantined, rows_deduplicated=result.rows_deduplicated,
@@ -302,55 +311,3 @@ class partition_job:  # noqa: N801 - used like a function: ``with partition_job(
             rows_deduplicated=result.rows_deduplicated, seconds=result.seconds, error=result.error,
             extra=self.running.extra,
         ))
-
-
-def run_partition_job(lake: Lake, job: PartitionJob, run_id: str, command: str, reason: str | None,
-                      debug: bool = False, force: bool = False, wait_seconds: float = 0.0,
-                      allow_schema_change: bool = False) -> JobResult:
-    """Build one partition and write-audit-publish it (quarantine rows first, then the table).
-
-    Before anything is published the table's schema is made to fit the built rows, as a plan
-    (:func:`lakemend.iceberg.catalog.evolve_schema`: added columns and safe widenings applied,
-    removed columns only with ``allow_schema_change``, other type changes refused), and the
-    contract is checked once more on the rows exactly as they will be written.
-    """
-    spec, day = job.spec, job.day
-    lifecycle = partition_job(lake, run_id=run_id, command=command, spec=spec, day=day, reason=reason, why=job.why,
-                              input_key=job.input_key, check_pause=not force, wait_seconds=wait_seconds, debug=debug)
-    try:
-        with lifecycle as running:
-            built = build_bronze(lake, spec, day, job.fingerprints, run_id) if spec.layer == "bronze" else build_model(lake, spec, day)
-            running.built(built)
-            table = lake.ensure_table(spec.qualified, built.rows.schema)
-            running.evolved(evolve_schema(table, spec.qualified, built.rows.schema, allow=allow_schema_change))
-            rows = conform(table, built.rows, day)
-            problems = written_problems(spec.contract, rows)
-            if problems:
-                raise ContractFailed(f"{spec.qualified} {day}: contract failed on the rows to write: {'; '.join(problems)}",
-                                     "the published data is untouched; fix the model or the contract and rerun")
-            _publish_quarantine(lake, spec, day, built.quarantine, run_id, allow_schema_change)
-            published = publish_day(table, rows, day, run_id, drop_stale=may_drop_stage_of(lake, run_id), writer=lake.writer)
-            running.published(published)
-            lake.state.record_partition(spec.qualified, day, input_key=job.input_key, files_key=published.files_key,
-                                        snapshot_id=published.snapshot_after, run_id=run_id, rows=published.rows)
-            if spec.layer == "bronze":
-                lake.state.record_fingerprints(spec.qualified, day, job.fingerprints, run_id)
-    except StateUnavailable:
-        raise  # the state DB (full, read-only) records no job at all: the run stops on that one error
-    except Exception:  # noqa: BLE001 - recorded by the lifecycle; the run goes on with other partitions
-        pass
-    return lifecycle.result
-
-
-def _publish_quarantine(lake: Lake, spec: TableSpec, day: dt.date, rows: pa.Table, run_id: str,
-                        allow_schema_change: bool = False) -> None:
-    """Replace the day's quarantine rows (also with none, so a clean rebuild clears old ones)."""
-    qualified = f"quarantine.{spec.name}"
-    existing = lake.table(qualified)
-    if rows.num_rows == 0 and (existing is None or day not in lake.published_days(qualified, refresh=False)):
-        return
-    rows = rows.cast(QUARANTINE_SCHEMA)
-    rows = rows.set_column(rows.schema.get_field_index("run_id"), "run_id", pa.array([run_id] * rows.num_rows, pa.string()))
-    table = lake.ensure_table(qualified, QUARANTINE_SCHEMA)
-    evolve_schema(table, qualified, rows.schema, allow=allow_schema_change)  # a quarantine layout of an older lakemend
-    publish_day(table, rows, day, run_id, drop_stale=may_drop_stage_of(lake, run_id), writer=lake.writer)

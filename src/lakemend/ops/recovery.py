@@ -1,24 +1,26 @@
 """Finding damage from storage truth: gaps, late landing data, and verification of published days.
 
-``gaps`` and ``late`` read Iceberg metadata, the landing listing and file stats — never data
-files. ``verify`` reads data files on purpose: it proves each published day is readable and
-matches its metadata, its contract and the masking rules.
+``gaps`` and ``late`` read the state DB's partition records where the table's snapshot history
+proves them current (else Iceberg manifests), the landing listing and one listing of each table's
+day folders — never data files. ``verify`` reads data files on purpose: it proves each published
+day is readable and matches its metadata, its contract and the masking rules.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
-from lakemend.build.pii import forbids_pii, scan
-from lakemend.iceberg.files import files_by_day
+from lakemend.build.pii import forbids_pii
+from lakemend.iceberg.files import EMPTY_FILES_KEY, files_by_day, files_key, files_of_days
 from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
 from lakemend.project.project import TableSpec
-from lakemend.project.sources import landing_days, landing_files
+from lakemend.project.sources import LandingListing, landing_days, landing_entries
 from lakemend.project.storage import S3Path, is_s3
 
 DayRange = tuple[dt.date, dt.date]
@@ -46,15 +48,112 @@ def _s3_uri(uri: str) -> str | None:
 
 
 def present_days(lake: Lake, qualified: str) -> set[dt.date]:
-    """Days whose published files all exist in storage (a stat or one listing, not a read), plus built empty days."""
+    """Days whose published files all exist in storage (never a data read), plus built empty days.
+
+    When the state DB's records provably are the table's current snapshot (``Lake.recorded_partitions``:
+    lakemend made every commit since and recorded it) the days' files come from them, checked
+    against ONE listing of the table's ``day=YYYY-MM-DD/`` folders; otherwise from the manifests,
+    each file checked by a stat (or one S3 listing). Both give the same days.
+    """
+    states = lake.state.partition_states(qualified)
+    records = lake.recorded_partitions(qualified, records=states)
+    if records is not None:
+        return _present_from_records(lake, qualified, records)
+    return present_days_from_manifests(lake, qualified, states)
+
+
+def present_days_from_manifests(lake: Lake, qualified: str, states: dict[dt.date, dict] | None = None) -> set[dt.date]:
+    """``present_days`` from the manifests of the current snapshot (what it falls back to)."""
     table = lake.table(qualified)
     files = files_by_day(table)
     listed = _listed_objects(lake, table.location()) if table is not None and is_s3(table.location()) else None
     present = {day for day, data_files in files.items() if all(_exists(f.file_path, listed) for f in data_files)}
-    for day, state in lake.state.partition_states(qualified).items():
+    for day, state in (lake.state.partition_states(qualified) if states is None else states).items():
         if day not in files and state["rows"] == 0:
             present.add(day)
     return present
+
+
+def _present_from_records(lake: Lake, qualified: str, records: dict[dt.date, dict]) -> set[dt.date]:
+    """``present_days`` from records that hold for the current snapshot, against one listing.
+
+    A day is present when a set of files listed in its folder has the recorded files key: all of
+    them (a day written once), or those of one write (the files' shared write id — a day rebuilt
+    before ``vacuum`` removed its old files). A day no candidate matches (a deleted file, files
+    not under ``<data path>/day=…/``) has its files read from the manifests, for those days alone.
+    """
+    present = {day for day, r in records.items() if r["files_key"] == EMPTY_FILES_KEY and r["rows"] == 0}
+    wanted = {day: r["files_key"] for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
+    if not wanted:
+        return present
+    table = lake.table(qualified, refresh=False)
+    assert table is not None  # the records hold only for a table with a snapshot
+    root, listing = _day_folders(lake, table)
+    unresolved = []
+    for day, key in wanted.items():
+        names = listing.get(day)
+        if names and _listed_match(f"{root}/day={day.isoformat()}/", names, key):
+            present.add(day)
+        else:
+            unresolved.append(day)
+    if unresolved:
+        listed = ({_s3_uri(f"{root}/day={day.isoformat()}/{n}") for day, names in listing.items() for n in names}
+                  if _s3_uri(root) is not None else None)
+        for day, data_files in files_of_days(table, unresolved).items():
+            if data_files and all(_exists(f.file_path, listed) for f in data_files):
+                present.add(day)
+    return present
+
+
+_WRITE_ID = re.compile(r"^\d+-\d+-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+
+
+def _listed_match(prefix: str, names: list[str], key: str) -> bool:
+    """Whether some candidate set of a day folder's files has the files key ``key``."""
+    visible = [n for n in names if not n.startswith(".")]
+    if files_key(prefix + n for n in visible) == key:
+        return True
+    groups: dict[str, list[str]] = defaultdict(list)
+    for name in visible:
+        match = _WRITE_ID.match(name)
+        groups[match.group(1) if match else name].append(name)
+    return len(groups) > 1 and any(files_key(prefix + n for n in group) == key for group in groups.values())
+
+
+def _day_folders(lake: Lake, table) -> tuple[str, dict[dt.date, list[str]]]:  # noqa: ANN001 - pyiceberg Table
+    """The table's data root (as data file paths start) and day → file names of its ``day=`` folders:
+    one listing (local folders, or the S3 objects under the prefix)."""
+    root = table.metadata.properties.get("write.data.path") or f"{table.location().rstrip('/')}/data"
+    root = root.rstrip("/")
+    listing: dict[dt.date, list[str]] = defaultdict(list)
+    s3 = _s3_uri(root)
+    if s3 is not None:
+        base = S3Path(s3, lake.project.s3)
+        for path, _ in base.files():
+            parts = path.relative_to(base).parts
+            day = _folder_day(parts[0]) if len(parts) == 2 else None
+            if day is not None:
+                listing[day].append(parts[1])
+        return root, listing
+    folder = local_path(root)
+    if folder is None or not os.path.isdir(folder):
+        return root, listing
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            day = _folder_day(entry.name)
+            if day is not None and entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as inside:
+                    listing[day] = [f.name for f in inside if f.is_file(follow_symlinks=False)]
+    return root, listing
+
+
+def _folder_day(name: str) -> dt.date | None:
+    if not name.startswith("day="):
+        return None
+    try:
+        return dt.date.fromisoformat(unquote(name[4:]))
+    except ValueError:
+        return None
 
 
 def _listed_objects(lake: Lake, location: str) -> set[str]:
@@ -123,14 +222,17 @@ class LateDay:
     removed: tuple[str, ...]
 
 
-def _late_day(lake: Lake, spec: TableSpec, day: dt.date) -> LateDay | None:
-    """The day's landing files against the fingerprints its bronze build recorded, or None if the same."""
+def _late_day(lake: Lake, spec: TableSpec, day: dt.date, listed: list | None = None) -> LateDay | None:
+    """The day's landing files against the fingerprints its bronze build recorded, or None if the same
+    (``listed``: the day's landing files, ``sources.ListedFile``, when the caller listed them already)."""
     from lakemend.ops.runner import bronze_fingerprints
 
+    if listed is None:
+        listed = landing_entries(lake.project, spec, day)
     recorded = {p.path: p for p in lake.state.fingerprints(spec.qualified, day)}
-    if not recorded and not landing_files(lake.project, spec, day):
+    if not recorded and not listed:
         return None
-    current = {p.path: p for p in bronze_fingerprints(lake, spec, day)}
+    current = {p.path: p for p in bronze_fingerprints(lake, spec, day, listed=listed)}
     new = tuple(sorted(set(current) - set(recorded)))
     removed = tuple(sorted(set(recorded) - set(current)))
     changed = tuple(sorted(p for p in set(current) & set(recorded) if current[p].sha256 != recorded[p].sha256))
@@ -142,6 +244,7 @@ def _scan_stale(lake: Lake) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
     from lakemend.ops.runner import decide
 
     marks = lake.state.marks()
+    landing: dict[str, LandingListing | None] = {}  # each table's landing files, listed once
     published: dict[str, dict[dt.date, str]] = {}
     states: dict[str, dict[dt.date, dict]] = {}
     prints: dict[str, dict[dt.date, list]] = {}
@@ -149,16 +252,18 @@ def _scan_stale(lake: Lake) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
     direct: dict[str, set[dt.date]] = defaultdict(set)
     late: list[LateDay] = []
     for spec in lake.project.ordered:
-        published[spec.qualified] = lake.published_days(spec.qualified)
         states[spec.qualified] = lake.state.partition_states(spec.qualified)
+        published[spec.qualified] = lake.published_days(spec.qualified, from_state=True)  # records, or manifests
         built[spec.qualified] = set(states[spec.qualified]) | set(published[spec.qualified])
         for day in sorted(built[spec.qualified]):
-            decision = decide(lake, spec, day, published, states_cache=states, prints_cache=prints)
+            decision = decide(lake, spec, day, published, states_cache=states, prints_cache=prints,
+                              landing_cache=landing)
             if decision.action == "build" or marks.get((spec.qualified, day), {}).get("mark") == "stale":
                 direct[spec.qualified].add(day)
             # landing files that match the recorded input key are the recorded ones: only the others can be late
             if spec.layer == "bronze" and decision.action != "up-to-date" and day in states[spec.qualified]:
-                item = _late_day(lake, spec, day)
+                listing = landing.get(spec.qualified)
+                item = _late_day(lake, spec, day, None if listing is None else listing.get(day, []))
                 if item is not None:
                     late.append(item)
                     direct[spec.qualified].add(day)
@@ -261,8 +366,17 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
 
 
 def _content_problems(lake: Lake, spec: TableSpec, day: dt.date, paths: list[str | None]) -> list[str]:
-    """Read the day: it must decode fully, keep its contract's row rules, and (gold) hold no PII."""
+    """Read the day: it must decode fully, keep its contract's row rules, and (gold) hold no PII.
+
+    One streaming aggregate pass over the day's files does all of it: a hash of every row (every
+    value of every column read and decoded, as a copy of the day would be; ``count(c)`` or
+    ``max(c)`` would not prove that, DuckDB answers them from the Parquet statistics), the rows
+    breaking a row rule, the masked values that are not masked and the rows holding PII. Only a
+    day with findings is read again, to name the rules it breaks and the columns and kinds of PII.
+    """
     from lakemend.build.contracts import bronze_rule_sql, row_rule_sql
+    from lakemend.build.pii import check_patterns
+    from lakemend.engines.sql import q
 
     local = [p for p in paths if p]
     if not local:
@@ -273,42 +387,87 @@ def _content_problems(lake: Lake, spec: TableSpec, day: dt.date, paths: list[str
             if remote:  # the engine reads local files; S3 objects are read here and handed over as Arrow
                 import pyarrow.parquet as pq
 
-                con.register("_day_files", pq.read_table([r.fs_path for r in remote], filesystem=remote[0].fs, partitioning=None))
-                con.execute("CREATE TEMP TABLE _day AS SELECT * FROM _day_files")
-            else:
-                con.execute(f"CREATE TEMP TABLE _day AS SELECT * FROM {con.parquet_relation(local)}")
+                con.register("_day", pq.read_table([r.fs_path for r in remote], filesystem=remote[0].fs, partitioning=None))
+            else:  # a view: the pass below streams the files, nothing is copied first
+                con.execute(f"CREATE TEMP VIEW _day AS SELECT * FROM {con.parquet_relation(local)}")
+            columns = [r[0] for r in con.execute("DESCRIBE _day")]
         except Exception as exc:  # noqa: BLE001
             return [f"data unreadable: {str(exc).splitlines()[0]}"]
-        columns = {r[0] for r in con.execute("DESCRIBE _day")}
-        problems = []
         assert spec.bronze is not None or spec.layer != "bronze"
-        rule = bronze_rule_sql(spec.bronze) if spec.bronze is not None else row_rule_sql(spec.contract, columns)
-        broken = con.execute(f"SELECT {rule} AS r, count(*) FROM _day WHERE {rule} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
-        problems += [f"contract: {count} row(s) break '{reason}'" for reason, count in broken]
-        if spec.model is not None and (spec.model.mask or forbids_pii(spec)):
-            problems += _pii_problems(con, spec, columns)
+        rule = bronze_rule_sql(spec.bronze) if spec.bronze is not None else row_rule_sql(spec.contract, set(columns))
+        checks = {"read": f"bit_xor(hash({', '.join(map(q, columns))}))", "rule": f"count_if(({rule}) IS NOT NULL)"}
+        pii = spec.model is not None and (bool(spec.model.mask) or forbids_pii(spec))
+        if pii:
+            checks |= _pii_checks(con, spec, columns)
+        try:
+            counts = dict(zip(checks, con.execute(f"SELECT {', '.join(checks.values())} FROM _day")[0], strict=True))
+        except Exception as exc:  # noqa: BLE001
+            if pii:
+                check_patterns(con, spec)  # a pattern RE2 cannot run is a config error, not damage
+            return [f"data unreadable: {str(exc).splitlines()[0]}"]
+        problems = []
+        if counts["rule"]:
+            broken = con.execute(f"SELECT {rule} AS r, count(*) FROM _day WHERE {rule} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
+            problems += [f"contract: {count} row(s) break '{reason}'" for reason, count in broken]
+        if pii:
+            problems += _pii_problems(con, spec, counts)
         return problems
 
 
-def _pii_problems(con, spec: TableSpec, columns: set[str]) -> list[str]:  # noqa: ANN001
-    """Masked columns hold masked values; unmasked text holds no PII where the table forbids it."""
+def _pii_checks(con, spec: TableSpec, columns: list[str]) -> dict[str, str]:  # noqa: ANN001
+    """The aggregates of :func:`_content_problems`' pass for masking and PII: per masked column the
+    values that are not masked; (tables that forbid PII) the rows whose unmasked text holds a hit of
+    the publish gate's own detectors (build/pii)."""
     from lakemend.build.masking import REDACTED
+    from lakemend.build.pii import any_pii_sql, text_columns
     from lakemend.engines.sql import q
 
     assert spec.model is not None
-    problems = []
+    checks = {}
     for column, policy in spec.model.mask.items():
-        if column not in columns:
+        if column not in columns or _mask_in_contract(spec, column):
             continue
         c = q(column)
         if policy == "hash":
-            bad = con.scalar(f"SELECT count(*) FROM _day WHERE {c} IS NOT NULL AND NOT regexp_full_match({c}, '[0-9a-f]{{64}}')")
+            bad = f"NOT regexp_full_match({c}, '[0-9a-f]{{64}}')"
         elif policy == "redact":
-            bad = con.scalar(f"SELECT count(*) FROM _day WHERE {c} IS NOT NULL AND {c} <> '{REDACTED}'")
+            bad = f"{c} <> '{REDACTED}'"
         else:
-            bad = con.scalar(f"SELECT count(*) FROM _day WHERE {c} IS NOT NULL AND NOT starts_with({c}, '*')")
-        if bad:
-            problems.append(f"PII: {bad} value(s) of {column} are not masked ({policy})")
-    if forbids_pii(spec):  # the publish gate's own scan (build/pii), over what is published
-        problems += [f"PII: {hit.describe()}" for hit in scan(con, "_day", spec, skip=list(spec.model.mask))]
+            bad = f"NOT starts_with({c}, '*')"
+        checks[f"mask {column}"] = f"count_if({c} IS NOT NULL AND {bad})"
+    text = text_columns(con, "_day", skip=list(spec.model.mask)) if forbids_pii(spec) else []
+    if text:
+        checks["pii"] = any_pii_sql(spec, text)
+    return checks
+
+
+_HASH = "[0-9a-f]{64}"  # what masking's ``hash`` policy writes (a SHA-256 in hex)
+
+
+def _mask_in_contract(spec: TableSpec, column: str) -> bool:
+    """A hash-masked column whose contract pattern is the hash's own shape: the row rules already
+    check every value of it, so the masking check runs only on a day that breaks a rule."""
+    contract = spec.contract.columns.get(column) if spec.contract is not None else None
+    return (spec.model is not None and spec.model.mask.get(column) == "hash" and contract is not None
+            and contract.pattern in (_HASH, f"^{_HASH}$"))
+
+
+def _pii_problems(con, spec: TableSpec, counts: dict[str, int]) -> list[str]:  # noqa: ANN001
+    """Masked columns hold masked values; unmasked text holds no PII where the table forbids it
+    (from the counts of :func:`_pii_checks`; where and what PII is found is counted in a second pass)."""
+    from lakemend.build.pii import count_kinds, text_columns
+    from lakemend.engines.sql import q
+
+    assert spec.model is not None
+    counts = dict(counts)
+    present = {r[0] for r in con.execute("DESCRIBE _day")} if counts.get("rule") else set()
+    for column in spec.model.mask:
+        if f"mask {column}" not in counts and column in present and _mask_in_contract(spec, column):
+            counts[f"mask {column}"] = con.scalar(  # only on a day breaking a rule: else no value can be unmasked
+                f"SELECT count(*) FROM _day WHERE {q(column)} IS NOT NULL AND NOT regexp_full_match({q(column)}, '{_HASH}')")
+    problems = [f"PII: {counts[f'mask {column}']} value(s) of {column} are not masked ({policy})"
+                for column, policy in spec.model.mask.items() if counts.get(f"mask {column}")]
+    if counts.get("pii"):
+        hits = count_kinds(con, "_day", spec, text_columns(con, "_day", skip=list(spec.model.mask)))
+        problems += [f"PII: {h.describe()}" for h in hits]
     return problems

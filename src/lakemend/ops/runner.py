@@ -18,11 +18,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from lakemend.ops.job import JobResult, PartitionJob, run_partition_job, run_scope
+from lakemend.ops.job import JobResult, PartitionJob, run_scope
 from lakemend.lake import Lake
 from lakemend.project.project import TableSpec
 from lakemend.iceberg.files import EMPTY_FILES_KEY
-from lakemend.project.sources import content_key, fingerprint, landing_files
+from lakemend.project.sources import content_key, fingerprint
+from lakemend.project.sources import LandingListing, ListedFile, landing_entries, landing_listing
+from lakemend.project.storage import mtime_iso
 from lakemend.project.sources import Fingerprint
 
 def new_run_id() -> str:
@@ -57,33 +59,49 @@ def _key(*parts: str) -> str:
 
 
 def bronze_fingerprints(lake: Lake, spec: TableSpec, day: dt.date,
-                        recorded: list[Fingerprint] | None = None) -> tuple[Fingerprint, ...]:
+                        recorded: list[Fingerprint] | None = None,
+                        listed: list[ListedFile] | None = None) -> tuple[Fingerprint, ...]:
     """Fingerprints of the day's landing files, reusing the recorded hash when size and mtime match
-    (``recorded``: the day's recorded fingerprints when the caller read them already)."""
+    (``recorded``: the day's recorded fingerprints when the caller read them already; ``listed``:
+    the day's landing files when the caller listed the table's landing zone already)."""
     if recorded is None:
         recorded = lake.state.fingerprints(spec.qualified, day)
+    if listed is None:
+        listed = landing_entries(lake.project, spec, day)
     known = {p.path: p for p in recorded}
     prints = []
-    for path in landing_files(lake.project, spec, day):
-        stat = path.stat()
-        relative = path.relative_to(lake.project.raw).as_posix()
-        old = known.get(relative)
-        mtime = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).isoformat()
-        if old and old.size == stat.st_size and old.mtime == mtime:
+    for item in listed:
+        stat = item.stat()
+        old = known.get(item.relative)
+        if old and old.size == stat.st_size and old.mtime == mtime_iso(stat):
             prints.append(old)
         else:
-            prints.append(fingerprint(lake.project, path))
+            prints.append(fingerprint(lake.project, item.path))
     return tuple(prints)
+
+
+def _listed_day(lake: Lake, spec: TableSpec, day: dt.date,
+                landing_cache: dict[str, LandingListing | None] | None) -> list[ListedFile] | None:
+    """The day's landing files from the table's one listing in ``landing_cache`` (made on first use),
+    or None without a cache or for a pattern that must be listed day by day."""
+    if landing_cache is None:
+        return None
+    if spec.qualified not in landing_cache:
+        landing_cache[spec.qualified] = landing_listing(lake.project, spec)
+    listing = landing_cache[spec.qualified]
+    return None if listing is None else listing.get(day, [])
 
 
 def decide(lake: Lake, spec: TableSpec, day: dt.date, published_cache: dict[str, dict[dt.date, str]],
            force: bool = False, *, states_cache: dict[str, dict[dt.date, dict]] | None = None,
-           prints_cache: dict[str, dict[dt.date, list[Fingerprint]]] | None = None) -> Decision:
+           prints_cache: dict[str, dict[dt.date, list[Fingerprint]]] | None = None,
+           landing_cache: dict[str, LandingListing | None] | None = None) -> Decision:
     """Whether (table, day) must be built now, and under which input key.
 
     A day that must be built although it was built before is *stale*: ``recovery.find_stale``
-    asks this for every built partition (with ``states_cache`` and ``prints_cache``, the recorded
-    builds and landing fingerprints read once per table, as nothing is written while it looks).
+    asks this for every built partition (with ``states_cache``, ``prints_cache`` and
+    ``landing_cache``, the recorded builds, the landing fingerprints and the landing files read
+    once per table, as nothing is written while it looks).
     """
     def published(qualified: str) -> dict[dt.date, str]:
         return published_days_of(lake, qualified, published_cache)
@@ -101,7 +119,7 @@ def decide(lake: Lake, spec: TableSpec, day: dt.date, published_cache: dict[str,
             if spec.qualified not in prints_cache:
                 prints_cache[spec.qualified] = lake.state.fingerprints_by_day(spec.qualified)
             recorded_prints = prints_cache[spec.qualified].get(day, [])
-        prints = bronze_fingerprints(lake, spec, day, recorded_prints)
+        prints = bronze_fingerprints(lake, spec, day, recorded_prints, _listed_day(lake, spec, day, landing_cache))
         if not prints:
             return Decision(spec, day, "no-input", "no landing files")
         input_key = _key(spec.code_hash, content_key(list(prints)))
@@ -160,9 +178,10 @@ def plan_run(lake: Lake, days: list[dt.date], tables: list[TableSpec]) -> list[D
 
 
 def published_days_of(lake: Lake, qualified: str, cache: dict[str, dict[dt.date, str]]) -> dict[dt.date, str]:
-    """Day → files key of a table's current snapshot, read once per table into ``cache``."""
+    """Day → files key of a table's current snapshot, read once per table into ``cache`` — from the
+    state DB when its records provably are the current snapshot's, else from the manifests."""
     if qualified not in cache:
-        cache[qualified] = lake.published_days(qualified)
+        cache[qualified] = lake.published_days(qualified, from_state=True)
     return cache[qualified]
 
 
@@ -172,6 +191,10 @@ def _reads_built_day(inp, day: dt.date, building: set[tuple[str, dt.date]]) -> b
 
 
 ProgressHook = Callable[[str, JobResult | Decision], None]
+DEFAULT_BATCH_DAYS = 31
+"""Days of one table per batch: one Iceberg commit each. A batch holds one day's rows in memory at
+a time (plus its quarantined records), so the bound is about commit size and how much work a
+kill throws away, not memory."""
 Chooser = Callable[[Lake, TableSpec, dt.date, dict[str, dict[dt.date, str]]], Decision]
 
 
@@ -194,15 +217,18 @@ class Execution:
     max_parallel: int = 1
     wait_seconds: float = 0.0
     allow_schema_change: bool = False  # let a job remove or rename a table's columns (see iceberg.catalog)
+    batch_days: int = DEFAULT_BATCH_DAYS  # days of one table built and published together (ops/batch.py)
 
 
 def execute(lake: Lake, *, command: str, days: list[dt.date], tables: list[TableSpec], reason: str | None,
             run_id: str | None = None, force: bool = False, on_event: ProgressHook | None = None,
-            debug: bool = False, max_parallel: int = 1, allow_schema_change: bool = False) -> RunReport:
+            debug: bool = False, max_parallel: int = 1, allow_schema_change: bool = False,
+            batch_days: int = DEFAULT_BATCH_DAYS) -> RunReport:
     """The daily pipeline over tables × days (see ``execute_plan`` for the general form)."""
     plan = Execution(command=command, tables=tuple(tables), days={t.qualified: tuple(days) for t in tables},
                      reason=reason, args={"days": [d.isoformat() for d in days], "tables": [t.qualified for t in tables]},
-                     force=force, max_parallel=max_parallel, allow_schema_change=allow_schema_change)
+                     force=force, max_parallel=max_parallel, allow_schema_change=allow_schema_change,
+                     batch_days=batch_days)
     return execute_plan(lake, plan, run_id=run_id, on_event=on_event, debug=debug)
 
 
@@ -243,9 +269,20 @@ def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_e
     return report
 
 
+def batches_of(jobs: list[PartitionJob], batch_days: int, parallel: int = 1) -> list[list[PartitionJob]]:
+    """The jobs of one table cut into batches of at most ``batch_days`` days, in day order; with
+    ``parallel`` workers, into at least that many batches when there are enough days."""
+    ordered = sorted(jobs, key=lambda job: job.day)
+    if not ordered:
+        return []
+    size = max(1, min(batch_days, -(-len(ordered) // max(1, parallel))))
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
 def _run_wave(lake: Lake, jobs: list[PartitionJob], run_id: str, plan: Execution, on_event: ProgressHook | None,
               debug: bool) -> list[JobResult]:
-    """The jobs of one table; with max_parallel > 1, each worker thread has its own catalog handle."""
+    """The jobs of one table, in batches (ops/batch.py); with max_parallel > 1, batches run in
+    worker threads, each with its own catalog handle, their commits taking turns per table."""
     if lake.project.config.engine == "emr-serverless":  # the work runs remotely: see ops/remote.py
         from lakemend.ops.remote import RemoteRun, run_remote
 
@@ -253,29 +290,34 @@ def _run_wave(lake: Lake, jobs: list[PartitionJob], run_id: str, plan: Execution
                            max_parallel=plan.max_parallel)
         return run_remote(lake, jobs, remote, done=lambda result: _emit(on_event, "done", result),
                           started=lambda job: _emit(on_event, "start", Decision(job.spec, job.day, "build", job.why)))
+    from lakemend.ops.batch import BatchOptions, run_batch  # the builders: not for status / late, which only decide
 
-    def one(target: Lake, job: PartitionJob) -> JobResult:
-        _emit(on_event, "start", Decision(job.spec, job.day, "build", job.why))
-        result = run_partition_job(target, job, run_id, plan.command, plan.reason, debug=debug, force=plan.force,
-                                   wait_seconds=plan.wait_seconds, allow_schema_change=plan.allow_schema_change)
-        _emit(on_event, "done", result)
-        return result
+    options = BatchOptions(plan.command, plan.reason, force=plan.force, wait_seconds=plan.wait_seconds,
+                           allow_schema_change=plan.allow_schema_change, debug=debug)
 
-    if plan.max_parallel <= 1 or len(jobs) <= 1:
-        return [one(lake, job) for job in jobs]
+    def one(target: Lake, batch: list[PartitionJob]) -> list[JobResult]:
+        results = run_batch(target, batch, run_id, options,
+                            started=lambda job: _emit(on_event, "start", Decision(job.spec, job.day, "build", job.why)))
+        for result in results:
+            _emit(on_event, "done", result)
+        return results
+
+    batches = batches_of(jobs, plan.batch_days, plan.max_parallel)
+    if plan.max_parallel <= 1 or len(batches) <= 1:
+        return [result for batch in batches for result in one(lake, batch)]
     local = threading.local()
 
-    def worker(job: PartitionJob) -> JobResult:
+    def worker(batch: list[PartitionJob]) -> list[JobResult]:
         if not hasattr(local, "lake"):
             local.lake = Lake(lake.project)
-        return one(local.lake, job)
+        return one(local.lake, batch)
 
     pool = ThreadPoolExecutor(max_workers=plan.max_parallel, thread_name_prefix="lakemend-job")
     try:
-        results = list(pool.map(worker, jobs))
+        results = [result for batch_results in pool.map(worker, batches) for result in batch_results]
     except BaseException as exc:
-        # Ctrl-C: start no more jobs and do not wait for the running ones (run_scope closes their
-        # ledger rows as interrupted; a day is published atomically or not at all)
+        # Ctrl-C: start no more batches and do not wait for the running ones (run_scope closes
+        # their ledger rows as interrupted; a batch is published atomically or not at all)
         interrupted = not isinstance(exc, Exception)
         pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
         raise

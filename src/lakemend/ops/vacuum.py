@@ -15,6 +15,11 @@ This is the only place in lakemend that deletes data files, so it is built to be
    ``ExpireSnapshots``, which deletes no files and never expires a ref's head); then the
    references are read again from the new metadata and every planned file that a concurrent
    commit started to use, or that changed on disk, is skipped.
+3. **upkeep** (``iceberg.maintenance``), also part of the plan: a table that lacks lakemend's
+   metadata-history properties (created by an older lakemend) gets them, and a table whose
+   current snapshot has :data:`~lakemend.iceberg.maintenance.COMPACT_AT` data manifests or more
+   has them compacted (one commit that changes no data; the manifests it replaces stay with the
+   older snapshots until a later vacuum expires those).
 
 Local (``file://``) and S3 (``s3://``) warehouses are supported (listings, stats and deletes go
 through ``project/storage``), and only files inside the project's own warehouse are ever deleted:
@@ -33,10 +38,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from lakemend.iceberg.catalog import NAMESPACES
 from lakemend.errors import LakemendError, UsageError
+from lakemend.iceberg.catalog import NAMESPACES
+from lakemend.iceberg.maintenance import (
+    COMPACT_AT,
+    compact_manifests,
+    data_manifests,
+    missing_properties,
+)
 from lakemend.lake import inside_warehouse, outside_warehouse_error
-from lakemend.project.storage import S3Path, StatResult, delete_file, is_s3, stat_file, walk_files
+from lakemend.project.storage import (
+    S3Path,
+    StatResult,
+    delete_file,
+    is_s3,
+    stat_file,
+    walk_files,
+)
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -85,6 +103,9 @@ class TableVacuum:
     snapshots_kept: tuple[int, ...]
     refs: tuple[RefChange, ...]
     files: tuple[DoomedFile, ...]
+    properties: tuple[tuple[str, str], ...] = ()  # maintenance properties the table lacks: set
+    manifests: int = 0  # data manifests of main's current snapshot
+    compact: bool = False  # manifests >= COMPACT_AT: compacted
 
     @property
     def refs_dropped(self) -> tuple[RefChange, ...]:
@@ -96,7 +117,7 @@ class TableVacuum:
 
     @property
     def empty(self) -> bool:
-        return not (self.snapshots_expire or self.refs_dropped or self.files)
+        return not (self.snapshots_expire or self.refs_dropped or self.files or self.properties or self.compact)
 
 
 @dataclass(frozen=True)
@@ -122,8 +143,12 @@ class VacuumPlan:
         snapshots = sum(len(t.snapshots_expire) for t in self.tables)
         refs = sum(len(t.refs_dropped) for t in self.tables)
         tables = sum(1 for t in self.tables if not t.empty)
+        upkeep = [f"{what} of {n} table(s)" for what, n in (
+            ("compact the manifests", sum(1 for t in self.tables if t.compact)),
+            ("cap the metadata history", sum(1 for t in self.tables if t.properties))) if n]
         return (f"expire {snapshots} snapshot(s), drop {refs} restore point(s)/stage branch(es) and delete "
-                f"{self.files} file(s) ({human_bytes(self.bytes)}) in {tables} table(s)")
+                f"{self.files} file(s) ({human_bytes(self.bytes)}) in {tables} table(s)"
+                + "".join(f"; {u}" for u in upkeep))
 
     def to_dict(self) -> dict:
         return {
@@ -143,6 +168,8 @@ class TableVacuumResult:
     files_deleted: int
     bytes_freed: int
     files_skipped: tuple[str, ...]  # planned, but referenced again, changed or gone at apply
+    properties_set: tuple[str, ...] = ()
+    manifests: tuple[int, int] | None = None  # (before, after) when compacted
 
 
 @dataclass(frozen=True)
@@ -292,7 +319,9 @@ def _plan_table(table: Table, qualified: str, cutoff: dt.datetime, other_roots: 
          if path not in referenced and stat.st_mtime < cutoff.timestamp() and inside_warehouse(project, path)),
         key=lambda f: (KINDS.index(f.kind), f.path),
     )
-    return TableVacuum(qualified, root, tuple(sorted(expire)), tuple(sorted(kept)), refs, tuple(doomed))
+    manifests = data_manifests(table)
+    return TableVacuum(qualified, root, tuple(sorted(expire)), tuple(sorted(kept)), refs, tuple(doomed),
+                       tuple(sorted(missing_properties(table).items())), manifests, manifests >= COMPACT_AT)
 
 
 def _ref_changes(metadata: TableMetadata, cutoff_ms: int) -> tuple[RefChange, ...]:
@@ -404,8 +433,36 @@ def apply_vacuum(lake: Lake, plan: VacuumPlan) -> VacuumResult:
             continue
         expired, dropped = _expire(table, item)
         deleted, freed, skipped = _delete_files(lake, table, item, plan.cutoff)
-        results.append(TableVacuumResult(item.table, expired, dropped, deleted, freed, skipped))
+        properties, manifests = _upkeep(table, item)
+        results.append(TableVacuumResult(item.table, expired, dropped, deleted, freed, skipped, properties, manifests))
     return VacuumResult(tuple(results))
+
+
+def _upkeep(table: Table, item: TableVacuum) -> tuple[tuple[str, ...], tuple[int, int] | None]:
+    """Set the planned maintenance properties (those still missing), then compact the manifests
+    when planned; each one commit, retried on conflicts. After the deletes, so that the plan's
+    snapshots and files are exactly what was expired and deleted."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    from lakemend.ops.runner import new_run_id
+
+    properties: tuple[str, ...] = ()
+    manifests = None
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            table.refresh()
+            missing = {k: v for k, v in item.properties if k not in table.properties}
+            if missing and not properties:
+                with table.transaction() as tx:
+                    tx.set_properties(missing)
+                properties = tuple(sorted(missing))
+            if item.compact and manifests is None:
+                manifests = compact_manifests(table, new_run_id())
+            return properties, manifests
+        except CommitFailedException:
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _expire(table: Table, item: TableVacuum) -> tuple[int, tuple[str, ...]]:

@@ -462,6 +462,8 @@ class ProjectConfig(StrictModel):
     @field_validator("dialect")
     @classmethod
     def _dialect(cls, value: str) -> str:
+        if value in KNOWN_DIALECTS:  # no sqlglot import just to check a common name (tests check the list)
+            return value
         from sqlglot.dialects.dialect import Dialect
 
         try:
@@ -469,6 +471,13 @@ class ProjectConfig(StrictModel):
         except ValueError as exc:
             raise ValueError(f"unknown SQL dialect {value!r} (sqlglot dialect names, e.g. duckdb, spark)") from exc
         return value
+
+
+KNOWN_DIALECTS = frozenset({
+    "athena", "bigquery", "clickhouse", "databricks", "duckdb", "hive", "mysql", "oracle", "postgres", "presto",
+    "redshift", "snowflake", "spark", "spark2", "sqlite", "trino", "tsql",
+})
+"""Dialect names sqlglot knows, accepted without importing it; any other name is checked by sqlglot."""
 
 
 class ColumnContract(StrictModel):
@@ -548,6 +557,12 @@ def read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path} not found", "run `lakemend init DIR --example company` or pass --project") from None
+    fast = getattr(yaml, "CSafeLoader", None)  # libyaml: the same documents, several times faster
+    if fast is not None:
+        try:
+            return yaml.load(text, Loader=fast)  # CSafeLoader: the safe loader, in C
+        except yaml.YAMLError:
+            pass  # parse again below: the error names the problem in PyYAML's own words, as always
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

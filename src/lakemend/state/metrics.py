@@ -31,10 +31,15 @@ class Dimensions:
     source: str | None
 
 
+def row(name: str, value: float, dims: Dimensions, run_id: str) -> dict[str, Any]:
+    """One metric sample as a row of the metrics table (for a state-DB transaction that writes many)."""
+    return dict(name=name, value=value, layer=dims.layer, table_name=dims.table, source=dims.source, run_id=run_id,
+                at=utcnow())
+
+
 def record(store: StateStore, name: str, value: float, dims: Dimensions, run_id: str) -> None:
     with store.engine.begin() as conn:
-        conn.execute(insert(metrics).values(name=name, value=value, layer=dims.layer, table_name=dims.table,
-                                            source=dims.source, run_id=run_id, at=utcnow()))
+        conn.execute(insert(metrics).values(**row(name, value, dims, run_id)))
 
 
 MAX_SINCE_DAYS = 36500  # about 100 years: longer durations are a typo, and overflow a datetime

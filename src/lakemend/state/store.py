@@ -408,6 +408,40 @@ class StateStore:
             )
             return int(result.inserted_primary_key[0])
 
+    def start_jobs(self, run_id: str, command: str, layer: str, table: str, entries: Sequence[tuple[dt.date, str | None]],
+                   reason: str | None, snapshot_before: int | None, metric_rows: Sequence[dict[str, Any]] = ()) -> list[int]:
+        """The ledger rows of a batch — one per (day, input key) — and its metric rows, in one transaction."""
+        user, host = whoami()
+        now = utcnow()
+        ids = []
+        with self.engine.begin() as conn:
+            for day, input_key in entries:
+                result = conn.execute(insert(jobs).values(
+                    run_id=run_id, command=command, layer=layer, table_name=table, day=day, reason=reason, user=user,
+                    host=host, pid=os.getpid(), status="running", started_at=now, snapshot_before=snapshot_before,
+                    input_key=input_key))
+                ids.append(int(result.inserted_primary_key[0]))
+            if metric_rows:
+                conn.execute(insert(metrics), list(metric_rows))
+        return ids
+
+    def finish_batch(self, closed: Sequence[tuple[int, str, dict[str, Any]]], built: Sequence[dict[str, Any]],
+                     prints: Sequence[tuple[str, dt.date, Sequence[Fingerprint]]], run_id: str,
+                     metric_rows: Sequence[dict[str, Any]] = ()) -> None:
+        """Everything a batch records at its end, in one transaction: each ledger row closed
+        (``closed``: job id, status, values), each published day's build state (``built``: the
+        arguments of :meth:`record_partition`), the landing fingerprints of bronze days, metrics."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            for entry in built:
+                _record_partition(conn, entry, run_id, now)
+            for table, day, day_prints in prints:
+                _record_fingerprints(conn, table, day, day_prints, run_id, now)
+            if metric_rows:
+                conn.execute(insert(metrics), list(metric_rows))
+            for job_id, status, values in closed:
+                conn.execute(update(jobs).where(jobs.c.id == job_id).values(status=status, ended_at=now, **values))
+
     def set_job_external(self, job_id: int, external_id: str | None, log_uri: str | None) -> None:
         """Record where a job runs outside this process: the external engine's id of it (an EMR
         Serverless job-run id) and its log location (``s3://…``); listed with the ledger rows."""
@@ -475,9 +509,8 @@ class StateStore:
     def record_partition(self, table: str, day: dt.date, *, input_key: str, files_key: str, snapshot_id: int | None,
                          run_id: str, rows: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(marks).where(marks.c.table_name == table, marks.c.day == day))
-            upsert(conn, partitions, dict(table_name=table, day=day, input_key=input_key, files_key=files_key,
-                                          snapshot_id=snapshot_id, run_id=run_id, rows=rows, built_at=utcnow()))
+            _record_partition(conn, dict(table=table, day=day, input_key=input_key, files_key=files_key,
+                                         snapshot_id=snapshot_id, rows=rows), run_id, utcnow())
 
     def forget_partition(self, table: str, day: dt.date) -> None:
         with self.engine.begin() as conn:
@@ -505,13 +538,8 @@ class StateStore:
 
     # ----- landing fingerprints --------------------------------------------------------------
     def record_fingerprints(self, table: str, day: dt.date, prints: Iterable[Fingerprint], run_id: str) -> None:
-        now = utcnow()
         with self.engine.begin() as conn:
-            conn.execute(delete(source_files).where(source_files.c.table_name == table, source_files.c.day == day))
-            rows = [dict(table_name=table, day=day, path=p.path, size=p.size, mtime=p.mtime, sha256=p.sha256,
-                         run_id=run_id, recorded_at=now) for p in prints]
-            if rows:
-                conn.execute(insert(source_files), rows)
+            _record_fingerprints(conn, table, day, prints, run_id, utcnow())
 
     def fingerprints_by_day(self, table: str) -> dict[dt.date, list[Fingerprint]]:
         """Every recorded landing fingerprint of a table, per day, in one query."""
@@ -556,6 +584,23 @@ class PauseFlags:
     def why_paused(self, table: str) -> dict[str, Any] | None:
         flags = self.all()
         return flags.get(table) or flags.get("*")
+
+
+def _record_partition(conn: Connection, entry: dict[str, Any], run_id: str, now: dt.datetime) -> None:
+    """A day's build state (``entry``: table, day, input_key, files_key, snapshot_id, rows); clears its marks."""
+    conn.execute(delete(marks).where(marks.c.table_name == entry["table"], marks.c.day == entry["day"]))
+    upsert(conn, partitions, dict(table_name=entry["table"], day=entry["day"], input_key=entry["input_key"],
+                                  files_key=entry["files_key"], snapshot_id=entry["snapshot_id"], run_id=run_id,
+                                  rows=entry["rows"], built_at=now))
+
+
+def _record_fingerprints(conn: Connection, table: str, day: dt.date, prints: Iterable[Fingerprint], run_id: str,
+                         now: dt.datetime) -> None:
+    conn.execute(delete(source_files).where(source_files.c.table_name == table, source_files.c.day == day))
+    rows = [dict(table_name=table, day=day, path=p.path, size=p.size, mtime=p.mtime, sha256=p.sha256,
+                 run_id=run_id, recorded_at=now) for p in prints]
+    if rows:
+        conn.execute(insert(source_files), rows)
 
 
 def upsert(conn: Connection, table: Table, row: dict[str, Any]) -> None:
