@@ -82,6 +82,10 @@ def print_plan(plan: VacuumPlan, warehouse: str, out: Output) -> None:
             for t in plan.tables for r in t.refs if r.name != "main"]
     if refs:
         out.table("Restore points and branches", ["table", "ref", "kind", "snapshot", "action", "why"], refs)
+    upkeep = [[t.table, ", ".join(f"{key}={value}" for key, value in t.properties) or "–",
+               "yes" if t.compact else "–"] for t in plan.tables if t.properties or t.compact]
+    if upkeep:
+        out.table("Table upkeep (no data changes)", ["table", "properties to set", "compact manifests"], upkeep)
     files = [[t.table, f.kind, os.path.relpath(f.path, warehouse), human_bytes(f.size),
               f"{dt.datetime.fromtimestamp(f.mtime, dt.UTC):%Y-%m-%d %H:%M}"]
              for t in plan.tables for f in t.files]
