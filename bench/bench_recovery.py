@@ -597,7 +597,7 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("gaps ranges (find_gaps, own part)", "lakemend.ops.recovery", "find_gaps"),
     ("verify: schema vs contract", "lakemend.build.contracts", "schema_problems"),
     ("verify: Parquet footers (pq.read_metadata)", "pyarrow.parquet", "read_metadata"),
-    ("verify: read the day into DuckDB + row rules (_content_problems, own part)", "lakemend.ops.recovery", "_content_problems"),
+    ("verify: one aggregate pass over the day (row hash, row rules; _content_problems, own part)", "lakemend.ops.recovery", "_content_problems"),
     ("verify: PII checks on gold (_pii_problems)", "lakemend.ops.recovery", "_pii_problems"),
     ("verify: (own part: loop over files)", "lakemend.ops.recovery", "verify"),
     ("output (tables, JSON)", "lakemend.cli.output", "Output.table"),

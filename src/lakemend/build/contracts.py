@@ -119,13 +119,20 @@ def table_checks(
     if contract is None:
         return []
     results: list[CheckResult] = []
-    total = con.scalar(f"SELECT count(*) FROM {relation}")
     present = {r[0] for r in con.execute(f"DESCRIBE {relation}")}
-    for name, col in contract.columns.items():
-        if col.unique and name in present:
-            dupes = con.scalar(f"SELECT count({q(name)}) - count(DISTINCT {q(name)}) FROM {relation}")
-            results.append(CheckResult(f"unique({name})", int(dupes), "0 duplicates", dupes == 0))
     checks = contract.checks
+    unique = [name for name, col in contract.columns.items() if col.unique and name in present]
+    nullable = [name for name in checks.null_rate if name in present]
+    fresh = checks.freshness if checks.freshness and checks.freshness.column in present else None
+    # every figure in one pass over the rows
+    figures = [f"count({q(name)}) - count(DISTINCT {q(name)})" for name in unique]
+    figures += [f"count(*) - count({q(name)})" for name in nullable]
+    figures += [f"max({q(fresh.column)})"] if fresh else []
+    row = con.execute(f"SELECT {', '.join(['count(*)', *figures])} FROM {relation}")[0]
+    total, values = row[0], iter(row[1:])
+    for name in unique:
+        dupes = next(values)
+        results.append(CheckResult(f"unique({name})", int(dupes), "0 duplicates", dupes == 0))
     if checks.row_count:
         low, high = checks.row_count.min, checks.row_count.max
         passed = (low is None or total >= low) and (high is None or total <= high)
@@ -134,19 +141,19 @@ def table_checks(
         if name not in present:
             results.append(CheckResult(f"null_rate({name})", None, f"<= {limit}", False))
             continue
-        nulls = con.scalar(f"SELECT count(*) - count({q(name)}) FROM {relation}")
+        nulls = next(values)
         rate = round(nulls / total, 4) if total else 0.0
         results.append(CheckResult(f"null_rate({name})", rate, f"<= {limit}", rate <= limit))
     if checks.freshness:
-        fresh = checks.freshness
-        newest = con.scalar(f"SELECT max({q(fresh.column)}) FROM {relation}") if fresh.column in present else None
+        column, max_lag = checks.freshness.column, checks.freshness.max_lag_hours
+        newest = next(values) if fresh else None
         day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
         if newest is None:
-            results.append(CheckResult(f"freshness({fresh.column})", None, f"within {fresh.max_lag_hours}h of day end", total == 0))
+            results.append(CheckResult(f"freshness({column})", None, f"within {max_lag}h of day end", total == 0))
         else:
             newest = newest.replace(tzinfo=None) if isinstance(newest, dt.datetime) else dt.datetime.combine(newest, dt.time())
             lag = round((day_end - newest).total_seconds() / 3600, 2)
-            results.append(CheckResult(f"freshness({fresh.column})", f"{lag}h", f"<= {fresh.max_lag_hours}h", lag <= fresh.max_lag_hours))
+            results.append(CheckResult(f"freshness({column})", f"{lag}h", f"<= {max_lag}h", lag <= max_lag))
     if checks.row_count_vs_recent and recent_counts:
         spec = checks.row_count_vs_recent
         mean = sum(recent_counts) / len(recent_counts)
