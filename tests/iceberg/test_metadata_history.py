@@ -167,3 +167,28 @@ def test_vacuum_compacts_and_caps_older_tables(aged) -> None:  # noqa: ANN001
     table = lake.table(NAME)
     assert content(table) == before and len(table.metadata.snapshots) == 1
     assert all(os.path.exists(p) for p in referenced_files(table, table.metadata.snapshots))
+
+
+def test_a_table_of_an_older_lakemend_gets_the_cap_at_its_next_write(example: Path, cli) -> None:  # noqa: ANN001
+    """A table created without the maintenance properties (an older lakemend): ``vacuum --dry-run``
+    lists the upkeep it would do, and the next batch that writes the table sets them itself."""
+    from conftest import START as DAY, build
+
+    assert not build(example, DAY, DAY).failed
+    table = Lake.open(example).table("bronze.orders")
+    with table.transaction() as tx:
+        tx.remove_properties(*MAINTENANCE_PROPERTIES)
+    assert missing_properties(Lake.open(example).table("bronze.orders")) == MAINTENANCE_PROPERTIES
+
+    plan = cli("-C", str(example), "vacuum", "--dry-run")
+    assert plan.code == 0, plan.err
+    assert "Table upkeep" in plan.out and "bronze.orders" in plan.out.split("Table upkeep", 1)[1]
+    assert missing_properties(Lake.open(example).table("bronze.orders")) == MAINTENANCE_PROPERTIES  # dry run
+
+    from lakemend.ops.runner import execute
+
+    lake = Lake.open(example)
+    report = execute(lake, command="run", days=[DAY + dt.timedelta(days=1)], tables=[lake.project.table("bronze.orders")],
+                     reason="test")
+    assert [r.status for r in report.results] == ["succeeded"]
+    assert missing_properties(Lake.open(example).table("bronze.orders")) == {}
