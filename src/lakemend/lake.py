@@ -12,7 +12,7 @@ from lakemend.errors import PreconditionFailed
 from lakemend.iceberg import files
 from lakemend.iceberg.catalog import create_table, load_table, open_catalog
 from lakemend.iceberg.files import partition_day
-from lakemend.project.project import Project, load_project
+from lakemend.project.project import Project, load_project, sqlite_file
 from lakemend.state.store import StateStore
 
 if TYPE_CHECKING:
@@ -114,19 +114,23 @@ class Lake:
     _tables: dict[str, Table] = field(default_factory=dict)
     _checked: set[str] = field(default_factory=set)  # metadata locations found inside the warehouse
     _upkept: set[str] = field(default_factory=set)  # tables whose maintenance properties this Lake checked
+    read_only: bool = False
+    """For dry runs: a catalog or state DB that does not exist yet is not created (an empty one in
+    memory stands in), and no warehouse folder or namespace is made — a dry run writes nothing."""
     use_records: bool = True
     """Whether :meth:`recorded_partitions` may answer from the state DB (False: manifests always)."""
 
     @classmethod
-    def open(cls, root: object = None, *, profile: str | None = None) -> Lake:
-        """The project at ``root`` (default: found from the current folder) with ``profile`` applied."""
+    def open(cls, root: object = None, *, profile: str | None = None, read_only: bool = False) -> Lake:
+        """The project at ``root`` (default: found from the current folder) with ``profile`` applied
+        (``read_only``: see the field)."""
         from pathlib import Path
 
-        return cls(load_project(Path(root) if root else None, profile))
+        return cls(load_project(Path(root) if root else None, profile), read_only=read_only)
 
     @cached_property
     def catalog(self) -> Catalog:
-        return open_catalog(self.project)
+        return open_catalog(self.project, read_only=self.read_only)
 
     @cached_property
     def engine(self) -> Engine:
@@ -151,7 +155,11 @@ class Lake:
 
     @cached_property
     def state(self) -> StateStore:
-        return StateStore(self.project.state_url)
+        url = self.project.state_url
+        database = sqlite_file(url)
+        if self.read_only and database is not None and not database.exists():
+            url = "sqlite://"  # an empty ledger in memory: nothing built yet, nothing recorded
+        return StateStore(url)
 
     def table(self, qualified: str, *, refresh: bool = True) -> Table | None:
         """The table at its newest metadata (``refresh=False``: as last loaded by this Lake).

@@ -42,7 +42,7 @@ def run_procedure(command: str, layer: str, names: str | list[str], date: str | 
 
     out = context.output(output)
     days = resolve_days(date, start, end)
-    lake = context.open_lake()
+    lake = context.open_lake(read_only=dry_run)
     plan = plan_procedure(lake, command, layer, [names] if isinstance(names, str) else list(names), days, downstream)
     carry_out(lake, plan, out, dry_run=dry_run, reason=reason, max_parallel=max_parallel, force=force, wait=wait,
               allow_schema_change=allow_schema_change, yes=yes, batch_days=batch_days)
@@ -198,7 +198,7 @@ def repair(
     out = context.output(output)
     if not (missing or late_data or stale):
         raise UsageError("say what to repair", "pass --missing, --late and/or --stale")
-    lake = context.open_lake()
+    lake = context.open_lake(read_only=dry_run)
     targets: dict = defaultdict(set)
     if missing:
         for gap in find_gaps(lake, lake.project.ordered):

@@ -80,15 +80,16 @@ def output(value: str | None = None) -> Output:
     return Output(settings.output)
 
 
-def open_lake() -> Lake:
-    """The project of ``--project``, else ``$LAKEMEND_PROJECT`` or the nearest folder upwards."""
+def open_lake(*, read_only: bool = False) -> Lake:
+    """The project of ``--project``, else ``$LAKEMEND_PROJECT`` or the nearest folder upwards
+    (``read_only`` for dry runs: a lake never built stays unbuilt, see ``Lake.read_only``)."""
     from lakemend.lake import Lake
     from lakemend.project.project import find_project_root
 
     root = settings.project.resolve() if settings.project else find_project_root()
     if settings.project and not (root / "lakemend.yaml").is_file():
         raise UsageError(f"--project {settings.project}: no lakemend.yaml there", "point --project at a lakemend project folder")
-    return Lake.open(root, profile=settings.profile)
+    return Lake.open(root, profile=settings.profile, read_only=read_only)
 
 
 def tables(lake: Lake, names: str | list[str] | tuple[str, ...] | None) -> list[TableSpec]:

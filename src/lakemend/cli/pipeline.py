@@ -116,7 +116,7 @@ def run(
 
     out = context.output(output)
     days = resolve_days(date, start, end)
-    lake = context.open_lake()
+    lake = context.open_lake(read_only=dry_run)
     tables = lake.project.select(select or [], exclude or [])
     if dry_run:
         decisions = plan_run(lake, days, tables)

@@ -54,18 +54,28 @@ def catalog_properties(project: Project) -> dict[str, str]:
     return props
 
 
-def open_catalog(project: Project) -> Catalog:
+def open_catalog(project: Project, *, read_only: bool = False) -> Catalog:
     """The project's catalog, with lakemend's namespaces (one per layer) created when missing.
 
     ``sql`` / ``jdbc``: pyiceberg's SqlCatalog on the database Spark's JdbcCatalog shares (same
     catalog name on both sides); ``glue``: the Glue Data Catalog of ``aws.region``; ``rest``: an
-    Iceberg REST catalog.
+    Iceberg REST catalog. ``read_only`` (dry runs): nothing is created — no warehouse folder, no
+    namespace, and a SQLite catalog file that does not exist yet is stood in for by an empty one
+    in memory.
     """
+    from lakemend.project.project import sqlite_file
+
     config = project.config.catalog
     warehouse = project.warehouse
-    if isinstance(warehouse, Path):
+    if isinstance(warehouse, Path) and not read_only:
         warehouse.mkdir(parents=True, exist_ok=True)
     props = catalog_properties(project)
+    database = sqlite_file(props["uri"]) if config.is_sql else None
+    if database is not None and not database.exists():
+        if read_only:
+            props["uri"] = "sqlite:///:memory:"
+        else:
+            database.parent.mkdir(parents=True, exist_ok=True)
     if config.is_sql:
         from pyiceberg.catalog.sql import SqlCatalog
 
@@ -78,6 +88,8 @@ def open_catalog(project: Project) -> Catalog:
         from pyiceberg.catalog.rest import RestCatalog
 
         catalog = RestCatalog(config.name, **props)
+    if read_only:
+        return catalog
     existing = {ns[0] for ns in catalog.list_namespaces()}
     for namespace in NAMESPACES:
         if namespace not in existing:

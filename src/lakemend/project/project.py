@@ -84,6 +84,15 @@ class TableSpec:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a ``sqlite:///path`` URL; None for another database or one in memory."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or ":memory:" in url or url.startswith(prefix + "file:"):
+        return None
+    path = url[len(prefix):].split("?", 1)[0]
+    return Path(path) if path else None
+
+
 @dataclass
 class Project:
     root: Path
@@ -135,12 +144,11 @@ class Project:
         return self._local(value)
 
     def sqlalchemy_url(self, url: str) -> str:
-        """Make a relative ``sqlite:///path`` absolute against the project root."""
+        """Make a relative ``sqlite:///path`` absolute against the project root (its folder is made
+        by whoever creates the database: the catalog, the state store — never by a dry run)."""
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            path = self._local(url[len(prefix):])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return prefix + str(path)
+            return prefix + str(self._local(url[len(prefix):]))
         return url
 
     @property

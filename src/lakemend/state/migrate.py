@@ -98,6 +98,10 @@ def _known() -> set[str]:
 def _locked(engine: Engine, sqlite_connect: Any) -> Iterator[Connection]:
     """A connection in a transaction that no other lakemend migration runs beside; committed at
     the end of the block, rolled back on an error."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        with engine.begin() as conn:  # a dry run's empty ledger: no other process can see it
+            yield conn
+        return
     if engine.dialect.name == "sqlite":
         # pysqlite begins transactions itself, late and never for DDL: hand BEGIN to SQLite
         # (IMMEDIATE takes the write lock now; a second process waits on busy_timeout).
