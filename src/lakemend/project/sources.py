@@ -150,12 +150,7 @@ def _select(root: str, parts: list[str]) -> list[tuple[str, os.DirEntry | None]]
         else:
             match = _name_matcher(part)
             for rel, _ in level:
-                try:
-                    with os.scandir(_at(root, rel)) as listing:
-                        entries = list(listing)
-                except (FileNotFoundError, NotADirectoryError, PermissionError):
-                    continue
-                for entry in entries:
+                for entry in _entries(root, rel):
                     if match(entry.name) is None:
                         continue
                     if not last:
@@ -172,6 +167,15 @@ def _select(root: str, parts: list[str]) -> list[tuple[str, os.DirEntry | None]]
     return level
 
 
+def _entries(root: str, relative: str) -> list[os.DirEntry]:
+    """The entries of a folder; none when it is missing, not a folder or not readable (as ``Path.glob``)."""
+    try:
+        with os.scandir(_at(root, relative)) as listing:
+            return list(listing)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return []
+
+
 def _folders(root: str, relative: str) -> list[str]:
     """``relative`` and every folder below it, not through links (what ``**`` matches)."""
     found = [relative]
@@ -179,12 +183,7 @@ def _folders(root: str, relative: str) -> list[str]:
     while index < len(found):
         current = found[index]
         index += 1
-        try:
-            with os.scandir(_at(root, current)) as listing:
-                entries = list(listing)
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-        for entry in entries:
+        for entry in _entries(root, current):
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
