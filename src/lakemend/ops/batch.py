@@ -283,7 +283,7 @@ def _publish_quarantine(lake: Lake, qualified_source: str, rows_by_day: dict[dt.
     """Replace the days' quarantine rows in one commit (also with none, so a clean rebuild clears
     old ones); days with no quarantine rows that have none published are left alone."""
     qualified = f"quarantine.{qualified_source.split('.', 1)[1]}"
-    present = set(lake.published_days(qualified)) if lake.table(qualified) is not None else set()
+    present = set(lake.published_days(qualified, refresh=False)) if lake.table(qualified) is not None else set()
     wanted = {day: rows for day, rows in rows_by_day.items() if rows.num_rows or day in present}
     if not wanted:
         return
