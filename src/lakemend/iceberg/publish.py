@@ -229,7 +229,7 @@ def publish_day_with(writer: Writer, table, rows: pa.Table, day: dt.date, run_id
                 assert staged is not None
                 published = {f.file_path for f in day_files(table, day, before.snapshot_id)}
                 staged_files = [f for f in day_files(table, day, staged.snapshot_id) if f.file_path not in published]
-                _audit(staged_files, rows.num_rows, day, branch)
+                _audit(staged_files, rows.num_rows, day, f"branch {branch}")
                 if any(f.file_path in published for f in day_files(table, day, staged.snapshot_id)):
                     raise AuditFailed(f"branch {branch} still holds files of the published {day}", "main is untouched; rerun")
                 if tag not in table.metadata.refs:  # once per run and table
@@ -367,13 +367,13 @@ def _with_retries(table, commit) -> None:  # noqa: ANN001
             table.refresh()
 
 
-def _audit(staged_files: list, expected_rows: int, day: dt.date, branch: str) -> None:
-    """``branch``: where the files are — a stage branch (Spark) or "the written files" (pyiceberg)."""
+def _audit(staged_files: list, expected_rows: int, day: dt.date, where: str) -> None:
+    """``where``: what holds the files, as a sentence's subject — "branch stage-…" (Spark) or "the
+    written files" (pyiceberg)."""
     staged_rows = sum(f.record_count for f in staged_files)
     if staged_rows != expected_rows:
-        where = branch if branch.startswith("the ") else f"branch {branch}"
-        raise AuditFailed(f"{where} hold{'' if where.startswith('the ') else 's'} {staged_rows} rows for {day}, "
-                          f"expected {expected_rows}", "main is untouched; rerun the job")
+        raise AuditFailed(f"{where}: {staged_rows} rows for {day}, expected {expected_rows}",
+                          "main is untouched; rerun the job")
     for data_file in staged_files:
         if partition_day(data_file.partition[0]) != day:
             raise AuditFailed(f"staged file {data_file.file_path} is in partition {data_file.partition}", "main is untouched; rerun")
