@@ -153,8 +153,6 @@ def publish_days(table, staged: list[StagedDay], run_id: str, *,  # noqa: ANN001
     seen: dict[str, object] = {}
 
     def commit() -> None:
-        from pyiceberg.table.update.snapshot import ManageSnapshots
-
         before = table.current_snapshot()
         assert before is not None, "tables are created with an empty first snapshot"
         old = [task.file for task in table.scan(row_filter=In("day", {d.isoformat() for d in days})).plan_files()]
@@ -168,14 +166,7 @@ def publish_days(table, staged: list[StagedDay], run_id: str, *,  # noqa: ANN001
         else:
             properties["lakemend.days"] = f"{days[0].isoformat()}..{days[-1].isoformat()}"
         with table.transaction() as tx:
-            if tag not in table.metadata.refs:
-                ManageSnapshots(tx).create_tag(before.snapshot_id, tag).commit()
-            with tx.update_snapshot(snapshot_properties=properties).overwrite() as swap:
-                for data_file in old:
-                    swap.delete_data_file(data_file)
-                for day in staged:
-                    for data_file in day.files:
-                        swap.append_data_file(data_file)
+            _swap_in(tx, table, old, [f for day in staged for f in day.files], tag, properties)
         seen["before"] = before.snapshot_id
 
     _with_retries(table, commit)
@@ -256,22 +247,17 @@ def publish_day_with(writer: Writer, table, rows: pa.Table, day: dt.date, run_id
     raise AssertionError("unreachable")
 
 
-def _swap_in(tx, table, day: dt.date, files: list, tag: str, properties: dict[str, str],  # noqa: ANN001
-             drop_branch: str | None = None) -> None:
-    """Within ``tx``: tag main's current snapshot (once per run), then one OVERWRITE snapshot
-    that replaces every data file of ``day`` with ``files``."""
+def _swap_in(tx, table, old: list, new: list, tag: str, properties: dict[str, str]) -> None:  # noqa: ANN001
+    """Within ``tx``: tag main's current snapshot (the restore point, once per run and table), then
+    one OVERWRITE snapshot that removes the data files ``old`` and adds ``new``."""
     from pyiceberg.table.update.snapshot import ManageSnapshots
 
-    refs = ManageSnapshots(tx)
     if tag not in table.metadata.refs:
-        refs.create_tag(table.current_snapshot().snapshot_id, tag)
-    if drop_branch:
-        refs.remove_branch(drop_branch)
-    refs.commit()
+        ManageSnapshots(tx).create_tag(table.current_snapshot().snapshot_id, tag).commit()
     with tx.update_snapshot(snapshot_properties=properties).overwrite() as swap:
-        for data_file in day_files(table, day):
+        for data_file in old:
             swap.delete_data_file(data_file)
-        for data_file in files:
+        for data_file in new:
             swap.append_data_file(data_file)
 
 
@@ -287,7 +273,7 @@ def replace_day_files(table, day: dt.date, files: list, run_id: str, action: str
 
     def commit() -> None:
         with table.transaction() as tx:
-            _swap_in(tx, table, day, files, restore_tag(run_id), properties)
+            _swap_in(tx, table, day_files(table, day), files, restore_tag(run_id), properties)
 
     _with_retries(table, commit)
     after = table.current_snapshot()
