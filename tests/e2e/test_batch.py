@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import START, build
+from conftest import SMALL_ROWS, START, build
 from support import content
 from lakemend.dates import day_range
 from lakemend.examples.data import generate, parse_fault
@@ -88,6 +88,29 @@ def test_a_failed_day_is_recorded_and_the_rest_of_its_batch_publishes(example: P
     assert summary["lakemend.days"] == f"{others[0]}..{others[-1]}"
     per_day = json.loads(summary["lakemend.day-rows"])
     assert set(per_day) == {d.isoformat() for d in others}
+
+
+def test_recent_count_check_sees_what_a_day_by_day_build_sees_whatever_the_build_threads(
+        example: Path, tmp_path: Path) -> None:
+    """Days of a batch are built by several threads at once; a day's row_count_vs_recent check
+    (silver.orders_clean: 0.2–5× the mean of the 7 days before) still waits for the earlier days
+    of its batch. A day with a twentieth of the orders fails it as day by day — though, built
+    next to the others and quicker, it reaches its check first."""
+    drop = START + dt.timedelta(days=4)
+    generate(example / "landing", drop, drop, rows=SMALL_ROWS // 20, seed=5)
+    roots = {setting: _copy(example, tmp_path / f"{setting[0]}-{setting[1]}")
+             for setting in ((1, 1), (31, 1), (31, 8))}  # (batch days, build threads)
+    failed = {}
+    for (batch_days, threads), root in roots.items():
+        lake = Lake.open(root)
+        report = execute(lake, command="run", days=day_range(START, END8), tables=lake.project.ordered,
+                         reason="test", batch_days=batch_days, max_parallel=threads)
+        failed[(batch_days, threads)] = {(r.table, r.day) for r in report.failed}
+    assert ("silver.orders_clean", drop) in failed[(1, 1)]
+    assert ("silver.orders_clean", drop + dt.timedelta(days=1)) not in failed[(1, 1)]
+    assert failed[(31, 1)] == failed[(1, 1)] == failed[(31, 8)]
+    assert content(roots[(31, 8)]) == content(roots[(1, 1)]) == content(roots[(31, 1)])
+    assert _ledger(roots[(31, 8)]) == _ledger(roots[(1, 1)])
 
 
 # ----- SIGKILL inside a multi-day batch ----------------------------------------------------------

@@ -205,17 +205,19 @@ def _missing_required(cfg: BronzeTableConfig, present: set[str], relative: str) 
 
 
 def _split(con: Connection, staged: str, cfg: BronzeTableConfig, reason_sql: str,
-           relative: str, ctx: IngestContext) -> tuple[pa.Table, pa.Table]:
+           relative: str, ctx: IngestContext, rows: int | None = None) -> tuple[pa.Table, pa.Table]:
     """Split a staged relation into good rows and quarantine rows by ``reason_sql``.
 
     A view, not a table: the raw text of a record is only rendered for the few quarantined ones.
+    ``rows``: how many rows the relation holds, when known; if all of them are good, the rules
+    are not evaluated a second time to find none quarantined.
     """
     declared = list(cfg.columns)
     con.execute(f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT *, {reason_sql} AS _reason FROM {staged}")
     cols = ", ".join(q(c) for c in declared)
     good = con.arrow(f"SELECT {cols}, _extra, {_meta_sql(relative, ctx, declared + ['_extra'])} FROM _checked WHERE _reason IS NULL",
     )
-    bad_rows = con.execute(
+    bad_rows = [] if rows == good.num_rows else con.execute(
         "SELECT _line, _reason, _raw FROM _checked WHERE _reason IS NOT NULL ORDER BY _line"
     )
     con.execute("DROP VIEW _checked")
@@ -580,7 +582,7 @@ def _csv_rows(con: Connection, cfg: BronzeTableConfig, source: LandingSource, he
         f"CAST({_ROW} AS BIGINT) AS _line, {raw_sql} AS _raw, {problem_sql} AS _type_problem "
         f"FROM (SELECT {', '.join([f'rowid AS {_ROW}', '*', *parsed])} FROM _file)"
     )
-    good, bad = _split(con, "_staged", cfg, f"coalesce(_type_problem, {bronze_rule_sql(cfg)})", relative, ctx)
+    good, bad = _split(con, "_staged", cfg, f"coalesce(_type_problem, {bronze_rule_sql(cfg)})", relative, ctx, rows=read)
     con.execute("DROP VIEW _staged")
     con.execute("DROP TABLE _file")
     lines = _reject_lines(source, first_error)

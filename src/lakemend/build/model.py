@@ -169,7 +169,7 @@ def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt
     problems = schema_problems(contract, good.schema)
     recent = []
     if contract and contract.checks.row_count_vs_recent:
-        recent = recent_counts(shared.published_counts(spec.qualified), day, contract.checks.row_count_vs_recent.days)
+        recent = recent_counts(shared.counts_before(day), day, contract.checks.row_count_vs_recent.days)
     checks = table_checks(con, "_good", contract, day, recent)
     failed = problems + [c.describe() for c in checks if not c.passed]
     if failed:

@@ -1,15 +1,21 @@
-"""What the days of one batch share while they are built: one engine session, one manifest scan
-per input table, and the row counts of the days published so far.
+"""What the days of one batch share while they are built: an engine session per build thread, one
+manifest scan per input table, and the row counts of the days published so far.
 
 A batch is one table over several days (``lakemend.ops.batch``). Each day is still built by the
 same SQL as a day built alone — the model sees exactly that day's input window — so a batched
 build equals a day-by-day one row for row; what the days share is only what costs time: opening
 a session, planning an input's files, reading the table's per-day row counts.
+
+Days may be built by several threads at once (an engine works outside the GIL, and one day of a
+few rows keeps DuckDB on one core): each thread gets its own session, the input plans are made
+once under a lock, and a day's ``row_count_vs_recent`` check waits until every earlier day of the
+batch is settled, so it sees exactly the counts a day-by-day build would see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -34,42 +40,67 @@ class BuildSession:
     def __init__(self, lake: Lake, engine: Engine, spec: TableSpec, days: list[dt.date]) -> None:
         self.lake, self.engine, self.spec, self.days = lake, engine, spec, sorted(days)
         self._stack = ExitStack()
-        self._con: Session | None = None
         self._tables: dict[str, Table | None] = {}
         self._files: dict[str, dict[dt.date, tuple[list[str], int]] | None] = {}
-        self._counts: dict[str, dict[dt.date, int]] = {}
+        self._counts: dict[dt.date, int] | None = None
+        self._lock = threading.RLock()
+        self._settled_changed = threading.Condition(self._lock)
+        self._unsettled = set(self.days)
+        self._stopped = False
+        self._thread = threading.local()
+        self._sessions: list[Session] = []
 
     def __enter__(self) -> BuildSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
         self._stack.close()
 
     @property
     def con(self) -> Session:
-        """The batch's engine session, opened on first use."""
-        if self._con is None:
-            self._con = self._stack.enter_context(self.engine.session())
-        return self._con
+        """This thread's engine session for the batch, opened on first use."""
+        con: Session | None = getattr(self._thread, "con", None)
+        if con is None:
+            with self._lock:
+                con = self._stack.enter_context(self.engine.session())
+                self._sessions.append(con)
+            self._thread.con = con
+        return con
 
     def reset(self) -> None:
-        """Drop what one day's build left in the session (temporary tables and views)."""
-        if self._con is not None:
+        """Drop what one day's build left in this thread's session (temporary tables and views)."""
+        con: Session | None = getattr(self._thread, "con", None)
+        if con is not None:
             for statement in ("DROP VIEW IF EXISTS _good", "DROP TABLE IF EXISTS _checked"):
-                self._con.execute(statement)
+                con.execute(statement)
+
+    def stop(self) -> None:
+        """Stop the batch's builds: the engines' running statements are interrupted and a day
+        waiting for earlier days gives up (both raise :class:`BuildStopped` in its thread)."""
+        with self._lock:
+            self._stopped = True
+            self._settled_changed.notify_all()
+            sessions = list(self._sessions)
+        for con in sessions:
+            interrupt = getattr(con, "interrupt", None)
+            if interrupt is not None:
+                interrupt()
 
     def table(self, qualified: str) -> Table | None:
         """An input table, loaded once per batch (inputs are not written while the batch runs)."""
-        if qualified not in self._tables:
-            self._tables[qualified] = self.lake.table(qualified)
-        return self._tables[qualified]
+        with self._lock:
+            if qualified not in self._tables:
+                self._tables[qualified] = self.lake.table(qualified)
+            return self._tables[qualified]
 
     def input_files(self, qualified: str, first: dt.date | None, last: dt.date) -> tuple[list[str], int] | None:
         """The local data files (and rows) of an input's days ``first … last``, from one manifest
         scan per input and batch; None when pyiceberg must read the input itself."""
-        if qualified not in self._files:
-            self._files[qualified] = self._plan(qualified)
-        by_day = self._files[qualified]
+        with self._lock:
+            if qualified not in self._files:
+                self._files[qualified] = self._plan(qualified)
+            by_day = self._files[qualified]
         if by_day is None:
             return None
         paths: list[str] = []
@@ -94,13 +125,32 @@ class BuildSession:
             row_filter = And(GreaterThanOrEqual("day", min(lows).isoformat()), row_filter)  # type: ignore[type-var]
         return local_files_by_day(table, row_filter)
 
-    def published_counts(self, qualified: str) -> dict[dt.date, int]:
-        """Rows per published day of the table being built, including the days this batch has
-        staged so far (what a day-by-day build would see as already published)."""
-        if qualified not in self._counts:
-            self._counts[qualified] = partition_counts(self.lake.table(qualified))
-        return self._counts[qualified]
+    def counts_before(self, day: dt.date) -> dict[dt.date, int]:
+        """Rows per published day of the table being built as a day-by-day build of ``day`` would
+        see them: the published days and every earlier day of this batch that will publish.
 
-    def staged(self, qualified: str, day: dt.date, rows: int) -> None:
-        """Record a day the batch will publish with ``rows`` rows (for later days' recent counts)."""
-        self.published_counts(qualified)[day] = rows
+        Waits until each earlier day of the batch is settled (see :meth:`settled`).
+        """
+        with self._lock:
+            while not self._stopped and any(earlier < day for earlier in self._unsettled):
+                self._settled_changed.wait()
+            if self._stopped:
+                raise BuildStopped("the batch was stopped")
+            return dict(self._published_counts())
+
+    def settled(self, day: dt.date, rows: int | None = None) -> None:
+        """A day's build is over: it will publish ``rows`` rows (None: nothing)."""
+        with self._lock:
+            if rows is not None:
+                self._published_counts()[day] = rows
+            self._unsettled.discard(day)
+            self._settled_changed.notify_all()
+
+    def _published_counts(self) -> dict[dt.date, int]:
+        if self._counts is None:
+            self._counts = partition_counts(self.lake.table(self.spec.qualified))
+        return self._counts
+
+
+class BuildStopped(Exception):
+    """A day's build given up because its batch stopped (Ctrl-C, or the state DB failed)."""

@@ -48,7 +48,7 @@ def _at_least_one(value: Optional[int]) -> Optional[int]:
 
 
 MaxParallel = Annotated[Optional[int], typer.Option(
-    "--max-parallel", callback=_at_least_one, help="Days of one table built at once, 1 or more (default: cores).")]
+    "--max-parallel", callback=_at_least_one, help="Days of one table built at once, 1 or more (default: cores); each holds its day in memory.")]
 def _batch_days(value: Optional[int]) -> Optional[int]:
     """``--batch-days`` below 1 is a usage error on one line."""
     if value is not None and value < 1:

@@ -106,6 +106,7 @@ def run(
     output: opt.Output = None,
     allow_schema_change: opt.AllowSchemaChange = False,
     batch_days: opt.BatchDays = None,
+    max_parallel: opt.MaxParallel = None,
 ) -> None:
     """The daily pipeline: bronze → silver → gold for every table (or the selected ones) and day, skipping what is up to date.
 
@@ -127,7 +128,7 @@ def run(
         len(days) * len(tables), out,
         lambda hook: execute(lake, command="run", days=days, tables=tables, reason=why, on_event=hook,
                              debug=context.settings.debug, allow_schema_change=allow_schema_change,
-                             batch_days=batch_days or DEFAULT_BATCH_DAYS),
+                             batch_days=batch_days or DEFAULT_BATCH_DAYS, max_parallel=max_parallel),
     )
     _explain_no_input(lake, report.skipped, out)
     if report.failed:

@@ -85,6 +85,10 @@ class Connection:
         ):
             self.execute(statement)
 
+    def interrupt(self) -> None:
+        """Stop the statement running on this connection (from another thread); it raises SqlError."""
+        self.raw.interrupt()
+
     def close(self) -> None:
         self.raw.close()
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -32,11 +33,18 @@ from lakemend.build.bronze import build_bronze
 from lakemend.build.contracts import written_problems
 from lakemend.build.ingest import QUARANTINE_SCHEMA
 from lakemend.build.model import build_model
-from lakemend.build.shared import BuildSession
+from lakemend.build.shared import BuildSession, BuildStopped
 from lakemend.engines import parser_engine
 from lakemend.errors import ContractFailed
 from lakemend.iceberg.catalog import evolve_schema
-from lakemend.iceberg.publish import PublishResult, StagedDay, conform, publish_day, publish_days, stage_day
+from lakemend.iceberg.publish import (
+    PublishResult,
+    StagedDay,
+    conform,
+    publish_day,
+    publish_days,
+    stage_day,
+)
 from lakemend.lake import Lake
 from lakemend.observe.events import JobEvent, emit
 from lakemend.ops.job import (
@@ -44,12 +52,12 @@ from lakemend.ops.job import (
     PartitionJob,
     RunningJob,
     RunStopped,
+    check_not_paused,
     interrupts_deferred,
     job_gate,
-    stopping_runs,
-    check_not_paused,
     may_drop_stage_of,
     settle,
+    stopping_runs,
 )
 from lakemend.state import leases, metrics
 from lakemend.state.guard import StateUnavailable
@@ -69,6 +77,7 @@ class BatchOptions:
     wait_seconds: float = 0.0
     allow_schema_change: bool = False
     debug: bool = False
+    threads: int = 1  # days built at once (the run's --max-parallel)
 
 
 @dataclass
@@ -160,78 +169,83 @@ def _open(lake: Lake, jobs: list[PartitionJob], run_id: str, options: BatchOptio
 
 
 def _build(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions, started: Started | None) -> None:
-    """Each day built in the batch's session, its schema evolved, its rows checked and staged.
+    """Each day built, its schema evolved, its rows checked and written as data files (staged).
 
-    A day's data files are written by a writer thread while the next day is built (Parquet
-    encoding and the engine both work outside the GIL), one day at a time, so memory holds at
-    most the day being built and the day being written.
+    Days are built in date order by up to ``options.threads`` threads, each with its own engine
+    session (``build.shared``): one day of a few rows keeps an engine on one core, and one day's
+    Parquet writing overlaps another's build; memory holds one day in flight per thread. The
+    table itself (created, schema evolved) is touched by one thread at a time. An engine that
+    publishes itself (Spark) builds the days one by one.
     """
     spec = days[0].job.spec
     engine = parser_engine() if spec.layer == "bronze" else lake.engine
-    writing: Future | None = None
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lakemend-write")
-    try:
-        with BuildSession(lake, engine, spec, [d.job.day for d in days]) as shared:
+    threads = 1 if lake.writer is not None else max(1, min(options.threads, len(days)))
+    table_lock = threading.Lock()
+    with BuildSession(lake, engine, spec, [d.job.day for d in days]) as shared:
+
+        def build(day: _Day) -> None:
+            if started is not None:
+                started(day.job)
+            _build_day(lake, day, run_id, options, shared, table_lock)
+
+        if threads == 1:
             for day in days:
-                if started is not None:
-                    started(day.job)
-                began = time.perf_counter()
-                try:
-                    write = _build_day(lake, day, run_id, options, shared)
-                except StateUnavailable:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - this day fails; the batch goes on
-                    day.error, write = exc, None
-                day.seconds += time.perf_counter() - began
-                if write is not None:
-                    _wait(writing)
-                    writing = pool.submit(write)
-            _wait(writing)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)  # files written meanwhile stay unreferenced
-        raise
-    pool.shutdown()
+                build(day)
+            return
+        pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lakemend-build")
+        try:
+            for future in [pool.submit(build, day) for day in days]:
+                future.result()  # a day's failure is recorded on the day; only StateUnavailable comes here
+        except BaseException:
+            # Ctrl-C or the state DB: no more days; the running ones are interrupted, and their
+            # files written meanwhile stay unreferenced (vacuum removes them)
+            pool.shutdown(wait=False, cancel_futures=True)
+            shared.stop()
+            pool.shutdown(wait=True)
+            raise
+        pool.shutdown()
 
 
-def _wait(writing: Future | None) -> None:
-    if writing is not None:
-        writing.result()  # a day's staging failure is recorded on the day itself, never raised here
-
-
-def _build_day(lake: Lake, day: _Day, run_id: str, options: BatchOptions,
-               shared: BuildSession) -> Callable[[], None] | None:
-    """Build one day; returns the staging of its rows to run next (None: published already, Spark)."""
+def _build_day(lake: Lake, day: _Day, run_id: str, options: BatchOptions, shared: BuildSession,
+               table_lock: threading.Lock) -> None:
+    """Build one day and stage its rows (an engine with its own writer publishes them); a
+    failure is recorded on the day. Settles the day in ``shared`` whatever happens."""
     job, running = day.job, day.running
     spec = job.spec
-    if spec.layer == "bronze":
-        built = build_bronze(lake, spec, job.day, job.fingerprints, run_id, shared)
-    else:
-        built = build_model(lake, spec, job.day, shared=shared)
-    running.built(built)
-    table = lake.ensure_table(spec.qualified, built.rows.schema)
-    running.evolved(evolve_schema(table, spec.qualified, built.rows.schema, allow=options.allow_schema_change))
-    rows = conform(table, built.rows, job.day)
-    problems = written_problems(spec.contract, rows)
-    if problems:
-        raise ContractFailed(f"{spec.qualified} {job.day}: contract failed on the rows to write: {'; '.join(problems)}",
-                             "the published data is untouched; fix the model or the contract and rerun")
-    if lake.writer is not None:  # the engine writes: its own write-audit-publish, day by day
-        _publish_quarantine(lake, spec.qualified, {job.day: built.quarantine}, run_id, options)
-        day.publish(publish_day(table, rows, job.day, run_id, drop_stale=may_drop_stage_of(lake, run_id),
-                                writer=lake.writer))
-        return None
-    day.quarantine = built.quarantine
-    shared.staged(spec.qualified, job.day, rows.num_rows)
-
-    def write() -> None:
-        began = time.perf_counter()
+    began = time.perf_counter()
+    try:
+        if spec.layer == "bronze":
+            built = build_bronze(lake, spec, job.day, job.fingerprints, run_id, shared)
+        else:
+            built = build_model(lake, spec, job.day, shared=shared)
+        running.built(built)
+        with table_lock:
+            table = lake.ensure_table(spec.qualified, built.rows.schema)
+            running.evolved(evolve_schema(table, spec.qualified, built.rows.schema, allow=options.allow_schema_change))
+        rows = conform(table, built.rows, job.day)
+        problems = written_problems(spec.contract, rows)
+        if problems:
+            raise ContractFailed(f"{spec.qualified} {job.day}: contract failed on the rows to write: {'; '.join(problems)}",
+                                 "the published data is untouched; fix the model or the contract and rerun")
+        if lake.writer is not None:  # the engine writes: its own write-audit-publish, day by day
+            _publish_quarantine(lake, spec.qualified, {job.day: built.quarantine}, run_id, options)
+            day.publish(publish_day(table, rows, job.day, run_id, drop_stale=may_drop_stage_of(lake, run_id),
+                                    writer=lake.writer))
+            shared.settled(job.day, rows.num_rows)
+            return
+        day.quarantine = built.quarantine
+        shared.settled(job.day, rows.num_rows)
         try:
             day.staged = stage_day(table, rows, job.day)
         except Exception as exc:  # noqa: BLE001 - this day fails its audit; the batch goes on
             day.error = exc
+    except (StateUnavailable, BuildStopped):
+        raise
+    except Exception as exc:  # noqa: BLE001 - this day fails; the batch goes on
+        day.error = exc
+    finally:
+        shared.settled(job.day)  # a failed day publishes nothing (settling twice changes nothing)
         day.seconds += time.perf_counter() - began
-
-    return write
 
 
 def _publish(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions) -> None:
@@ -269,7 +283,11 @@ def _compact_if_due(table, run_id: str) -> None:  # noqa: ANN001 - pyiceberg Tab
     batch or to ``vacuum``."""
     from pyiceberg.exceptions import CommitFailedException
 
-    from lakemend.iceberg.maintenance import COMPACT_AT, compact_manifests, data_manifests
+    from lakemend.iceberg.maintenance import (
+        COMPACT_AT,
+        compact_manifests,
+        data_manifests,
+    )
 
     if data_manifests(table) >= COMPACT_AT:
         try:

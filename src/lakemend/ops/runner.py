@@ -12,10 +12,8 @@ import datetime as dt
 import hashlib
 import os
 import secrets
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lakemend.ops.job import JobResult, PartitionJob, run_scope
@@ -214,7 +212,7 @@ class Execution:
     args: dict
     choose: Chooser = choose_changed
     force: bool = False
-    max_parallel: int = 1
+    max_parallel: int = 1  # days of one table built at once (threads of a batch, ops/batch.py)
     wait_seconds: float = 0.0
     allow_schema_change: bool = False  # let a job remove or rename a table's columns (see iceberg.catalog)
     batch_days: int = DEFAULT_BATCH_DAYS  # days of one table built and published together (ops/batch.py)
@@ -222,19 +220,21 @@ class Execution:
 
 def execute(lake: Lake, *, command: str, days: list[dt.date], tables: list[TableSpec], reason: str | None,
             run_id: str | None = None, force: bool = False, on_event: ProgressHook | None = None,
-            debug: bool = False, max_parallel: int = 1, allow_schema_change: bool = False,
+            debug: bool = False, max_parallel: int | None = None, allow_schema_change: bool = False,
             batch_days: int = DEFAULT_BATCH_DAYS) -> RunReport:
-    """The daily pipeline over tables × days (see ``execute_plan`` for the general form)."""
+    """The daily pipeline over tables × days (see ``execute_plan`` for the general form);
+    ``max_parallel``: days of one table built at once (default: one per core)."""
     plan = Execution(command=command, tables=tuple(tables), days={t.qualified: tuple(days) for t in tables},
                      reason=reason, args={"days": [d.isoformat() for d in days], "tables": [t.qualified for t in tables]},
-                     force=force, max_parallel=max_parallel, allow_schema_change=allow_schema_change,
+                     force=force, max_parallel=max_parallel or default_parallelism(), allow_schema_change=allow_schema_change,
                      batch_days=batch_days)
     return execute_plan(lake, plan, run_id=run_id, on_event=on_event, debug=debug)
 
 
 def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_event: ProgressHook | None = None,
                  debug: bool = False) -> RunReport:
-    """Run partition jobs table by table (inputs first); the days of one table run in parallel.
+    """Run partition jobs table by table (inputs first); the days of one table in batches, each
+    built by up to ``plan.max_parallel`` threads (ops/batch.py).
 
     The run is recorded in the ledger before the first job and closed after the last; an
     interruption closes it as failed, and each published day stays published (atomic per day).
@@ -269,20 +269,17 @@ def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_e
     return report
 
 
-def batches_of(jobs: list[PartitionJob], batch_days: int, parallel: int = 1) -> list[list[PartitionJob]]:
-    """The jobs of one table cut into batches of at most ``batch_days`` days, in day order; with
-    ``parallel`` workers, into at least that many batches when there are enough days."""
+def batches_of(jobs: list[PartitionJob], batch_days: int) -> list[list[PartitionJob]]:
+    """The jobs of one table cut into batches of at most ``batch_days`` days, in day order."""
     ordered = sorted(jobs, key=lambda job: job.day)
-    if not ordered:
-        return []
-    size = max(1, min(batch_days, -(-len(ordered) // max(1, parallel))))
+    size = max(1, batch_days)
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
 def _run_wave(lake: Lake, jobs: list[PartitionJob], run_id: str, plan: Execution, on_event: ProgressHook | None,
               debug: bool) -> list[JobResult]:
-    """The jobs of one table, in batches (ops/batch.py); with max_parallel > 1, batches run in
-    worker threads, each with its own catalog handle, their commits taking turns per table."""
+    """The jobs of one table, batch after batch (ops/batch.py); a batch builds up to
+    ``plan.max_parallel`` of its days at once and publishes them in one commit."""
     if lake.project.config.engine == "emr-serverless":  # the work runs remotely: see ops/remote.py
         from lakemend.ops.remote import RemoteRun, run_remote
 
@@ -293,35 +290,13 @@ def _run_wave(lake: Lake, jobs: list[PartitionJob], run_id: str, plan: Execution
     from lakemend.ops.batch import BatchOptions, run_batch  # the builders: not for status / late, which only decide
 
     options = BatchOptions(plan.command, plan.reason, force=plan.force, wait_seconds=plan.wait_seconds,
-                           allow_schema_change=plan.allow_schema_change, debug=debug)
-
-    def one(target: Lake, batch: list[PartitionJob]) -> list[JobResult]:
-        results = run_batch(target, batch, run_id, options,
-                            started=lambda job: _emit(on_event, "start", Decision(job.spec, job.day, "build", job.why)))
-        for result in results:
+                           allow_schema_change=plan.allow_schema_change, debug=debug, threads=plan.max_parallel)
+    results: list[JobResult] = []
+    for batch in batches_of(jobs, plan.batch_days):
+        for result in run_batch(lake, batch, run_id, options,
+                                started=lambda job: _emit(on_event, "start", Decision(job.spec, job.day, "build", job.why))):
             _emit(on_event, "done", result)
-        return results
-
-    batches = batches_of(jobs, plan.batch_days, plan.max_parallel)
-    if plan.max_parallel <= 1 or len(batches) <= 1:
-        return [result for batch in batches for result in one(lake, batch)]
-    local = threading.local()
-
-    def worker(batch: list[PartitionJob]) -> list[JobResult]:
-        if not hasattr(local, "lake"):
-            local.lake = Lake(lake.project)
-        return one(local.lake, batch)
-
-    pool = ThreadPoolExecutor(max_workers=plan.max_parallel, thread_name_prefix="lakemend-job")
-    try:
-        results = [result for batch_results in pool.map(worker, batches) for result in batch_results]
-    except BaseException as exc:
-        # Ctrl-C: start no more batches and do not wait for the running ones (run_scope closes
-        # their ledger rows as interrupted; a batch is published atomically or not at all)
-        interrupted = not isinstance(exc, Exception)
-        pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
-        raise
-    pool.shutdown()
+            results.append(result)
     return results
 
 
