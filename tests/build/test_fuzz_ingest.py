@@ -228,6 +228,8 @@ def csv_file(draw: st.DrawFn, name: str, first_marker: int, mode: Mode) -> Landi
         elif kind == "bad-bytes":  # not UTF-8: a bad record, not a bad file (kept as a marker, decoded at the end)
             text = render(fields)
             at = draw(st.integers(0, len(text)))
+            if text[at:at + 1] == '"' and (at == 0 or text[at - 1] == ","):
+                at += 1  # not before a quote that opens a value: that would unquote it and change the records
             lines.append(text[:at] + BAD_BYTE_MARK + text[at:])
             record.marker = None
         elif kind == "too-many":

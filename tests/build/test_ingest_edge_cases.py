@@ -423,3 +423,20 @@ def test_undeclared_json_keys_of_any_spelling_are_kept_in_extra(example: Path) -
     rows = {r["id"]: r for r in bronze_rows(example, "hubspot_contacts")}
     assert json.loads(rows["1"]["_extra"]) == {"": 1, 'a"b': 2, "c\\d": 3, "e/f~g": {"x": 4}, "properties": {'q"': 5}}
     assert json.loads(rows["2"]["_extra"]) == {"k": 1}  # a key given twice is kept once (its first value)
+
+
+def test_a_quote_never_closed_quarantines_the_rest_of_the_file_with_its_text(example: Path) -> None:
+    """A non-UTF-8 byte before a quote, then a quote opening a value at the start of the next field
+    that never closes: by RFC 4180 the record runs to the end of the file. It is quarantined once,
+    at its first line, and its raw text holds every line it swallowed — nothing vanishes."""
+    folder = orders_folder(example)
+    (folder / "orders-0001.csv").write_bytes(
+        ORDERS_HEADER.encode() + order_line("o1").encode()
+        + b'\xff"o2:,",o2@example.com,10.00,USD,paid,2025-11-02T01:00:00Z,2025-11-02T01:00:00Z\n'
+        + order_line("o3").encode())
+    report = build_bronze_day(example)
+    assert result_of(report, "bronze.orders").status == "succeeded"
+    assert [r["order_id"] for r in bronze_rows(example, "orders")] == ["o1"]
+    (bad,) = quarantine_rows(example, "orders")
+    assert bad["line"] == 3 and "end of data" in bad["reason"]
+    assert "o2@example.com" in bad["raw"] and bad["raw"].endswith(order_line("o3").rstrip("\n"))

@@ -100,18 +100,26 @@ def read_records(path: Path, compression: str | None, header: list[str], limit: 
     values: list[list[str | None]] = [[] for _ in header]
     lines: list[int] = []
     malformed: list[Malformed] = []
+    consumed: list[str] = []  # the lines of the record being read: a malformed one's raw text
+
+    def recorded(text: io.TextIOWrapper) -> Iterator[str]:
+        for line in text:
+            consumed.append(line)
+            yield line
+
     with open_decompressed(path, compression) as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
-        reader = csv.reader(text, strict=True)
+        reader = csv.reader(recorded(text), strict=True)
         before = 1  # lines read so far: the header
         next(reader, None)
         while True:
+            consumed.clear()
             try:
                 record = next(reader)
             except StopIteration:
                 break
-            except csv.Error as exc:
-                malformed.append(Malformed(before + 1, f"malformed CSV line: {exc}", ""))
+            except csv.Error as exc:  # e.g. a quote never closed: the record runs to the end of the file
+                malformed.append(Malformed(before + 1, f"malformed CSV line: {exc}", "".join(consumed).rstrip("\r\n")))
                 before = reader.line_num
                 continue
             start, before = before + 1, reader.line_num
