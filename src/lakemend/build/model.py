@@ -113,8 +113,11 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
         f"CREATE TEMP TABLE _checked AS SELECT *, CASE WHEN _dup THEN NULL ELSE {rule} END AS _reason "
         f"FROM (SELECT {masked}, {duplicate} AS _dup FROM ({sql}\n) AS _model) AS _masked"
     )
-    deduplicated = con.scalar("SELECT count(*) FROM _checked WHERE _dup")
-    good, quarantine, checks = _apply_contract(shared, con, spec, day, columns, rows_read, int(deduplicated))
+    deduplicated, quarantined = con.execute(
+        "SELECT coalesce(sum(CASE WHEN _dup THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN NOT _dup AND _reason IS NOT NULL THEN 1 ELSE 0 END), 0) FROM _checked")[0]
+    good, quarantine, checks = _apply_contract(shared, con, spec, day, columns, rows_read, int(deduplicated),
+                                               int(quarantined))
     _pii_gate(con, spec, day)
     return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated),
                  checks=checks, inputs=tuple(reads))
@@ -161,7 +164,7 @@ def _duplicate_sql(spec: TableSpec) -> str:
 
 
 def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt.date, columns: list[str],
-                    rows_read: int, deduplicated: int) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
+                    rows_read: int, deduplicated: int, quarantined: int) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
     contract = spec.contract
     cols = ", ".join(q(c) for c in columns)
     con.execute(f"CREATE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE NOT _dup AND _reason IS NULL")
@@ -183,6 +186,8 @@ def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt
             "the published data is untouched; fix the input or the contract and rerun",
             rows_read=rows_read, rows_quarantined=quarantined, rows_deduplicated=deduplicated, rule_counts=rules,
         )
+    if not quarantined:
+        return good, QUARANTINE_SCHEMA.empty_table(), checks
     now = utcnow()
     quarantine = con.arrow(f"SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line, _reason AS reason, "
         f"to_json(struct_pack({', '.join(f'{q(c)} := {q(c)}' for c in columns)}))::VARCHAR AS raw, "

@@ -67,15 +67,26 @@ def bronze_fingerprints(lake: Lake, spec: TableSpec, day: dt.date,
     if listed is None:
         listed = landing_entries(lake.project, spec, day)
     known = {p.path: p for p in recorded}
-    prints = []
+    prints: list[Fingerprint | None] = []
+    todo: list[tuple[int, ListedFile]] = []  # files to hash: new, or changed since recorded
     for item in listed:
         stat = item.stat()
         old = known.get(item.relative)
         if old and old.size == stat.st_size and old.mtime == mtime_iso(stat):
             prints.append(old)
         else:
-            prints.append(fingerprint(lake.project, item.path))
-    return tuple(prints)
+            todo.append((len(prints), item))
+            prints.append(None)
+    if len(todo) > 1:  # hashlib works outside the GIL: several files are hashed side by side
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(todo), default_parallelism())) as pool:
+            hashed = list(pool.map(lambda entry: fingerprint(lake.project, entry[1].path), todo))
+    else:
+        hashed = [fingerprint(lake.project, item.path) for _, item in todo]
+    for (index, _), print_ in zip(todo, hashed, strict=True):
+        prints[index] = print_
+    return tuple(p for p in prints if p is not None)
 
 
 def _listed_day(lake: Lake, spec: TableSpec, day: dt.date,
