@@ -468,7 +468,7 @@ def results_table(steps: list[Step]) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for s in steps:
-        outside = s.outside_jobs_ms if "-p2" not in s.what else float("nan")
+        outside = s.outside_jobs_ms if s.what.endswith("-p1") else float("nan")  # other runs build days side by side
         failed = f" ({s.failed} failed)" if s.failed else ""
         lines.append(f"| {s.lake} | {s.what} | {s.partitions}{failed} | {s.run.wall:,.1f} | {fmt(s.ms_per_partition)} | "
                      f"{fmt(s.mean_job_ms)} | {fmt(outside)} | {s.run.peak_rss_mb:,.0f} | {s.run.others:.0%} |")

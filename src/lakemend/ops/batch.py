@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -63,6 +64,9 @@ from lakemend.state import leases, metrics
 from lakemend.state.guard import StateUnavailable
 from lakemend.state.metrics import Dimensions
 from lakemend.state.store import utcnow
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 Started = Callable[[PartitionJob], None]
 
@@ -180,13 +184,13 @@ def _build(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions, sta
     spec = days[0].job.spec
     engine = parser_engine() if spec.layer == "bronze" else lake.engine
     threads = 1 if lake.writer is not None else max(1, min(options.threads, len(days)))
-    table_lock = threading.Lock()
+    gate = _TableGate()
     with BuildSession(lake, engine, spec, [d.job.day for d in days]) as shared:
 
         def build(day: _Day) -> None:
             if started is not None:
                 started(day.job)
-            _build_day(lake, day, run_id, options, shared, table_lock)
+            _build_day(lake, day, run_id, options, shared, gate)
 
         if threads == 1:
             for day in days:
@@ -206,8 +210,26 @@ def _build(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions, sta
         pool.shutdown()
 
 
+class _TableGate:
+    """The table a batch builds, prepared by one build thread at a time: created on first use, and
+    its schema evolved for a day's rows unless they have the schema it was last evolved for
+    (the table has not changed since, so the answer would be "no change")."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._evolved_for: pa.Schema | None = None
+
+    def prepare(self, lake: Lake, qualified: str, schema: pa.Schema, running: RunningJob, allow: bool) -> Table:
+        with self._lock:
+            table = lake.ensure_table(qualified, schema)
+            if self._evolved_for is None or not schema.equals(self._evolved_for):
+                running.evolved(evolve_schema(table, qualified, schema, allow=allow))
+                self._evolved_for = schema
+            return table
+
+
 def _build_day(lake: Lake, day: _Day, run_id: str, options: BatchOptions, shared: BuildSession,
-               table_lock: threading.Lock) -> None:
+               gate: _TableGate) -> None:
     """Build one day and stage its rows (an engine with its own writer publishes them); a
     failure is recorded on the day. Settles the day in ``shared`` whatever happens."""
     job, running = day.job, day.running
@@ -219,9 +241,7 @@ def _build_day(lake: Lake, day: _Day, run_id: str, options: BatchOptions, shared
         else:
             built = build_model(lake, spec, job.day, shared=shared)
         running.built(built)
-        with table_lock:
-            table = lake.ensure_table(spec.qualified, built.rows.schema)
-            running.evolved(evolve_schema(table, spec.qualified, built.rows.schema, allow=options.allow_schema_change))
+        table = gate.prepare(lake, spec.qualified, built.rows.schema, running, options.allow_schema_change)
         rows = conform(table, built.rows, job.day)
         problems = written_problems(spec.contract, rows)
         if problems:
