@@ -54,7 +54,6 @@ class BuildSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
         self._stack.close()
 
     @property

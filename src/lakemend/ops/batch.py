@@ -303,11 +303,7 @@ def _compact_if_due(table, run_id: str) -> None:  # noqa: ANN001 - pyiceberg Tab
     batch or to ``vacuum``."""
     from pyiceberg.exceptions import CommitFailedException
 
-    from lakemend.iceberg.maintenance import (
-        COMPACT_AT,
-        compact_manifests,
-        data_manifests,
-    )
+    from lakemend.iceberg.maintenance import COMPACT_AT, compact_manifests, data_manifests
 
     if data_manifests(table) >= COMPACT_AT:
         try:

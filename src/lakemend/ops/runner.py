@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from lakemend.ops.job import JobResult, PartitionJob, run_scope
 from lakemend.lake import Lake
-from lakemend.project.project import TableSpec
+from lakemend.project.project import Project, TableSpec
 from lakemend.iceberg.files import EMPTY_FILES_KEY
 from lakemend.project.sources import content_key, fingerprint
 from lakemend.project.sources import LandingListing, ListedFile, landing_entries, landing_listing
@@ -67,26 +67,26 @@ def bronze_fingerprints(lake: Lake, spec: TableSpec, day: dt.date,
     if listed is None:
         listed = landing_entries(lake.project, spec, day)
     known = {p.path: p for p in recorded}
-    prints: list[Fingerprint | None] = []
-    todo: list[tuple[int, ListedFile]] = []  # files to hash: new, or changed since recorded
-    for item in listed:
-        stat = item.stat()
-        old = known.get(item.relative)
-        if old and old.size == stat.st_size and old.mtime == mtime_iso(stat):
-            prints.append(old)
-        else:
-            todo.append((len(prints), item))
-            prints.append(None)
-    if len(todo) > 1:  # hashlib works outside the GIL: several files are hashed side by side
-        from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=min(len(todo), default_parallelism())) as pool:
-            hashed = list(pool.map(lambda entry: fingerprint(lake.project, entry[1].path), todo))
-    else:
-        hashed = [fingerprint(lake.project, item.path) for _, item in todo]
-    for (index, _), print_ in zip(todo, hashed, strict=True):
-        prints[index] = print_
-    return tuple(p for p in prints if p is not None)
+    def still_valid(item: ListedFile) -> Fingerprint | None:
+        """The recorded fingerprint, when the file's size and mtime are what was recorded."""
+        stat, old = item.stat(), known.get(item.relative)
+        return old if old and old.size == stat.st_size and old.mtime == mtime_iso(stat) else None
+
+    reused = [still_valid(item) for item in listed]
+    hashed = iter(_hashed(lake.project, [item for item, old in zip(listed, reused, strict=True) if old is None]))
+    return tuple(old if old is not None else next(hashed) for old in reused)
+
+
+def _hashed(project: Project, items: list[ListedFile]) -> list[Fingerprint]:
+    """The fingerprints of new or changed landing files; several are hashed side by side
+    (hashlib works outside the GIL)."""
+    if len(items) < 2:
+        return [fingerprint(project, item.path) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(items), default_parallelism())) as pool:
+        return list(pool.map(lambda item: fingerprint(project, item.path), items))
 
 
 def _listed_day(lake: Lake, spec: TableSpec, day: dt.date,
