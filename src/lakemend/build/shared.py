@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import TYPE_CHECKING, Any
 
 from lakemend.iceberg.files import local_files_by_day, partition_counts
@@ -53,8 +53,12 @@ class BuildSession:
     def __enter__(self) -> BuildSession:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self._stack.close()
+            return
+        with suppress(Exception):  # the batch already failed: a session that will not close must not hide why
+            self._stack.close()
 
     @property
     def con(self) -> Session:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -49,20 +50,16 @@ class Connection:
         self.close()
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        try:
+        with _translated_errors():
             return self.raw.execute(sql, list(params or [])).fetchall()
-        except duckdb.Error as exc:
-            raise SqlError(str(exc)) from exc
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         rows = self.execute(sql, params)
         return rows[0][0] if rows else None
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        try:
+        with _translated_errors():
             return normalize(self.raw.sql(sql, params=list(params) if params else None).to_arrow_table())
-        except duckdb.Error as exc:
-            raise SqlError(str(exc)) from exc
 
     def parquet_relation(self, paths: Sequence[str]) -> str:
         return f"read_parquet([{', '.join(lit(path) for path in paths)}])"
@@ -91,6 +88,25 @@ class Connection:
 
     def close(self) -> None:
         self.raw.close()
+
+
+# DuckDB's Python client, running a statement in the main thread, takes the Ctrl-C itself: it
+# stops the statement and raises RuntimeError with this text instead of KeyboardInterrupt.
+_CTRL_C_TAKEN = "Query interrupted"
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    """DuckDB's errors as :class:`SqlError`; a Ctrl-C DuckDB took as the KeyboardInterrupt it was,
+    so it stops the command instead of failing one statement."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise SqlError(str(exc)) from exc
+    except RuntimeError as exc:
+        if str(exc) == _CTRL_C_TAKEN:
+            raise KeyboardInterrupt from exc
+        raise
 
 
 __all__ = ["Connection", "DuckDBEngine", "normalize"]

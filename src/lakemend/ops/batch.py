@@ -24,7 +24,6 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,12 +53,12 @@ from lakemend.ops.job import (
     RunningJob,
     RunStopped,
     check_not_paused,
-    interrupts_deferred,
     job_gate,
     may_drop_stage_of,
     settle,
     stopping_runs,
 )
+from lakemend.ops.workers import in_threads, interrupts_deferred
 from lakemend.state import leases, metrics
 from lakemend.state.guard import StateUnavailable
 from lakemend.state.metrics import Dimensions
@@ -183,7 +182,6 @@ def _build(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions, sta
     """
     spec = days[0].job.spec
     engine = parser_engine() if spec.layer == "bronze" else lake.engine
-    threads = 1 if lake.writer is not None else max(1, min(options.threads, len(days)))
     gate = _TableGate()
     with BuildSession(lake, engine, spec, [d.job.day for d in days]) as shared:
 
@@ -192,22 +190,17 @@ def _build(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions, sta
                 started(day.job)
             _build_day(lake, day, run_id, options, shared, gate)
 
-        if threads == 1:
+        if lake.writer is not None:
             for day in days:
                 build(day)
             return
-        pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lakemend-build")
-        try:
-            for future in [pool.submit(build, day) for day in days]:
-                future.result()  # a day's failure is recorded on the day; only StateUnavailable comes here
-        except BaseException:
-            # Ctrl-C or the state DB: no more days; the running ones are interrupted, and their
-            # files written meanwhile stay unreferenced (vacuum removes them)
-            pool.shutdown(wait=False, cancel_futures=True)
-            shared.stop()
-            pool.shutdown(wait=True)
-            raise
-        pool.shutdown()
+        # Even one build thread is not the main thread: there a Ctrl-C reaches a running DuckDB
+        # statement late, sometimes only when it ends; a main thread that only waits takes it at
+        # once and interrupts the statements. Ctrl-C or the state DB: no more days start, the
+        # running ones are interrupted (files written meanwhile stay unreferenced, vacuum removes
+        # them). A day's own failure is recorded on the day; only StateUnavailable or BuildStopped
+        # leaves a thread.
+        in_threads(days, build, max(1, min(options.threads, len(days))), name="lakemend-build", stop=shared.stop)
 
 
 class _TableGate:

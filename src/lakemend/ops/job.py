@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import signal
 import threading
 import time
 import traceback
@@ -39,6 +38,7 @@ from lakemend.state import leases, metrics
 from lakemend.state.metrics import Dimensions
 from lakemend.project.sources import Fingerprint
 from lakemend.state.store import INTERRUPTED, PauseFlags, utcnow
+from lakemend.ops.workers import interrupts_deferred
 
 
 @dataclass(frozen=True)
@@ -173,27 +173,6 @@ def resume_hint(run_id: str, args: dict[str, Any]) -> str:
     if "plan_key" in (args or {}):
         return f"rerun the same command or lakemend runs resume {run_id}"
     return "rerun the same command"
-
-
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Ledger rows closed after a Ctrl-C must not be left half-closed by a second, impatient
-    Ctrl-C: in the main thread SIGINT waits until the block ends, then is raised as usual."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    except ValueError:  # not the main interpreter
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(signal.SIGINT, None)
 
 
 def may_drop_stage_of(lake: Lake, run_id: str) -> Callable[[str], bool]:

@@ -24,7 +24,6 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 from lakemend.errors import ConfigError, LakemendError
 from lakemend.lake import Lake
 from lakemend.ops.job import JobResult, PartitionJob, partition_job
+from lakemend.ops.workers import in_threads
 from lakemend.project.config import EmrServerlessConfig
 from lakemend.project.project import Project, TableSpec
 from lakemend.state import leases
@@ -377,16 +377,7 @@ def run_remote(lake: Lake, jobs: list[PartitionJob], run: RemoteRun, *, started:
         return run_unit(local.lake, unit, run, client=client, policy=policy, sleep=lambda s: stop.wait(s),
                         started=started, stop=stop)
 
-    pool = ThreadPoolExecutor(max_workers=run.max_parallel, thread_name_prefix="lakemend-emr")
-    futures = [pool.submit(worker, unit) for unit in units]
-    try:
-        for future in futures:
-            collect(future.result())
-    except BaseException:
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    in_threads(units, worker, run.max_parallel, name="lakemend-emr", stop=stop.set, each=collect)
     return results
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lakemend.ops.job import JobResult, PartitionJob, run_scope
+from lakemend.ops.workers import in_threads
 from lakemend.lake import Lake
 from lakemend.project.project import Project, TableSpec
 from lakemend.iceberg.files import EMPTY_FILES_KEY
@@ -83,10 +84,10 @@ def _hashed(project: Project, items: list[ListedFile]) -> list[Fingerprint]:
     (hashlib works outside the GIL)."""
     if len(items) < 2:
         return [fingerprint(project, item.path) for item in items]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(len(items), default_parallelism())) as pool:
-        return list(pool.map(lambda item: fingerprint(project, item.path), items))
+    hashed: list[Fingerprint] = []
+    in_threads(items, lambda item: fingerprint(project, item.path), min(len(items), default_parallelism()),
+               name="lakemend-hash", stop=lambda: None, each=hashed.append)
+    return hashed
 
 
 def _listed_day(lake: Lake, spec: TableSpec, day: dt.date,
