@@ -253,7 +253,8 @@ def _scan_stale(lake: Lake) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
     late: list[LateDay] = []
     for spec in lake.project.ordered:
         states[spec.qualified] = lake.state.partition_states(spec.qualified)
-        published[spec.qualified] = lake.published_days(spec.qualified, from_state=True)  # records, or manifests
+        published[spec.qualified] = lake.published_days(spec.qualified, from_state=True,  # records, or manifests
+                                                        records=states[spec.qualified])
         built[spec.qualified] = set(states[spec.qualified]) | set(published[spec.qualified])
         for day in sorted(built[spec.qualified]):
             decision = decide(lake, spec, day, published, states_cache=states, prints_cache=prints,
