@@ -3,13 +3,16 @@ are registered on the same group by app.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from lakemend.cli import context
 from lakemend.cli import options as opt
 from lakemend.errors import UsageError
+
+if TYPE_CHECKING:
+    from lakemend.cli.output import Output
 
 runs_app = typer.Typer(help="The run ledger: every partition job lakemend ran, with its numbers.", no_args_is_help=False)
 
@@ -19,8 +22,6 @@ LEDGER_COLUMNS = [
     "external_id", "external_log_uri",  # the job run of an external engine (EMR Serverless) and its logs
 ]
 JOB_STATUSES = ("succeeded", "failed", "running", "interrupted")
-SHOWN = ["run_id", "table_name", "day", "status", "rows_read", "rows_written", "rows_quarantined", "rows_deduplicated",
-         "ended_at", "reason", "error"]
 
 
 @runs_app.callback(invoke_without_command=True)
@@ -56,5 +57,37 @@ def runs(
         found = lake.state.list_jobs(status=status, run_id=run_id, limit=limit)
     jobs = as_rows(found)
     out.document([{k: j[k] for k in LEDGER_COLUMNS} for j in jobs])
-    out.table("Ledger (newest first)", [c.removeprefix("rows_").replace("table_name", "table") for c in SHOWN],
-              [[j[c] for c in SHOWN] for j in jobs])
+    _print_by_run(out, jobs)
+
+
+def _print_by_run(out: Output, jobs: list[dict[str, Any]]) -> None:
+    """Text mode: the jobs under a heading per run (run id, when it ended, why), newest first,
+    with their errors below the table, so a line fits a 100-column terminal unfolded."""
+    from rich.markup import escape
+
+    if not jobs:
+        out.text("No partition jobs in the ledger match.")
+        return
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for job in jobs:
+        by_run.setdefault(job["run_id"], []).append(job)
+    out.text("[bold]Ledger[/] (newest first)")
+    for run_id, run_jobs in by_run.items():
+        out.text(f"\n[bold]{escape(run_id)}[/] {escape(_run_line(run_jobs))}", soft_wrap=True)
+        out.table(None, ["table", "day", "status", "read", "written", "quarantined", "dedup."],
+                  [[j["table_name"], j["day"], j["status"], j["rows_read"], j["rows_written"], j["rows_quarantined"],
+                    j["rows_deduplicated"]] for j in run_jobs])
+        for job in run_jobs:
+            if job["error"]:
+                message = escape(job["error"].rstrip()).replace("\n", "\n    ")
+                out.text(f"  [red]error[/] {escape(job['table_name'])} {job['day']}: {message}")
+
+
+def _run_line(jobs: list[dict[str, Any]]) -> str:
+    """When the run's listed jobs ended (or that one still runs) and why the run was started."""
+    if any(j["ended_at"] is None for j in jobs):
+        when = "· running"
+    else:
+        when = "· ended " + max(j["ended_at"] for j in jobs)[:19].replace("T", " ") + " UTC"
+    reasons = sorted({j["reason"] for j in jobs if j["reason"]})
+    return when + (f" · reason: {'; '.join(reasons)}" if reasons else "")
