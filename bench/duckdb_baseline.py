@@ -13,13 +13,15 @@ alone (no lakemend, no pyarrow, no Iceberg), and writes every layer as a ZSTD Pa
 
 Not done here: quarantine of bad records, contract checks, write-audit-publish, the run ledger.
 
-Run:  python bench/duckdb_baseline.py --project DIR --out DIR [--day 2025-10-26]
-Prints one JSON object: {"tables": {"bronze.orders": {"rows": N, "seconds": S}, ...}}.
+Run:  python bench/duckdb_baseline.py --project DIR --out DIR [--day 2025-10-26 | --start D1 --end D2]
+A range is done day after day in one connection, as the model SQL is written for one day.
+Prints one JSON object: {"tables": {"bronze.orders": {"rows": N, "seconds": S}, ...}} (summed over the days).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -163,10 +165,8 @@ def write(con: duckdb.DuckDBPyConnection, ctx: Context, qualified: str, sql: str
     return {"rows": int(rows[0]) if rows else 0, "seconds": round(time.perf_counter() - started, 3)}
 
 
-def run(ctx: Context) -> dict[str, dict[str, float]]:
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    key = secrets.token_bytes(32)
+def run(ctx: Context, con: duckdb.DuckDBPyConnection, key: bytes) -> dict[str, dict[str, float]]:
+    """Every table of one day (``ctx.day``)."""
     tables: dict[str, dict[str, float]] = {}
     tables["bronze.hubspot_contacts"] = write(con, ctx, "bronze.hubspot_contacts", bronze_contacts_sql(ctx))
     tables["bronze.orders"] = write(con, ctx, "bronze.orders", bronze_orders_sql(ctx))
@@ -178,8 +178,22 @@ def run(ctx: Context) -> dict[str, dict[str, float]]:
     expose(con, ctx, "silver.orders_clean")
     tables["gold.customer_orders"] = write(con, ctx, "gold.customer_orders", gold_customer_orders_sql(ctx, key))
     tables["gold.daily_revenue"] = write(con, ctx, "gold.daily_revenue", gold_daily_revenue_sql(ctx))
-    con.close()
     return tables
+
+
+def run_days(ctx: Context, days: list[dt.date]) -> dict[str, dict[str, float]]:
+    """Every table of every day, day after day in one connection; rows and seconds summed per table."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    key = secrets.token_bytes(32)
+    totals: dict[str, dict[str, float]] = {}
+    for day in days:
+        for name, figures in run(dataclasses.replace(ctx, day=day), con, key).items():
+            total = totals.setdefault(name, {"rows": 0, "seconds": 0.0})
+            total["rows"] += figures["rows"]
+            total["seconds"] = round(total["seconds"] + figures["seconds"], 3)
+    con.close()
+    return totals
 
 
 def main() -> None:
@@ -187,11 +201,17 @@ def main() -> None:
     parser.add_argument("--project", type=Path, required=True, help="example project folder (landing/ and models/)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the Parquet output")
     parser.add_argument("--day", type=dt.date.fromisoformat, default=dt.date(2025, 10, 26))
+    parser.add_argument("--start", type=dt.date.fromisoformat, help="first day of a range (with --end; instead of --day)")
+    parser.add_argument("--end", type=dt.date.fromisoformat, help="last day of the range")
     args = parser.parse_args()
+    if (args.start is None) != (args.end is None) or (args.start and args.start > args.end):
+        parser.error("give --start and --end together, --start not after --end")
+    first, last = (args.start, args.end) if args.start else (args.day, args.day)
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run_id = f"{now:%Y%m%dT%H%M%S}-{hashlib.sha256(secrets.token_bytes(8)).hexdigest()[:6]}"
-    ctx = Context(args.project.resolve(), args.out.resolve(), args.day, run_id, now.isoformat(sep=" "))
-    print(json.dumps({"tables": run(ctx)}))
+    ctx = Context(args.project.resolve(), args.out.resolve(), first, run_id, now.isoformat(sep=" "))
+    print(json.dumps({"tables": run_days(ctx, days)}))
 
 
 if __name__ == "__main__":
