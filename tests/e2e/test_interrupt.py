@@ -135,6 +135,7 @@ def test_ctrl_c_at_the_reason_prompt(example: Path) -> None:
                 seen += os.read(fd, 4096)
             except OSError:  # the child ended without asking
                 raise AssertionError(seen.decode(errors="replace")) from None
+    _wait_until_blocked_reading(pid)
     os.kill(pid, signal.SIGINT)
     while True:
         try:
@@ -151,6 +152,21 @@ def test_ctrl_c_at_the_reason_prompt(example: Path) -> None:
     assert "interrupted before any run started" in text and "Traceback" not in text
     assert "Aborted" not in text and "unexpected" not in text
     assert _paused(example) == ""  # nothing was paused
+
+
+def _wait_until_blocked_reading(pid: int) -> None:
+    """Until the child, its prompt written, sleeps in the terminal read. A SIGINT that lands after
+    the prompt but before the read blocks is only acted on when the read returns (CPython checks
+    for signals when a blocking call is interrupted, not before it blocks): a person's Ctrl-C
+    comes later than that, a test's may not."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+        if state == "S":
+            return
+        time.sleep(0.01)
+    raise AssertionError("the child never waited for the answer")
 
 
 def _paused(root: Path) -> str:

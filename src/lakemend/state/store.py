@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -622,11 +623,36 @@ def upsert(conn: Connection, table: Table, row: dict[str, Any]) -> None:
     conn.execute(insert(table).values(**row))
 
 
+BUSY_TIMEOUT_SECONDS = 30
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL waits for other openers too
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")  # first: the WAL switch waits too
+        _switch_to_wal(cursor)
+    finally:
+        cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``journal_mode=WAL``, retried while SQLite says "database is locked" for as long as the busy
+    timeout would wait: processes opening a new state DB at the same moment each hold a read lock
+    and want the exclusive one, and SQLite refuses one of them at once rather than let it wait
+    (a deadlock otherwise), without calling its busy handler."""
+    import sqlite3
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    pause = 0.01
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
 
 def as_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
