@@ -86,7 +86,7 @@ def _hashed(project: Project, items: list[ListedFile]) -> list[Fingerprint]:
         return [fingerprint(project, item.path) for item in items]
     hashed: list[Fingerprint] = []
     in_threads(items, lambda item: fingerprint(project, item.path), min(len(items), default_parallelism()),
-               name="lakemend-hash", stop=lambda: None, each=hashed.append)
+               name="lakemend-hash", each=hashed.append)
     return hashed
 
 

@@ -42,12 +42,12 @@ def interrupts_deferred() -> Iterator[None]:
 
 
 def in_threads(items: Sequence[Item], work: Callable[[Item], Result], threads: int, *, name: str,
-               stop: Callable[[], None], each: Callable[[Result], None] | None = None) -> None:
+               stop: Callable[[], None] | None = None, each: Callable[[Result], None] | None = None) -> None:
     """``work`` on each item, on up to ``threads`` threads started in item order; ``each`` gets
     the results in item order, as they are ready.
 
     An exception (from a worker, from ``each``, or Ctrl-C while waiting) cancels the items not
-    started, calls ``stop`` for the running ones, joins every thread and is raised.
+    started, calls ``stop`` (if given) for the running ones, joins every thread and is raised.
     """
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
     try:
@@ -61,7 +61,8 @@ def in_threads(items: Sequence[Item], work: Callable[[Item], Result], threads: i
                 each(result)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        stop()
+        if stop is not None:
+            stop()
         pool.shutdown(wait=True)
         raise
     pool.shutdown(wait=True)

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -640,8 +641,6 @@ def _switch_to_wal(cursor: Any) -> None:
     timeout would wait: processes opening a new state DB at the same moment each hold a read lock
     and want the exclusive one, and SQLite refuses one of them at once rather than let it wait
     (a deadlock otherwise), without calling its busy handler."""
-    import sqlite3
-
     deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
     pause = 0.01
     while True:
