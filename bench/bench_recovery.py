@@ -577,6 +577,11 @@ def verify_commands(info: VerifyInfo) -> list[tuple[Timed, Timed]]:
 TIMERS: tuple[tuple[str, str, str], ...] = (
     ("catalog: open (SqlCatalog, namespaces)", "lakemend.lake", "open_catalog"),
     ("catalog: load table metadata (Lake.table)", "lakemend.lake", "Lake.table"),
+    ("metadata without pyiceberg: catalog pointer rows + metadata JSON (iceberg.metadata_json)", "lakemend.ops.reads",
+     "metadata_locations"),
+    ("metadata without pyiceberg: catalog pointer rows + metadata JSON (iceberg.metadata_json)", "lakemend.ops.reads",
+     "read_view"),
+    ("table for its manifests without a catalog (StaticTable)", "lakemend.ops.reads", "static_table"),
     ("state DB: open (create_all)", "lakemend.state.store", "StateStore.__init__"),
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "StateStore.partition_states"),
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "StateStore.marks"),
@@ -586,6 +591,7 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("files_by_day (own part: group files by day)", "lakemend.iceberg.files", "files_by_day"),
     ("state DB path: prove the records current from snapshot history (Lake.recorded_partitions, own part)",
      "lakemend.lake", "Lake.recorded_partitions"),
+    ("state DB path: prove the records current from snapshot history (records_hold)", "lakemend.ops.reads", "records_hold"),
     ("state DB path: one listing of the day folders + files-key match (own part)", "lakemend.ops.recovery",
      "_present_from_records"),
     ("present_days from manifests (own part: os.path.exists per data file)", "lakemend.ops.recovery",
@@ -593,6 +599,10 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("present_days (own part)", "lakemend.ops.recovery", "present_days"),
     ("present_days (own part)", "lakemend.ops.heatmap", "present_days"),
     ("landing listing (landing_days: one scandir walk per table)", "lakemend.ops.recovery", "landing_days"),
+    ("landing listing (landing_listing: one scandir walk per table)", "lakemend.ops.reads", "landing_listing"),
+    ("landing listing (landing_listing: one scandir walk per table)", "lakemend.ops.runner", "landing_listing"),
+    ("stale scan: each built day's input key against its record (runner.decide, own part)", "lakemend.ops.runner", "decide"),
+    ("stale scan (_scan_stale, own part)", "lakemend.ops.recovery", "_scan_stale"),
     ("heatmap cells (build_heatmap, own part)", "lakemend.ops.heatmap", "build_heatmap"),
     ("gaps ranges (find_gaps, own part)", "lakemend.ops.recovery", "find_gaps"),
     ("verify: schema vs contract", "lakemend.build.contracts", "schema_problems"),
@@ -606,9 +616,10 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
 # imported up front by the timed child (each import's own increment is reported), so that the
 # targets above can be wrapped; the commands import all of them anyway (duckdb and pyarrow.parquet: verify)
 PRE_IMPORTS = ("lakemend.cli.app", "lakemend.cli.ops", "lakemend.cli.recovery", "lakemend.ops.recovery", "lakemend.ops.heatmap",
-               "pyiceberg.catalog.sql", "pyiceberg.table", "lakemend.build.contracts", "pyarrow.parquet", "duckdb",
+               "lakemend.ops.runner", "pyiceberg.table", "lakemend.build.contracts", "pyarrow.parquet", "duckdb",
                "lakemend.engines.duckdb")
 STATUS_IMPORTS = PRE_IMPORTS[:7]
+"""pyiceberg's tables (not its catalog): the damaged days' manifests are read through a StaticTable."""
 
 
 class Timers:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
     from lakemend.engines.base import Engine, Writer
+    from lakemend.iceberg.metadata_json import MetadataView
 
 __all__ = ["Lake", "check_own_warehouse", "inside_warehouse", "outside_warehouse_error", "partition_day"]
 
@@ -70,7 +71,7 @@ def inside_warehouse(project: Project, uri: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def check_own_warehouse(project: Project, qualified: str, table: Table) -> None:
+def check_own_warehouse(project: Project, qualified: str, table: Table | MetadataView) -> None:
     """Refuse a table whose location or metadata lies outside the project's warehouse.
 
     The catalog records absolute paths: a project copied (``cp -a``) or moved keeps pointing at

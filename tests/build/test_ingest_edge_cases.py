@@ -259,6 +259,18 @@ def test_long_line_scan_is_exact_across_chunk_boundaries(chunk: int) -> None:
     assert [f.start for f in found] == [starts[3], starts[5]]
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1 << 20])
+@pytest.mark.parametrize(("data", "mixed"), [
+    (b"h\r\na\r\nb\r\n", False), (b"h\na\nb", False), (b"h\r\na\nb\r\n", True), (b"h\na\r\n", True),
+    (b"h\ra\rb", False), (b"", False), (b"h\r\n\r\n\n", True),
+])
+def test_mixed_line_breaks_are_found_in_the_same_pass_across_chunk_boundaries(chunk: int, data: bytes, mixed: bool) -> None:
+    """A CR at the end of one chunk and its LF at the start of the next are one CRLF."""
+    from lakemend.build.ingest import scan_lines
+
+    assert scan_lines(io.BytesIO(data), limit=40, chunk_size=chunk).mixed_line_breaks is mixed
+
+
 # ----- item 9: symlinks in the landing zone ----------------------------------------------------
 
 

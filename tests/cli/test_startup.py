@@ -57,6 +57,28 @@ def test_light_commands_import_no_heavy_dependency(built_example: Path, args: li
     assert line == "HEAVY:", (line, err)
 
 
+LOADED = """
+import sys
+from lakemend.cli.app import main
+code = 0
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code or 0
+print("EXIT:%s" % code)
+print("LOADED:" + ",".join(sorted(m for m in sys.modules if m.startswith(("pyiceberg.table", "pyiceberg.catalog", "sqlalchemy.orm")))))
+"""
+
+
+@pytest.mark.parametrize("args", [["status"], ["gaps"]])
+def test_status_and_gaps_of_a_lake_lakemend_built_never_open_pyiceberg(built_example: Path, args: list[str]) -> None:
+    """Their records are proven from the metadata JSON read with the standard library
+    (``iceberg.metadata_json``): neither pyiceberg's tables and catalog nor SQLAlchemy's ORM load."""
+    done = subprocess.run([sys.executable, "-c", LOADED, *args], cwd=built_example, capture_output=True, text=True,
+                          timeout=300, check=False, env=_env())
+    assert "EXIT:0" in done.stdout and "LOADED:\n" in done.stdout, (done.stdout[-2000:], done.stderr[-2000:])
+
+
 def test_help_imports_only_the_help_renderer(built_example: Path) -> None:
     line, _, err = probe(built_example, ["--help"])
     assert line == "HEAVY:" + ",".join(sorted(HELP_ONLY)), (line, err)

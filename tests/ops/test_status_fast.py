@@ -22,6 +22,7 @@ from lakemend.iceberg.publish import publish_day
 from lakemend.lake import Lake
 from lakemend.ops.heatmap import build_heatmap
 from lakemend.ops.partition_ops import apply_quarantine, apply_rollback, plan_quarantine, plan_rollback
+from lakemend.ops.reads import LakeReads
 from lakemend.ops.recovery import find_gaps, find_late, find_stale, local_path, present_days
 
 D = dt.date
@@ -58,9 +59,15 @@ def answers(root: Path, *, use_records: bool) -> dict[str, Any]:
 
 
 def fast_tables(root: Path) -> set[str]:
-    """The tables the state DB answers for (the others fall back to their manifests)."""
+    """The tables the state DB answers for (the others fall back to their manifests) — the same
+    whether the proof reads the tables through pyiceberg or their metadata JSON without it (the
+    path ``status``, ``gaps`` and ``late`` take on a SQLite catalog)."""
     lake = Lake.open(root)
-    return {t.qualified for t in lake.project.ordered if lake.recorded_partitions(t.qualified) is not None}
+    fast = {t.qualified for t in lake.project.ordered if lake.recorded_partitions(t.qualified) is not None}
+    reads = LakeReads(Lake.open(root))
+    assert all(reads.view(t.qualified) is not None for t in lake.project.ordered)
+    assert {t.qualified for t in lake.project.ordered if reads.records(t.qualified) is not None} == fast
+    return fast
 
 
 def same_answers(root: Path) -> dict[str, Any]:

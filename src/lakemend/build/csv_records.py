@@ -66,22 +66,6 @@ def count_records(path: Path, compression: str | None, columns: int, limit: int)
     return rows + invalid
 
 
-def mixed_line_breaks(path: Path, compression: str | None) -> bool:
-    """Whether the file ends some lines with CRLF and others with a bare LF (one streaming count).
-
-    DuckDB's reader takes one line-break style per file; with both it can merge or split records
-    while its counts still add up, so such a file is always read by :func:`read_records`.
-    """
-    crlf = lf = 0
-    carry = False  # the previous chunk ended in CR
-    with open_decompressed(path, compression) as stream:
-        while chunk := stream.read(1 << 20):
-            crlf += chunk.count(b"\r\n") + (1 if carry and chunk[:1] == b"\n" else 0)
-            lf += chunk.count(b"\n")
-            carry = chunk[-1:] == b"\r"
-    return 0 < crlf < lf
-
-
 @dataclass(frozen=True)
 class Malformed:
     """A record Python's reader could not take as a row: its first line, why, and its text."""

@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 from lakemend.build.contracts import bronze_rule_sql
-from lakemend.build.csv_records import LINE_COLUMN, count_records, mixed_line_breaks, read_records
+from lakemend.build.csv_records import LINE_COLUMN, count_records, read_records
 from lakemend.engines.base import Session as Connection
 from lakemend.engines.sql import lit, q
 from lakemend.errors import IngestError, SqlError
@@ -245,10 +245,22 @@ class LongLine:
     prefix: bytes
 
 
-def scan_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20,
-               check_utf8: bool = False) -> tuple[list[LongLine], bool]:
+@dataclass(frozen=True)
+class LineScan:
+    """What one pass over a landing file found (:func:`scan_lines`)."""
+
+    long_lines: list[LongLine]
+    utf8: bool
+    """Whether the whole file is UTF-8 (``True`` when not checked)."""
+    mixed_line_breaks: bool
+    """Whether some lines end with CRLF and others with a bare LF: DuckDB's CSV reader takes one
+    style per file and can merge or split records of such a file while its counts still add up,
+    so it is always read record by record (``csv_records.read_records``)."""
+
+
+def scan_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20, check_utf8: bool = False) -> LineScan:
     """Every line of ``stream`` longer than ``limit`` bytes (the line break not counted), in
-    order, and whether the whole stream is UTF-8 (``True`` when not checked).
+    order, whether the whole stream is UTF-8 and whether its line breaks are mixed.
 
     One pass in chunks, at memchr speed: a line within one chunk is only inspected when the
     chunk holds more than ``limit`` bytes between its first and last line break, and only a
@@ -260,7 +272,11 @@ def scan_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20,
     pattern: re.Pattern[bytes] | None = None
     utf8 = True
     decoder = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
+    crlf = 0
+    carry = False  # the previous chunk ended in CR
     while chunk := stream.read(chunk_size):
+        crlf += chunk.count(b"\r\n") + (1 if carry and chunk[:1] == b"\n" else 0)
+        carry = chunk[-1:] == b"\r"
         if decoder is not None and not (chunk.isascii() and not decoder.getstate()[0]):
             try:
                 decoder.decode(chunk)
@@ -291,12 +307,12 @@ def scan_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20,
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return found, utf8
+    return LineScan(found, utf8, 0 < crlf < line_no - 1)  # line_no - 1: the LFs counted
 
 
 def find_long_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20) -> list[LongLine]:
     """Every line of ``stream`` longer than ``limit`` bytes, in order (see :func:`scan_lines`)."""
-    return scan_lines(stream, limit, chunk_size)[0]
+    return scan_lines(stream, limit, chunk_size).long_lines
 
 
 def invalid_utf8(raw: bytes) -> str | None:
@@ -389,6 +405,8 @@ class LandingSource:
     """Lines left out of ``path`` (each an empty line there): longer than the limit, or not UTF-8."""
     first_line: bytes
     """The first line (a CSV header), decompressed, without its line break."""
+    mixed_line_breaks: bool = False
+    """Whether the file mixes CRLF and bare LF line breaks (see :class:`LineScan`)."""
 
     def quarantine_records(self) -> list[dict[str, Any]]:
         return [{"line": s.line, "reason": s.reason, "raw": s.raw} for s in self.set_aside]
@@ -434,9 +452,9 @@ def landing_source(path: Path, relative: str, max_line_bytes: int, csv_file: boo
         compression = _compression(handle, relative)
         stream: BinaryIO = gzip.GzipFile(fileobj=handle, mode="rb") if compression else handle  # type: ignore[assignment]
         try:
-            long_lines, utf8 = scan_lines(stream, max_line_bytes, check_utf8=csv_file)
-            aside = [_long_set_aside(long, max_line_bytes) for long in long_lines]
-            if not utf8:
+            scan = scan_lines(stream, max_line_bytes, check_utf8=csv_file)
+            aside = [_long_set_aside(long, max_line_bytes) for long in scan.long_lines]
+            if not scan.utf8:
                 aside = sorted(aside + _invalid_lines(stream, {s.line for s in aside}), key=lambda s: s.line)
             if csv_file and aside:
                 aside = _whole_records(stream, aside, relative)
@@ -446,7 +464,7 @@ def landing_source(path: Path, relative: str, max_line_bytes: int, csv_file: boo
             raise IngestError(f"{relative}: is gzip-compressed but cannot be decompressed ({exc})",
                               "re-deliver the file") from None
         if not aside:
-            yield LandingSource(path, compression, [], first_line)
+            yield LandingSource(path, compression, [], first_line, scan.mixed_line_breaks)
             return
         with tempfile.TemporaryDirectory(prefix="lakemend-ingest-") as folder:
             copy = Path(folder) / "landing"
@@ -459,7 +477,7 @@ def landing_source(path: Path, relative: str, max_line_bytes: int, csv_file: boo
                         out.write(b"\r")  # keep a CRLF file's line breaks as they are
                     position = item.start + item.length
                 shutil.copyfileobj(stream, out, 1 << 20)
-            yield LandingSource(copy, None, aside, first_line)
+            yield LandingSource(copy, None, aside, first_line, scan.mixed_line_breaks)  # the copy keeps every line break
 
 
 def _copy_bytes(stream: BinaryIO, out: BinaryIO, count: int) -> None:
@@ -570,7 +588,7 @@ def _csv_rows(con: Connection, cfg: BronzeTableConfig, source: LandingSource, he
     first_error = _duckdb_rejects(con)
     read = con.scalar("SELECT count(*) FROM _file")
     starts: list[int] | None = None
-    if (mixed_line_breaks(source.path, source.compression)
+    if (source.mixed_line_breaks
             or count_records(source.path, source.compression, len(header), cfg.max_line_bytes) != read + len(first_error)):
         starts, first_error = _reread_csv(con, source, header, types, cfg.max_line_bytes)  # DuckDB lost records
         read = len(starts)

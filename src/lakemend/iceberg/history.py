@@ -31,10 +31,12 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
     from pyiceberg.table.snapshots import Snapshot
 
+    from lakemend.iceberg.metadata_json import MetadataView, SnapshotEntry
+
 RUN_ID = "lakemend.run-id"
 
 
-def changed_days(snapshot: Snapshot) -> dict[dt.date, bool] | None:
+def changed_days(snapshot: Snapshot | SnapshotEntry) -> dict[dt.date, bool] | None:
     """Day → whether the day was left without data files, for a lakemend commit; None for any
     other snapshot (or a lakemend one whose days its summary does not name)."""
     summary = snapshot.summary
@@ -52,20 +54,20 @@ def changed_days(snapshot: Snapshot) -> dict[dt.date, bool] | None:
     return None
 
 
-def _empty_first(snapshot: Snapshot) -> bool:
+def _empty_first(snapshot: Snapshot | SnapshotEntry) -> bool:
     """The empty snapshot a table is created with (``Lake.ensure_table``)."""
     summary = snapshot.summary
     return (snapshot.parent_snapshot_id is None and summary is not None
             and int(summary.get("total-data-files") or 0) == 0 and int(summary.get("total-delete-files") or 0) == 0)
 
 
-def records_hold(table: Table | None, records: Mapping[dt.date, Mapping[str, Any]], empty_key: str) -> bool:
+def records_hold(table: Table | MetadataView | None, records: Mapping[dt.date, Mapping[str, Any]], empty_key: str) -> bool:
     """Whether ``records`` (day → partition state: ``files_key``, ``snapshot_id``) are exactly
     what the table's current snapshot publishes (see the module doc); ``empty_key``: the files
-    key of no files."""
+    key of no files. ``table``: a pyiceberg table, or its metadata read without pyiceberg
+    (``iceberg.metadata_json``)."""
     if table is None or table.current_snapshot() is None:
         return False
-    metadata = table.metadata
     newest: dict[dt.date, tuple[int, bool]] = {}  # day → (newest snapshot that changed it, left empty)
     history: set[int] = set()
     snapshot = table.current_snapshot()
@@ -85,7 +87,7 @@ def records_hold(table: Table | None, records: Mapping[dt.date, Mapping[str, Any
         if parent is None:  # the table's first snapshot, or (not the empty one) the oldest vacuum kept
             truncated = days is not None
             break
-        snapshot = metadata.snapshot_by_id(parent)
+        snapshot = table.snapshot_by_id(parent)
         truncated = snapshot is None  # expired by vacuum: the history starts after it
     for day, (snapshot_id, emptied) in newest.items():
         record = records.get(day)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from lakemend.iceberg.files import files_by_day
 from lakemend.lake import Lake
+from lakemend.ops.reads import LakeReads
 from lakemend.ops.recovery import expected_days, find_stale, present_days
 from lakemend.state.store import PauseFlags
 
@@ -51,11 +52,12 @@ class Heatmap:
 
 def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date | None, last: int = 14) -> Heatmap:  # noqa: ANN001
     cache: dict[str, set[dt.date]] = {}
+    reads = LakeReads(lake)  # each table's records, proof and landing listing, read once for all three
     pauses = PauseFlags(lake.state).all()
     marks = lake.state.marks()
-    present = {t.qualified: present_days(lake, t.qualified) for t in tables}
-    stale = find_stale(lake) if tables else {}  # the one staleness of `late` and `repair` too
-    expected = {t.qualified: expected_days(lake, t, cache) for t in tables}
+    present = {t.qualified: present_days(lake, t.qualified, reads) for t in tables}
+    stale = find_stale(lake, reads) if tables else {}  # the one staleness of `late` and `repair` too
+    expected = {t.qualified: expected_days(lake, t, cache, reads) for t in tables}
     every = set().union(*present.values(), *expected.values()) if tables else set()
     if start or end:
         days = sorted(d for d in every if (start is None or d >= start) and (end is None or d <= end))
@@ -87,7 +89,7 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
                 continue
             row[day] = state
         cells[spec.qualified] = row
-        counted = _quarantined_records(lake, spec, shown)
+        counted = _quarantined_records(lake, spec, shown) if reads.exists(f"quarantine.{spec.name}") else {}
         if counted:
             records[spec.qualified] = counted
     return Heatmap(tuple(days), cells, paused, records)

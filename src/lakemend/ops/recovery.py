@@ -12,16 +12,22 @@ import datetime as dt
 import os
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from lakemend.build.pii import forbids_pii
 from lakemend.iceberg.files import EMPTY_FILES_KEY, files_by_day, files_key, files_of_days
 from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
+from lakemend.ops.reads import LakeReads
 from lakemend.project.project import TableSpec
-from lakemend.project.sources import LandingListing, landing_days, landing_entries
+from lakemend.project.sources import landing_days, landing_entries
 from lakemend.project.storage import S3Path, is_s3
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 DayRange = tuple[dt.date, dt.date]
 
@@ -47,19 +53,20 @@ def _s3_uri(uri: str) -> str | None:
     return f"s3://{parsed.netloc}{parsed.path}" if parsed.scheme in ("s3", "s3a", "s3n") and parsed.netloc else None
 
 
-def present_days(lake: Lake, qualified: str) -> set[dt.date]:
+def present_days(lake: Lake, qualified: str, reads: LakeReads | None = None) -> set[dt.date]:
     """Days whose published files all exist in storage (never a data read), plus built empty days.
 
     When the state DB's records provably are the table's current snapshot (``Lake.recorded_partitions``:
     lakemend made every commit since and recorded it) the days' files come from them, checked
     against ONE listing of the table's ``day=YYYY-MM-DD/`` folders; otherwise from the manifests,
-    each file checked by a stat (or one S3 listing). Both give the same days.
+    each file checked by a stat (or one S3 listing). Both give the same days. ``reads``: what
+    this command has read of the lake already.
     """
-    states = lake.state.partition_states(qualified)
-    records = lake.recorded_partitions(qualified, records=states)
+    reads = reads or LakeReads(lake)
+    records = reads.records(qualified)
     if records is not None:
-        return _present_from_records(lake, qualified, records)
-    return present_days_from_manifests(lake, qualified, states)
+        return _present_from_records(lake, records, reads.data_root(qualified), lambda: reads.table(qualified))
+    return present_days_from_manifests(lake, qualified, reads.partition_states(qualified))
 
 
 def present_days_from_manifests(lake: Lake, qualified: str, states: dict[dt.date, dict] | None = None) -> set[dt.date]:
@@ -74,8 +81,10 @@ def present_days_from_manifests(lake: Lake, qualified: str, states: dict[dt.date
     return present
 
 
-def _present_from_records(lake: Lake, qualified: str, records: dict[dt.date, dict]) -> set[dt.date]:
-    """``present_days`` from records that hold for the current snapshot, against one listing.
+def _present_from_records(lake: Lake, records: dict[dt.date, dict], root: str, table: Callable[[], Table | None]) -> set[dt.date]:
+    """``present_days`` from records that hold for the current snapshot, against one listing of
+    the day folders under ``root`` (where the table writes its data files; ``table``: loads it
+    for reading the manifests of the days the listing does not settle).
 
     A day is present when a set of files listed in its folder has the recorded files key: all of
     them (a day written once), or those of one write (the files' shared write id — a day rebuilt
@@ -86,9 +95,7 @@ def _present_from_records(lake: Lake, qualified: str, records: dict[dt.date, dic
     wanted = {day: r["files_key"] for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
     if not wanted:
         return present
-    table = lake.table(qualified, refresh=False)
-    assert table is not None  # the records hold only for a table with a snapshot
-    root, listing = _day_folders(lake, table)
+    listing = _day_folders(lake, root)
     unresolved = []
     for day, key in wanted.items():
         names = listing.get(day)
@@ -99,7 +106,7 @@ def _present_from_records(lake: Lake, qualified: str, records: dict[dt.date, dic
     if unresolved:
         listed = ({_s3_uri(f"{root}/day={day.isoformat()}/{n}") for day, names in listing.items() for n in names}
                   if _s3_uri(root) is not None else None)
-        for day, data_files in files_of_days(table, unresolved).items():
+        for day, data_files in files_of_days(table(), unresolved).items():
             if data_files and all(_exists(f.file_path, listed) for f in data_files):
                 present.add(day)
     return present
@@ -120,11 +127,9 @@ def _listed_match(prefix: str, names: list[str], key: str) -> bool:
     return len(groups) > 1 and any(files_key(prefix + n for n in group) == key for group in groups.values())
 
 
-def _day_folders(lake: Lake, table) -> tuple[str, dict[dt.date, list[str]]]:  # noqa: ANN001 - pyiceberg Table
-    """The table's data root (as data file paths start) and day → file names of its ``day=`` folders:
-    one listing (local folders, or the S3 objects under the prefix)."""
-    root = table.metadata.properties.get("write.data.path") or f"{table.location().rstrip('/')}/data"
-    root = root.rstrip("/")
+def _day_folders(lake: Lake, root: str) -> dict[dt.date, list[str]]:
+    """Day → file names of the ``day=`` folders under a table's data root (as data file paths
+    start): one listing (local folders, or the S3 objects under the prefix)."""
     listing: dict[dt.date, list[str]] = defaultdict(list)
     s3 = _s3_uri(root)
     if s3 is not None:
@@ -134,17 +139,17 @@ def _day_folders(lake: Lake, table) -> tuple[str, dict[dt.date, list[str]]]:  # 
             day = _folder_day(parts[0]) if len(parts) == 2 else None
             if day is not None:
                 listing[day].append(parts[1])
-        return root, listing
+        return listing
     folder = local_path(root)
     if folder is None or not os.path.isdir(folder):
-        return root, listing
+        return listing
     with os.scandir(folder) as entries:
         for entry in entries:
             day = _folder_day(entry.name)
             if day is not None and entry.is_dir(follow_symlinks=False):
                 with os.scandir(entry.path) as inside:
                     listing[day] = [f.name for f in inside if f.is_file(follow_symlinks=False)]
-    return root, listing
+    return listing
 
 
 def _folder_day(name: str) -> dt.date | None:
@@ -169,16 +174,24 @@ def _exists(uri: str, listed: set[str] | None = None) -> bool:
     return True if path is None else os.path.exists(path)
 
 
-def expected_days(lake: Lake, spec: TableSpec, cache: dict[str, set[dt.date]]) -> set[dt.date]:
-    """Bronze: the landing days; silver and gold: the expected days of their `same` inputs."""
+def expected_days(lake: Lake, spec: TableSpec, cache: dict[str, set[dt.date]],
+                  reads: LakeReads | None = None) -> set[dt.date]:
+    """Bronze: the landing days; silver and gold: the expected days of their `same` inputs
+    (``reads``: the landing listings this command made already)."""
     if spec.qualified in cache:
         return cache[spec.qualified]
     if spec.layer == "bronze":
         calendar = lake.project.config.calendar
-        days = set(landing_days(lake.project, spec)) if calendar is None else calendar_days(calendar)
+        listing = (reads or LakeReads(lake)).landing_listing(spec) if calendar is None else None
+        if calendar is not None:
+            days = calendar_days(calendar)
+        elif listing is not None:
+            days = set(listing)
+        else:
+            days = set(landing_days(lake.project, spec))
     else:
         same = [i for i in spec.inputs if i.mapping == "same"] or list(spec.inputs)
-        sets = [expected_days(lake, lake.project.table(i.table), cache) for i in same]
+        sets = [expected_days(lake, lake.project.table(i.table), cache, reads) for i in same]
         days = set.intersection(*sets) if sets else set()
     cache[spec.qualified] = days
     return days
@@ -205,9 +218,10 @@ class Gap:
 
 def find_gaps(lake: Lake, tables: list[TableSpec], start: dt.date | None = None, end: dt.date | None = None) -> list[Gap]:
     cache: dict[str, set[dt.date]] = {}
+    reads = LakeReads(lake)
     gaps = []
     for spec in tables:
-        missing = expected_days(lake, spec, cache) - present_days(lake, spec.qualified)
+        missing = expected_days(lake, spec, cache, reads) - present_days(lake, spec.qualified, reads)
         missing = {d for d in missing if (start is None or d >= start) and (end is None or d <= end)}
         gaps += [Gap(spec.qualified, a, b) for a, b in to_ranges(missing)]
     return gaps
@@ -239,31 +253,26 @@ def _late_day(lake: Lake, spec: TableSpec, day: dt.date, listed: list | None = N
     return LateDay(spec.qualified, day, new, changed, removed) if new or removed or changed else None
 
 
-def _scan_stale(lake: Lake) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
+def _scan_stale(lake: Lake, reads: LakeReads | None = None) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
     """The late landing days and every stale partition, in one pass (see ``find_stale``)."""
     from lakemend.ops.runner import decide
 
+    reads = reads or LakeReads(lake)
     marks = lake.state.marks()
-    landing: dict[str, LandingListing | None] = {}  # each table's landing files, listed once
-    published: dict[str, dict[dt.date, str]] = {}
-    states: dict[str, dict[dt.date, dict]] = {}
-    prints: dict[str, dict[dt.date, list]] = {}
     built: dict[str, set[dt.date]] = {}
     direct: dict[str, set[dt.date]] = defaultdict(set)
     late: list[LateDay] = []
     for spec in lake.project.ordered:
-        states[spec.qualified] = lake.state.partition_states(spec.qualified)
-        published[spec.qualified] = lake.published_days(spec.qualified, from_state=True,  # records, or manifests
-                                                        records=states[spec.qualified])
-        built[spec.qualified] = set(states[spec.qualified]) | set(published[spec.qualified])
+        states = reads.partition_states(spec.qualified)
+        built[spec.qualified] = set(states) | set(reads.published_days(spec.qualified))  # records, or manifests
         for day in sorted(built[spec.qualified]):
-            decision = decide(lake, spec, day, published, states_cache=states, prints_cache=prints,
-                              landing_cache=landing)
+            decision = decide(lake, spec, day, reads.published, states_cache=reads.states, prints_cache=reads.prints,
+                              landing_cache=reads.landing)
             if decision.action == "build" or marks.get((spec.qualified, day), {}).get("mark") == "stale":
                 direct[spec.qualified].add(day)
             # landing files that match the recorded input key are the recorded ones: only the others can be late
-            if spec.layer == "bronze" and decision.action != "up-to-date" and day in states[spec.qualified]:
-                listing = landing.get(spec.qualified)
+            if spec.layer == "bronze" and decision.action != "up-to-date" and day in states:
+                listing = reads.landing.get(spec.qualified)
                 item = _late_day(lake, spec, day, None if listing is None else listing.get(day, []))
                 if item is not None:
                     late.append(item)
@@ -276,7 +285,7 @@ def _scan_stale(lake: Lake) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
     return late, stale
 
 
-def find_stale(lake: Lake) -> dict[str, set[dt.date]]:
+def find_stale(lake: Lake, reads: LakeReads | None = None) -> dict[str, set[dt.date]]:
     """**The** stale partitions of the lake, by table — from storage truth, never from what a command planned.
 
     `status` (its stale cells), `late` (its partitions to rebuild), `repair --late` and
@@ -296,7 +305,7 @@ def find_stale(lake: Lake) -> dict[str, set[dt.date]]:
     * it reads a stale partition (transitively, through the partition mappings): rebuilding that
       one changes its input.
     """
-    return _scan_stale(lake)[1]
+    return _scan_stale(lake, reads)[1]
 
 
 def find_late(lake: Lake) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
@@ -330,8 +339,9 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
     from lakemend.build.contracts import schema_problems
 
     damage: list[Damage] = []
+    reads = LakeReads(lake)  # on the embedded catalog: no catalog opened, only the metadata files read
     for spec in tables:
-        table = lake.table(spec.qualified)
+        table = reads.table(spec.qualified) if reads.exists(spec.qualified) else None
         if table is None:
             continue
         problems = schema_problems(spec.contract, table.schema().as_arrow())

@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -75,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     days = [dt.date.fromisoformat(day) for day in args.days.split(",") if day]
     work = Path(tempfile.mkdtemp(prefix="lakemend-job-"))
+    try:  # the job's project copy and its throw-away ledger: what it built is in the catalog and warehouse
+        return _run(args, days, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, days: list[dt.date], work: Path) -> int:
     with zipfile.ZipFile(fetch(args.project_archive, work / "project.zip")) as archive:
         archive.extractall(work / "project")
     os.environ["LAKEMEND_STATE"] = f"sqlite:///{work / 'state.db'}"

@@ -1,0 +1,110 @@
+"""What one look at the lake reads, each thing once: ``status``, ``gaps``, ``late`` and ``repair``.
+
+``status`` asks three questions of every table — which days are present, which are expected,
+which are stale — and each answer reads the same things: the table's partition records, the
+proof that they are its current snapshot's (``Lake.recorded_partitions``), its landing listing
+and its recorded landing fingerprints. A :class:`LakeReads` holds them for one command, so each
+is read once however many questions ask. Nothing is written while it lives, so nothing it holds
+goes stale; a command that writes (a repair) uses a new one for each look.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lakemend.iceberg.files import EMPTY_FILES_KEY
+from lakemend.iceberg.history import records_hold
+from lakemend.iceberg.metadata_json import MetadataView, data_root, metadata_locations, read_view, static_table
+from lakemend.lake import Lake, check_own_warehouse
+from lakemend.project.project import TableSpec
+from lakemend.project.sources import Fingerprint, LandingListing, landing_listing
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+_UNREAD = object()
+
+
+@dataclass
+class LakeReads:
+    lake: Lake
+    states: dict[str, dict[dt.date, dict]] = field(default_factory=dict)
+    """Table → day → its partition record (``StateStore.partition_states``)."""
+    published: dict[str, dict[dt.date, str]] = field(default_factory=dict)
+    """Table → day → files key of the current snapshot (``runner.decide``'s ``published_cache``)."""
+    prints: dict[str, dict[dt.date, list[Fingerprint]]] = field(default_factory=dict)
+    """Bronze table → day → its recorded landing fingerprints."""
+    landing: dict[str, LandingListing | None] = field(default_factory=dict)
+    """Bronze table → its landing files by day, from one listing (None: the pattern is listed day by day)."""
+    _records: dict[str, object] = field(default_factory=dict)
+    _locations: object = _UNREAD
+    _views: dict[str, MetadataView | None] = field(default_factory=dict)
+
+    def view(self, qualified: str) -> MetadataView | None:
+        """The table's current metadata read without pyiceberg (``iceberg.metadata_json``), or None:
+        not the embedded SQLite catalog, no such table, or metadata that only pyiceberg reads."""
+        if self._locations is _UNREAD:
+            self._locations = metadata_locations(self.lake.project)
+        if qualified not in self._views:
+            location = None if self._locations is None else self._locations.get(qualified)  # type: ignore[attr-defined]
+            view = None if location is None else read_view(self.lake.project, location)
+            if view is not None:
+                check_own_warehouse(self.lake.project, qualified, view)  # as Lake.table does for every table
+            self._views[qualified] = view
+        return self._views[qualified]
+
+    def exists(self, qualified: str) -> bool:
+        """Whether the catalog has the table (from its pointer rows when it can, else by loading it)."""
+        self.view(qualified)
+        if isinstance(self._locations, dict):
+            return qualified in self._locations
+        return self.lake.table(qualified, refresh=False) is not None
+
+    def data_root(self, qualified: str) -> str:
+        """Where the table's data files live (the folders its ``day=`` partitions are listed in)."""
+        view = self.view(qualified)
+        if view is not None:
+            return data_root(view.properties, view.location())
+        table = self.lake.table(qualified, refresh=False)
+        assert table is not None  # asked only of tables whose records hold: they have a snapshot
+        return data_root(table.metadata.properties, table.location())
+
+    def table(self, qualified: str) -> Table | None:
+        """The table at its current metadata, for reading (manifests, files, schema): from the
+        metadata this command read already when it could (no catalog opened), else through the catalog."""
+        view = self.view(qualified)
+        return self.lake.table(qualified) if view is None else static_table(self.lake.project, view)
+
+    def partition_states(self, qualified: str) -> dict[dt.date, dict]:
+        if qualified not in self.states:
+            self.states[qualified] = self.lake.state.partition_states(qualified)
+        return self.states[qualified]
+
+    def records(self, qualified: str) -> dict[dt.date, dict] | None:
+        """The partition records when they provably are the current snapshot's, else None (read the manifests)."""
+        found = self._records.get(qualified, _UNREAD)
+        if found is _UNREAD:
+            states = self.partition_states(qualified)
+            view = self.view(qualified) if self.lake.use_records else None
+            if view is not None:
+                found = states if records_hold(view, states, EMPTY_FILES_KEY) else None
+            else:
+                found = self.lake.recorded_partitions(qualified, records=states)
+            self._records[qualified] = found
+        return found  # type: ignore[return-value]
+
+    def published_days(self, qualified: str) -> dict[dt.date, str]:
+        """Day → files key of the table's current snapshot: from the proven records, else the manifests."""
+        if qualified not in self.published:
+            records = self.records(qualified)
+            self.published[qualified] = (
+                {day: r["files_key"] for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
+                if records is not None else self.lake.published_days(qualified, refresh=False))
+        return self.published[qualified]
+
+    def landing_listing(self, spec: TableSpec) -> LandingListing | None:
+        if spec.qualified not in self.landing:
+            self.landing[spec.qualified] = landing_listing(self.lake.project, spec)
+        return self.landing[spec.qualified]
