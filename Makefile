@@ -14,13 +14,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# the demo needs lakemend alone; the tests also need the test extras (pyspark, moto, PostgreSQL driver, …)
+# the demo needs lakemend alone; the tests also need the test extras (pyspark, moto, PostgreSQL driver, …).
+# An editable install leaves lakemend's own modules uncompiled, and where PYTHONDONTWRITEBYTECODE is set
+# (containers, CI) every command would compile them again (~0.15 s CPU): compile them once, as pip does
+# for a wheel. Python still recompiles a module whose source changed since.
 $(VENV)/.installed-core: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q src/lakemend
 	touch $@
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m compileall -q src/lakemend
 	touch $@ $(VENV)/.installed-core
 
 demo: $(VENV)/.installed-core
