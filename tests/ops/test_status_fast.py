@@ -164,6 +164,19 @@ def test_a_commit_outside_lakemend_falls_back_to_the_manifests(lake_root: Path) 
     assert D(2025, 10, 22) in found["stale"][ORDERS] and D(2025, 10, 24) in found["present"][ORDERS]
 
 
+def test_a_lake_that_loaded_the_table_earlier_sees_the_commit_made_since(lake_root: Path) -> None:
+    """The proof reads the metadata JSON, not the Lake's pyiceberg table: when it fails, the
+    manifests read must be the newest too, not the table as this long-lived Lake loaded it."""
+    lake = Lake.open(lake_root)
+    assert lake.table(ORDERS) is not None  # held by this Lake from now on, as loaded now
+    _outside_overwrite(Lake.open(lake_root), ORDERS, D(2025, 10, 22))
+    reads = LakeReads(lake)
+    assert reads.records(ORDERS) is None  # a foreign commit: the records are not the current snapshot's
+    fresh = Lake.open(lake_root).published_days(ORDERS)
+    assert reads.published_days(ORDERS) == fresh
+    assert fresh[D(2025, 10, 22)] != lake.state.partition_states(ORDERS)[D(2025, 10, 22)]["files_key"]
+
+
 def test_a_commit_killed_before_it_was_recorded_falls_back(lake_root: Path) -> None:
     """A job killed between its commit and its record: the day's files are new, its record old."""
     from pyiceberg.expressions import EqualTo

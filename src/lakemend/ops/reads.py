@@ -99,9 +99,11 @@ class LakeReads:
         """Day → files key of the table's current snapshot: from the proven records, else the manifests."""
         if qualified not in self.published:
             records = self.records(qualified)
-            self.published[qualified] = (
-                {day: r["files_key"] for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
-                if records is not None else self.lake.published_days(qualified, refresh=False))
+            if records is not None:
+                days = {day: r["files_key"] for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
+            else:  # refreshed: a long-lived Lake may hold the table as it was, and the proof may not have read it
+                days = self.lake.published_days(qualified)
+            self.published[qualified] = days
         return self.published[qualified]
 
     def landing_listing(self, spec: TableSpec) -> LandingListing | None:
