@@ -820,11 +820,12 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
         for i, (path, names) in enumerate(levels)
     )
     shape = lit(json.dumps(_transform_shape(cfg.columns)))
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT _line, raw, json_type(raw) AS _kind, json_transform(raw, {shape}) AS _v, "
-        f"{keys} FROM _lines WHERE json_valid(raw)"
+    con.execute(  # each line parsed into one table with its problem (the file's text is copied once)
+        f"CREATE OR REPLACE TEMP TABLE _records AS SELECT *, {_record_problem_sql(cfg)} AS _problem FROM ("
+        f"SELECT _line, raw, json_type(raw) AS _kind, json_transform(raw, {shape}) AS _v, {keys} "
+        f"FROM _lines WHERE json_valid(raw))"
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _records AS SELECT *, {_record_problem_sql(cfg)} AS _problem FROM _parsed")
+    _drop_lines(con, lines_kind)  # the lines as Arrow: the largest thing held, no longer read
     rejected += [{"line": line, "raw": raw, "reason": problem} for line, raw, problem in
                  con.execute("SELECT _line, raw, _problem FROM _records WHERE _problem IS NOT NULL ORDER BY _line")]
     leaves = _leaf_paths(cfg.columns)
@@ -834,13 +835,20 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
         f"CREATE OR REPLACE TEMP TABLE _text AS SELECT {texts}, {_extra_sql(levels)} AS _extra, _line, raw AS _raw "
         f"FROM _records WHERE _problem IS NULL"
     )
-    con.execute(f"DROP {lines_kind} _lines")
-    for temp in ("_parsed", "_records"):
-        con.execute(f"DROP TABLE {temp}")
-    good, bad = _typed_split(con, cfg, "_text", leaves, leaf_names, relative, ctx)
+    con.execute("DROP TABLE _records")
+    rows = con.scalar("SELECT count(*) FROM _text")
+    good, bad = _typed_split(con, cfg, "_text", leaves, leaf_names, relative, ctx, rows)
     con.execute("DROP TABLE _text")
     quarantine = pa.concat_tables([bad, _quarantine_table(sorted(rejected, key=lambda r: r["line"]), relative, ctx)])
     return good, quarantine, good.num_rows + quarantine.num_rows
+
+
+def _drop_lines(con: Connection, kind: str) -> None:
+    """Drop ``_lines`` and release the Arrow lines under it (kept registered, they would stay in
+    memory until the batch's session closes)."""
+    con.execute(f"DROP {kind} _lines")
+    if kind == "VIEW":
+        con.unregister("_raw_lines")
 
 
 def _load_numbered_lines(con: Connection, source: LandingSource, limit: int) -> tuple[str, list[dict[str, Any]]]:
@@ -916,9 +924,9 @@ def _json_error(raw: str) -> str:
 
 def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,
                  leaves: list[tuple[tuple[str, ...], ColumnSpec]], leaf_names: list[str], relative: str,
-                 ctx: IngestContext) -> tuple[pa.Table, pa.Table]:
-    """Convert text leaves (relation ``source``) to their declared types (``convert_sql``); a value
-    that does not convert, or is out of range, is a bad record."""
+                 ctx: IngestContext, rows: int | None = None) -> tuple[pa.Table, pa.Table]:
+    """Convert text leaves (relation ``source``, of ``rows`` rows when known) to their declared
+    types (``convert_sql``); a value that does not convert, or is out of range, is a bad record."""
     casts: dict[str, str] = {}
     problems: list[str] = []
     parsed: list[str] = []
@@ -948,7 +956,7 @@ def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,
         f"{reason_sql} AS _cast_problem FROM (SELECT {', '.join(['*', *parsed])} FROM {source})"
     )
     required = bronze_rule_sql(cfg)
-    result = _split(con, "_staged", cfg, f"coalesce(_cast_problem, {required})", relative, ctx)
+    result = _split(con, "_staged", cfg, f"coalesce(_cast_problem, {required})", relative, ctx, rows)
     con.execute("DROP VIEW _staged")
     return result
 
