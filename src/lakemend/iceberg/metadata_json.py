@@ -55,7 +55,6 @@ class MetadataView:
         return self.snapshots.get(snapshot_id)
 
 
-
 def data_root(properties: dict[str, str], table_location: str) -> str:
     """Where a table writes its data files (``write.data.path``, else ``<location>/data``), no trailing slash."""
     root = properties.get("write.data.path") or f"{table_location.rstrip('/')}/data"

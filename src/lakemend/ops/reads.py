@@ -2,10 +2,14 @@
 
 ``status`` asks three questions of every table — which days are present, which are expected,
 which are stale — and each answer reads the same things: the table's partition records, the
-proof that they are its current snapshot's (``Lake.recorded_partitions``), its landing listing
-and its recorded landing fingerprints. A :class:`LakeReads` holds them for one command, so each
-is read once however many questions ask. Nothing is written while it lives, so nothing it holds
-goes stale; a command that writes (a repair) uses a new one for each look.
+proof that they are its current snapshot's, its landing listing and its recorded landing
+fingerprints. A :class:`LakeReads` holds them for one command, so each is read once however
+many questions ask. Nothing is written while it lives, so nothing it holds goes stale; a
+command that writes (a repair) uses a new one for each look.
+
+On the embedded SQLite catalog the proof (``iceberg.history.records_hold``) reads each table's
+metadata JSON without pyiceberg (``iceberg.metadata_json``); pyiceberg is loaded only for what
+needs manifests: a table whose records the proof rejects, or days the listing does not settle.
 """
 
 from __future__ import annotations
@@ -39,16 +43,18 @@ class LakeReads:
     landing: dict[str, LandingListing | None] = field(default_factory=dict)
     """Bronze table → its landing files by day, from one listing (None: the pattern is listed day by day)."""
     _records: dict[str, object] = field(default_factory=dict)
-    _locations: object = _UNREAD
+    _located: bool = False
+    _locations: dict[str, str] | None = None
+    """Table → current metadata location, from the catalog's pointer rows (None: not a SQLite catalog)."""
     _views: dict[str, MetadataView | None] = field(default_factory=dict)
 
     def view(self, qualified: str) -> MetadataView | None:
         """The table's current metadata read without pyiceberg (``iceberg.metadata_json``), or None:
         not the embedded SQLite catalog, no such table, or metadata that only pyiceberg reads."""
-        if self._locations is _UNREAD:
-            self._locations = metadata_locations(self.lake.project)
+        if not self._located:
+            self._locations, self._located = metadata_locations(self.lake.project), True
         if qualified not in self._views:
-            location = None if self._locations is None else self._locations.get(qualified)  # type: ignore[attr-defined]
+            location = None if self._locations is None else self._locations.get(qualified)
             view = None if location is None else read_view(self.lake.project, location)
             if view is not None:
                 check_own_warehouse(self.lake.project, qualified, view)  # as Lake.table does for every table
@@ -58,7 +64,7 @@ class LakeReads:
     def exists(self, qualified: str) -> bool:
         """Whether the catalog has the table (from its pointer rows when it can, else by loading it)."""
         self.view(qualified)
-        if isinstance(self._locations, dict):
+        if self._locations is not None:
             return qualified in self._locations
         return self.lake.table(qualified, refresh=False) is not None
 
