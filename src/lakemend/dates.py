@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from lakemend.errors import UsageError
 
@@ -52,3 +52,17 @@ def resolve_days(date: str | None, start: str | None, end: str | None, *, requir
     if required:
         raise UsageError("no day given", "pass --date YYYY-MM-DD or --start D --end D")
     return []
+
+
+DayRange = tuple[dt.date, dt.date]
+
+
+def to_ranges(days: Iterable[dt.date]) -> list[DayRange]:
+    """Consecutive days folded into inclusive ranges: {1, 2, 3, 5} → [(1, 3), (5, 5)]."""
+    ranges: list[DayRange] = []
+    for day in sorted(set(days)):
+        if ranges and day == ranges[-1][1] + dt.timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from lakemend.build.pii import forbids_pii
+from lakemend.dates import to_ranges
 from lakemend.iceberg.files import EMPTY_FILES_KEY, files_by_day, files_key, files_of_days
 from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
@@ -29,18 +30,6 @@ from lakemend.project.storage import S3Path, is_s3
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-DayRange = tuple[dt.date, dt.date]
-
-
-def to_ranges(days: set[dt.date] | list[dt.date]) -> list[DayRange]:
-    """Consecutive days folded into inclusive ranges: {1, 2, 3, 5} → [(1, 3), (5, 5)]."""
-    ranges: list[DayRange] = []
-    for day in sorted(set(days)):
-        if ranges and day == ranges[-1][1] + dt.timedelta(days=1):
-            ranges[-1] = (ranges[-1][0], day)
-        else:
-            ranges.append((day, day))
-    return ranges
 
 
 def local_path(uri: str) -> str | None:
