@@ -213,18 +213,16 @@ class Lake:
         self._upkept.add(qualified)
         return table
 
-    def published_days(self, qualified: str, *, refresh: bool = True, from_state: bool = False,
-                       records: dict[dt.date, dict] | None = None) -> dict[dt.date, str]:
+    def published_days(self, qualified: str, *, refresh: bool = True, from_state: bool = False) -> dict[dt.date, str]:
         """Day → files key of the table's current snapshot, from manifests only (no data read).
 
-        ``from_state``: from the state DB's partition records instead (``records``: as read
-        already) when they provably are the current snapshot's (:meth:`recorded_partitions`; no
-        manifest read), else from manifests.
+        ``from_state``: from the state DB's partition records instead when they provably are the
+        current snapshot's (:meth:`recorded_partitions`; no manifest read), else from manifests.
         """
         if from_state:
-            records = self.recorded_partitions(qualified, refresh=refresh, records=records)
+            records = self.recorded_partitions(qualified, refresh=refresh)
             if records is not None:
-                return {day: r["files_key"] for day, r in records.items() if r["files_key"] != files.EMPTY_FILES_KEY}
+                return files.published_keys(records)
         return files.published_days(self.table(qualified, refresh=refresh))
 
     def recorded_partitions(self, qualified: str, *, refresh: bool = True,

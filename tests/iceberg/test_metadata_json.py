@@ -72,7 +72,7 @@ def test_what_it_cannot_read_is_left_to_pyiceberg(example: Path, tmp_path: Path)
     assert read_view(lake.project, broken.as_uri()) is None
     assert read_view(lake.project, (tmp_path / "gone.metadata.json").as_uri()) is None
     reads = LakeReads(Lake.open(example))
-    assert reads.exists("bronze.orders") and not reads.exists("quarantine.nothing_here")
+    assert reads.table("bronze.orders") is not None and reads.table("quarantine.nothing_here") is None
 
 
 def test_a_copied_project_is_refused_on_this_path_too(example: Path, tmp_path: Path) -> None:

@@ -809,7 +809,7 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
                      ctx: IngestContext) -> tuple[pa.Table, pa.Table, int]:
     """JSON lines, in DuckDB: numbered lines → valid JSON → records (parsed once) → typed rows."""
     with landing_source(path, relative, cfg.max_line_bytes) as source:
-        lines_kind, rejected = _load_numbered_lines(con, source, cfg.max_line_bytes)
+        rejected = _load_numbered_lines(con, source, cfg.max_line_bytes)
     rejected += source.quarantine_records()
     invalid = con.execute("SELECT _line, raw FROM _lines WHERE NOT json_valid(raw) ORDER BY _line")
     rejected += [{"line": line, "raw": raw, "reason": _json_error(raw)} for line, raw in invalid]
@@ -825,7 +825,10 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
         f"SELECT _line, raw, json_type(raw) AS _kind, json_transform(raw, {shape}) AS _v, {keys} "
         f"FROM _lines WHERE json_valid(raw))"
     )
-    _drop_lines(con, lines_kind)  # the lines as Arrow: the largest thing held, no longer read
+    # the lines as Arrow, the largest thing held, are read no more: registered, they would stay in
+    # memory until the batch's session closes
+    con.execute("DROP VIEW _lines")
+    con.unregister("_raw_lines")
     rejected += [{"line": line, "raw": raw, "reason": problem} for line, raw, problem in
                  con.execute("SELECT _line, raw, _problem FROM _records WHERE _problem IS NOT NULL ORDER BY _line")]
     leaves = _leaf_paths(cfg.columns)
@@ -843,17 +846,10 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
     return good, quarantine, good.num_rows + quarantine.num_rows
 
 
-def _drop_lines(con: Connection, kind: str) -> None:
-    """Drop ``_lines`` and release the Arrow lines under it (kept registered, they would stay in
-    memory until the batch's session closes)."""
-    con.execute(f"DROP {kind} _lines")
-    if kind == "VIEW":
-        con.unregister("_raw_lines")
-
-
-def _load_numbered_lines(con: Connection, source: LandingSource, limit: int) -> tuple[str, list[dict[str, Any]]]:
-    """``_lines(_line, raw)``: the non-blank UTF-8 lines, numbered as in the file (a VIEW), and
-    the lines that are not UTF-8, as quarantine records.
+def _load_numbered_lines(con: Connection, source: LandingSource, limit: int) -> list[dict[str, Any]]:
+    """``_lines(_line, raw)``: the non-blank UTF-8 lines, numbered as in the file (a view over
+    the Arrow lines registered as ``_raw_lines``); returned: the lines that are not UTF-8, as
+    quarantine records.
 
     pyarrow's multithreaded reader splits lines several times faster than a string split in
     SQL; a file it cannot take as one column (a stray \\x01 byte) is split in Python. Lines are
@@ -881,7 +877,7 @@ def _load_numbered_lines(con: Connection, source: LandingSource, limit: int) -> 
     numbered = pa.table({"raw": text, "_line": pa.array(range(1, len(text) + 1), pa.int64())})
     con.register("_raw_lines", numbered)  # read in place: no copy of the file into DuckDB
     con.execute("CREATE OR REPLACE TEMP VIEW _lines AS SELECT _line, raw FROM _raw_lines WHERE raw <> '' AND trim(raw) <> ''")
-    return "VIEW", bad
+    return bad
 
 
 def _arrow_input(source: LandingSource) -> Any:

@@ -40,6 +40,12 @@ def files_key(paths: Iterable[str]) -> str:
 EMPTY_FILES_KEY = files_key(())
 
 
+def published_keys(records: dict[dt.date, dict[str, Any]]) -> dict[dt.date, str]:
+    """Day → files key of the days that partition records say hold files (the state DB's
+    answer to :func:`published_days`, when the records are proven current)."""
+    return {day: r["files_key"] for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
+
+
 def day_filter(day: dt.date) -> Any:
     """The pyiceberg row filter selecting one ``day``."""
     from pyiceberg.expressions import EqualTo

@@ -12,12 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lakemend.iceberg.files import files_by_day
 from lakemend.lake import Lake
 from lakemend.ops.reads import LakeReads
 from lakemend.ops.recovery import expected_days, find_stale, present_days
 from lakemend.state.store import PauseFlags
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 STATES = ("published", "missing", "stale", "failed", "quarantined")
 SYMBOLS = {"published": ("■", "green"), "missing": ("·", "red"), "stale": ("◐", "yellow"), "failed": ("✗", "bold red"),
@@ -89,15 +93,15 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
                 continue
             row[day] = state
         cells[spec.qualified] = row
-        counted = _quarantined_records(lake, spec, shown) if reads.exists(f"quarantine.{spec.name}") else {}
+        counted = _quarantined_records(reads.table(f"quarantine.{spec.name}"), shown)
         if counted:
             records[spec.qualified] = counted
     return Heatmap(tuple(days), cells, paused, records)
 
 
-def _quarantined_records(lake: Lake, spec, days: set[dt.date]) -> dict[dt.date, int]:  # noqa: ANN001 - TableSpec
-    """Records per shown day in ``quarantine.<name>``, from its manifests (no data file read)."""
-    table = lake.table(f"quarantine.{spec.name}")
+def _quarantined_records(table: Table | None, days: set[dt.date]) -> dict[dt.date, int]:
+    """Records per shown day in ``quarantine.<name>`` (``table``; None: there is none), from its
+    manifests (no data file read)."""
     if table is None:
         return {}
     counts = {day: sum(f.record_count for f in data_files) for day, data_files in files_by_day(table).items() if day in days}

@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lakemend.iceberg.files import EMPTY_FILES_KEY
+from lakemend.iceberg.files import EMPTY_FILES_KEY, published_keys
 from lakemend.iceberg.history import records_hold
 from lakemend.iceberg.metadata_json import MetadataView, data_root, metadata_locations, read_view, static_table
 from lakemend.lake import Lake, check_own_warehouse
@@ -61,13 +61,6 @@ class LakeReads:
             self._views[qualified] = view
         return self._views[qualified]
 
-    def exists(self, qualified: str) -> bool:
-        """Whether the catalog has the table (from its pointer rows when it can, else by loading it)."""
-        self.view(qualified)
-        if self._locations is not None:
-            return qualified in self._locations
-        return self.lake.table(qualified, refresh=False) is not None
-
     def data_root(self, qualified: str) -> str:
         """Where the table's data files live (the folders its ``day=`` partitions are listed in)."""
         view = self.view(qualified)
@@ -78,10 +71,15 @@ class LakeReads:
         return data_root(table.metadata.properties, table.location())
 
     def table(self, qualified: str) -> Table | None:
-        """The table at its current metadata, for reading (manifests, files, schema): from the
-        metadata this command read already when it could (no catalog opened), else through the catalog."""
+        """The table at its current metadata, for reading (manifests, files, schema), or None if the
+        catalog has no such table: from the metadata this command read already when it could (no
+        catalog opened), else through the catalog."""
         view = self.view(qualified)
-        return self.lake.table(qualified) if view is None else static_table(self.lake.project, view)
+        if view is not None:
+            return static_table(self.lake.project, view)
+        if self._locations is not None and qualified not in self._locations:
+            return None  # the catalog's pointer rows name every table it has
+        return self.lake.table(qualified)
 
     def partition_states(self, qualified: str) -> dict[dt.date, dict]:
         if qualified not in self.states:
@@ -106,7 +104,7 @@ class LakeReads:
         if qualified not in self.published:
             records = self.records(qualified)
             if records is not None:
-                days = {day: r["files_key"] for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
+                days = published_keys(records)
             else:  # refreshed: a long-lived Lake may hold the table as it was, and the proof may not have read it
                 days = self.lake.published_days(qualified)
             self.published[qualified] = days

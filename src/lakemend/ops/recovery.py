@@ -171,13 +171,11 @@ def expected_days(lake: Lake, spec: TableSpec, cache: dict[str, set[dt.date]],
         return cache[spec.qualified]
     if spec.layer == "bronze":
         calendar = lake.project.config.calendar
-        listing = (reads or LakeReads(lake)).landing_listing(spec) if calendar is None else None
         if calendar is not None:
             days = calendar_days(calendar)
-        elif listing is not None:
-            days = set(listing)
         else:
-            days = set(landing_days(lake.project, spec))
+            listing = (reads or LakeReads(lake)).landing_listing(spec)
+            days = set(listing) if listing is not None else set(landing_days(lake.project, spec))
     else:
         same = [i for i in spec.inputs if i.mapping == "same"] or list(spec.inputs)
         sets = [expected_days(lake, lake.project.table(i.table), cache, reads) for i in same]
@@ -330,7 +328,7 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
     damage: list[Damage] = []
     reads = LakeReads(lake)  # on the embedded catalog: no catalog opened, only the metadata files read
     for spec in tables:
-        table = reads.table(spec.qualified) if reads.exists(spec.qualified) else None
+        table = reads.table(spec.qualified)
         if table is None:
             continue
         problems = schema_problems(spec.contract, table.schema().as_arrow())
