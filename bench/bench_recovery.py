@@ -394,7 +394,7 @@ def damage_built_lake(info: LakeInfo) -> LakeInfo:
 def damage_lake(lake, names: list[str], days: list[dt.date]) -> Damage:  # noqa: ANN001
     """Delete some days' data files and landing files, land unbuilt days, mark stale, fail a job."""
     from lakemend.iceberg.files import files_by_day
-    from lakemend.ops.recovery import local_path
+    from lakemend.project.storage import local_path
 
     damage = Damage()
     last = days[-1]

@@ -23,7 +23,8 @@ from lakemend.lake import Lake
 from lakemend.ops.heatmap import build_heatmap
 from lakemend.ops.partition_ops import apply_quarantine, apply_rollback, plan_quarantine, plan_rollback
 from lakemend.ops.reads import LakeReads
-from lakemend.ops.recovery import find_gaps, find_late, find_stale, local_path, present_days
+from lakemend.ops.recovery import find_gaps, find_late, find_stale, present_days
+from lakemend.project.storage import local_path
 
 D = dt.date
 LAST = D(2025, 10, 23)

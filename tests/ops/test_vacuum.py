@@ -16,8 +16,9 @@ import pytest
 from conftest import START, build
 from lakemend.errors import LakemendError, UsageError
 from lakemend.lake import Lake
-from lakemend.ops.vacuum import (apply_vacuum, catalog_tables, local_path, parse_retention, plan_vacuum, referenced_files,
+from lakemend.ops.vacuum import (apply_vacuum, catalog_tables, parse_retention, plan_vacuum, referenced_files,
                                   store_path)
+from lakemend.project.storage import local_path
 
 DAY = str(START)
 OLD = dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp()

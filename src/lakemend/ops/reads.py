@@ -15,15 +15,22 @@ needs manifests: a table whose records the proof rejects, or days the listing do
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from lakemend.iceberg.files import EMPTY_FILES_KEY, published_keys
 from lakemend.iceberg.history import records_hold
 from lakemend.iceberg.metadata_json import MetadataView, data_root, metadata_locations, read_view, static_table
 from lakemend.lake import Lake, check_own_warehouse
 from lakemend.project.project import TableSpec
+from lakemend.project.project import Project
 from lakemend.project.sources import Fingerprint, LandingListing, landing_listing
+from lakemend.project.storage import S3Path, local_path, s3_uri
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -42,6 +49,8 @@ class LakeReads:
     """Bronze table → day → its recorded landing fingerprints."""
     landing: dict[str, LandingListing | None] = field(default_factory=dict)
     """Bronze table → its landing files by day, from one listing (None: the pattern is listed day by day)."""
+    _listings: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """("landing" | "folders", table) → that listing."""
     _records: dict[str, object] = field(default_factory=dict)
     _located: bool = False
     _locations: dict[str, str] | None = None
@@ -112,5 +121,55 @@ class LakeReads:
 
     def landing_listing(self, spec: TableSpec) -> LandingListing | None:
         if spec.qualified not in self.landing:
-            self.landing[spec.qualified] = landing_listing(self.lake.project, spec)
+            self.landing[spec.qualified] = self._listing(("landing", spec.qualified),
+                                                         partial(landing_listing, self.lake.project, spec))
         return self.landing[spec.qualified]
+
+    def day_folders(self, qualified: str) -> DayFolders:
+        """The table's ``day=`` folders and their files (:func:`day_folder_listing` of its data root)."""
+        return self._listing(("folders", qualified),
+                             lambda: day_folder_listing(self.lake.project, self.data_root(qualified)))
+
+    def _listing(self, key: tuple[str, str], make: Callable[[], Any]) -> Any:
+        if key not in self._listings:
+            self._listings[key] = make()
+        return self._listings[key]
+
+
+DayFolders = dict[dt.date, list[str]]
+"""Day → the file names in a table's ``day=YYYY-MM-DD/`` folder."""
+
+
+def day_folder_listing(project: Project, root: str) -> DayFolders:
+    """The ``day=`` folders under a table's data root (as its data file paths start) and the
+    files in each: the local folders, or one listing of the S3 objects under the prefix."""
+    listing: DayFolders = defaultdict(list)
+    s3 = s3_uri(root)
+    if s3 is not None:
+        base = S3Path(s3, project.s3)
+        for path, _ in base.files():
+            parts = path.relative_to(base).parts
+            day = folder_day(parts[0]) if len(parts) == 2 else None
+            if day is not None:
+                listing[day].append(parts[1])
+        return listing
+    folder = local_path(root)
+    if folder is None or not os.path.isdir(folder):
+        return listing
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            day = folder_day(entry.name)
+            if day is not None and entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as inside:
+                    listing[day] = [f.name for f in inside if f.is_file(follow_symlinks=False)]
+    return listing
+
+
+def folder_day(name: str) -> dt.date | None:
+    """The day of a ``day=YYYY-MM-DD`` folder name (None: not one)."""
+    if not name.startswith("day="):
+        return None
+    try:
+        return dt.date.fromisoformat(unquote(name[4:]))
+    except ValueError:
+        return None

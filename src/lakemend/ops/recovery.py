@@ -15,31 +15,20 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlparse
 
 from lakemend.build.pii import forbids_pii
 from lakemend.dates import to_ranges
 from lakemend.iceberg.files import EMPTY_FILES_KEY, files_by_day, files_key, files_of_days
 from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
-from lakemend.ops.reads import LakeReads
+from lakemend.ops.reads import DayFolders, LakeReads
 from lakemend.project.project import TableSpec
 from lakemend.project.sources import landing_days, landing_entries
-from lakemend.project.storage import S3Path, is_s3
+from lakemend.project.storage import S3Path, is_s3, local_path, s3_uri
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-
-
-def local_path(uri: str) -> str | None:
-    parsed = urlparse(uri)
-    return unquote(parsed.path) if parsed.scheme in ("file", "") else None
-
-
-def _s3_uri(uri: str) -> str | None:
-    parsed = urlparse(uri)
-    return f"s3://{parsed.netloc}{parsed.path}" if parsed.scheme in ("s3", "s3a", "s3n") and parsed.netloc else None
 
 
 def present_days(lake: Lake, qualified: str, reads: LakeReads | None = None) -> set[dt.date]:
@@ -54,7 +43,8 @@ def present_days(lake: Lake, qualified: str, reads: LakeReads | None = None) -> 
     reads = reads or LakeReads(lake)
     records = reads.records(qualified)
     if records is not None:
-        return _present_from_records(lake, records, reads.data_root(qualified), lambda: reads.table(qualified))
+        return _present_from_records(records, reads.data_root(qualified), lambda: reads.day_folders(qualified),
+                                     lambda: reads.table(qualified))
     return present_days_from_manifests(lake, qualified, reads.partition_states(qualified))
 
 
@@ -70,10 +60,12 @@ def present_days_from_manifests(lake: Lake, qualified: str, states: dict[dt.date
     return present
 
 
-def _present_from_records(lake: Lake, records: dict[dt.date, dict], root: str, table: Callable[[], Table | None]) -> set[dt.date]:
+def _present_from_records(records: dict[dt.date, dict], root: str, folders: Callable[[], DayFolders],
+                          table: Callable[[], Table | None]) -> set[dt.date]:
     """``present_days`` from records that hold for the current snapshot, against one listing of
-    the day folders under ``root`` (where the table writes its data files; ``table``: loads it
-    for reading the manifests of the days the listing does not settle).
+    the day folders under ``root`` (where the table writes its data files; ``folders``: that
+    listing; ``table``: loads the table for reading the manifests of the days the listing does
+    not settle).
 
     A day is present when a set of files listed in its folder has the recorded files key: all of
     them (a day written once), or those of one write (the files' shared write id — a day rebuilt
@@ -84,7 +76,7 @@ def _present_from_records(lake: Lake, records: dict[dt.date, dict], root: str, t
     wanted = {day: r["files_key"] for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
     if not wanted:
         return present
-    listing = _day_folders(lake, root)
+    listing = folders()
     unresolved = []
     for day, key in wanted.items():
         names = listing.get(day)
@@ -93,8 +85,8 @@ def _present_from_records(lake: Lake, records: dict[dt.date, dict], root: str, t
         else:
             unresolved.append(day)
     if unresolved:
-        listed = ({_s3_uri(f"{root}/day={day.isoformat()}/{n}") for day, names in listing.items() for n in names}
-                  if _s3_uri(root) is not None else None)
+        listed = ({s3_uri(f"{root}/day={day.isoformat()}/{n}") for day, names in listing.items() for n in names}
+                  if s3_uri(root) is not None else None)
         for day, data_files in files_of_days(table(), unresolved).items():
             if data_files and all(_exists(f.file_path, listed) for f in data_files):
                 present.add(day)
@@ -116,47 +108,13 @@ def _listed_match(prefix: str, names: list[str], key: str) -> bool:
     return len(groups) > 1 and any(files_key(prefix + n for n in group) == key for group in groups.values())
 
 
-def _day_folders(lake: Lake, root: str) -> dict[dt.date, list[str]]:
-    """Day → file names of the ``day=`` folders under a table's data root (as data file paths
-    start): one listing (local folders, or the S3 objects under the prefix)."""
-    listing: dict[dt.date, list[str]] = defaultdict(list)
-    s3 = _s3_uri(root)
-    if s3 is not None:
-        base = S3Path(s3, lake.project.s3)
-        for path, _ in base.files():
-            parts = path.relative_to(base).parts
-            day = _folder_day(parts[0]) if len(parts) == 2 else None
-            if day is not None:
-                listing[day].append(parts[1])
-        return listing
-    folder = local_path(root)
-    if folder is None or not os.path.isdir(folder):
-        return listing
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            day = _folder_day(entry.name)
-            if day is not None and entry.is_dir(follow_symlinks=False):
-                with os.scandir(entry.path) as inside:
-                    listing[day] = [f.name for f in inside if f.is_file(follow_symlinks=False)]
-    return listing
-
-
-def _folder_day(name: str) -> dt.date | None:
-    if not name.startswith("day="):
-        return None
-    try:
-        return dt.date.fromisoformat(unquote(name[4:]))
-    except ValueError:
-        return None
-
-
 def _listed_objects(lake: Lake, location: str) -> set[str]:
     """Every object under an S3 table location (one listing instead of a HEAD per file)."""
     return {path.as_uri() for path, _ in S3Path(location, lake.project.s3).files()}
 
 
 def _exists(uri: str, listed: set[str] | None = None) -> bool:
-    s3 = _s3_uri(uri)
+    s3 = s3_uri(uri)
     if s3 is not None:
         return listed is None or s3 in listed
     path = local_path(uri)
@@ -340,7 +298,7 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
             reasons = []
             readable = []
             for data_file in data_files:
-                s3 = _s3_uri(data_file.file_path)
+                s3 = s3_uri(data_file.file_path)
                 path = s3 or local_path(data_file.file_path)
                 if path is not None and not _exists(path, listed):
                     reasons.append(f"data file missing: {data_file.file_path}")

@@ -36,7 +36,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlparse
 
 from lakemend.errors import LakemendError, UsageError
 from lakemend.iceberg.catalog import NAMESPACES
@@ -52,6 +51,8 @@ from lakemend.project.storage import (
     StatResult,
     delete_file,
     is_s3,
+    local_path,
+    s3_uri,
     stat_file,
     walk_files,
 )
@@ -214,22 +215,10 @@ def parse_retention(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
-def local_path(uri: str) -> str | None:
-    """The local filesystem path of a ``file://`` URI or an absolute path; ``None`` for other stores."""
-    parsed = urlparse(uri)
-    if parsed.scheme == "file":
-        return os.path.normpath(unquote(parsed.path))
-    if not parsed.scheme and uri.startswith("/"):
-        return os.path.normpath(uri)
-    return None
-
-
 def store_path(uri: str) -> str | None:
     """A file as vacuum names it: a local path, or ``s3://bucket/key``; ``None`` for other stores."""
-    parsed = urlparse(uri)
-    if parsed.scheme in ("s3", "s3a", "s3n") and parsed.netloc:
-        return f"s3://{parsed.netloc}{parsed.path}".rstrip("/")
-    return local_path(uri)
+    s3 = s3_uri(uri)
+    return s3.rstrip("/") if s3 is not None else local_path(uri)
 
 
 def _require_local(qualified: str, uri: str) -> str:

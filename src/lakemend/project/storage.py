@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Union
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from lakemend.errors import ConfigError, IngestError
 
@@ -40,6 +40,23 @@ S3_ENDPOINT_ENV = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 def is_s3(location: str) -> bool:
     return location.startswith("s3://")
+
+
+def s3_uri(uri: str) -> str | None:
+    """``s3://bucket/key`` of an object URI (``s3://``, ``s3a://`` or ``s3n://``, as Iceberg writes
+    them); None for another store."""
+    parsed = urlparse(uri)
+    return f"s3://{parsed.netloc}{parsed.path}" if parsed.scheme in ("s3", "s3a", "s3n") and parsed.netloc else None
+
+
+def local_path(uri: str) -> str | None:
+    """The local filesystem path of a ``file://`` URI or an absolute path; None for another store."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return os.path.normpath(unquote(parsed.path))
+    if not parsed.scheme and uri.startswith("/"):
+        return os.path.normpath(uri)
+    return None
 
 
 @dataclass(frozen=True)
