@@ -13,6 +13,7 @@ from lakemend.iceberg import files
 from lakemend.iceberg.catalog import create_table, load_table, open_catalog
 from lakemend.iceberg.files import partition_day
 from lakemend.project.project import Project, load_project, sqlite_file
+from lakemend.project.storage import local_path, s3_uri
 from lakemend.state.store import StateStore
 
 if TYPE_CHECKING:
@@ -29,24 +30,15 @@ __all__ = ["Lake", "check_own_warehouse", "inside_warehouse", "outside_warehouse
 def _local(uri: str) -> str | None:
     """The real local path of a ``file://`` URI or an absolute path; ``None`` for other stores."""
     import os
-    from urllib.parse import unquote, urlparse
 
-    parsed = urlparse(uri)
-    if parsed.scheme == "file":
-        return os.path.realpath(unquote(parsed.path))
-    if not parsed.scheme and uri.startswith("/"):
-        return os.path.realpath(uri)
-    return None
+    path = local_path(uri)
+    return None if path is None else os.path.realpath(path)
 
 
 def _s3(uri: str) -> str | None:
-    """``s3://bucket/key`` of an ``s3://`` (or ``s3a://``, ``s3n://``) URI; ``None`` for other stores."""
-    from urllib.parse import urlparse
-
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("s3", "s3a", "s3n") or not parsed.netloc or "/../" in parsed.path + "/":
-        return None
-    return f"s3://{parsed.netloc}{parsed.path}"
+    """``s3://bucket/key`` of an S3 URI; ``None`` for other stores and for a key that climbs (``/../``)."""
+    key = s3_uri(uri)
+    return None if key is None or "/../" in key[len("s3://"):] + "/" else key
 
 
 def inside_warehouse(project: Project, uri: str) -> bool:
