@@ -87,7 +87,8 @@ def bind_inputs(lake: Lake, con: Session, spec: TableSpec, day: dt.date, overrid
 
 def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides | None = None,
                 shared: BuildSession | None = None) -> Built:
-    """Model → mask → dedup → contract, as one engine table ``_checked`` (few copies of a big day).
+    """Model → mask → dedup → contract, as one engine table ``_checked`` (few copies of a big day:
+    on DuckDB the rows written are that table's own buffers when every row is good).
 
     ``shared``: the batch's session (see :mod:`lakemend.build.shared`); without one the day gets
     its own, closed afterwards.
@@ -109,18 +110,28 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
     masked = _masked_columns(lake, con, spec, columns)
     duplicate = _duplicate_sql(spec)
     rule = row_rule_sql(spec.contract, set(columns))
-    con.execute(
-        f"CREATE TEMP TABLE _checked AS SELECT *, CASE WHEN _dup THEN NULL ELSE {rule} END AS _reason "
+    checked = con.materialize(
+        "_checked", f"SELECT *, CASE WHEN _dup THEN NULL ELSE {rule} END AS _reason "
         f"FROM (SELECT {masked}, {duplicate} AS _dup FROM ({sql}\n) AS _model) AS _masked"
     )
     deduplicated, quarantined = con.execute(
         "SELECT coalesce(sum(CASE WHEN _dup THEN 1 ELSE 0 END), 0), "
         "coalesce(sum(CASE WHEN NOT _dup AND _reason IS NOT NULL THEN 1 ELSE 0 END), 0) FROM _checked")[0]
     good, quarantine, checks = _apply_contract(shared, con, spec, day, columns, rows_read, int(deduplicated),
-                                               int(quarantined))
+                                               int(quarantined), checked)
     _pii_gate(con, spec, day)
     return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated),
                  checks=checks, inputs=tuple(reads))
+
+
+def good_rows(con: Session, columns: list[str], day: dt.date, every_row: pa.Table | None = None) -> pa.Table:
+    """The rows of ``_good`` with their ``day``: from the engine, or — ``every_row``: the checked
+    rows the engine holds as Arrow, when none was deduplicated or quarantined — as a view of those
+    rows' buffers (no copy of the day)."""
+    if every_row is None:
+        return con.arrow(f"SELECT {', '.join(q(c) for c in columns)}, DATE {lit(day.isoformat())} AS day FROM _good")
+    rows = every_row.select(columns)
+    return rows.append_column(pa.field("day", pa.date32()), pa.repeat(pa.scalar(day, pa.date32()), rows.num_rows))
 
 
 def _masked_columns(lake: Lake, con: Session, spec: TableSpec, columns: list[str]) -> str:
@@ -164,11 +175,12 @@ def _duplicate_sql(spec: TableSpec) -> str:
 
 
 def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt.date, columns: list[str],
-                    rows_read: int, deduplicated: int, quarantined: int) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
+                    rows_read: int, deduplicated: int, quarantined: int,
+                    checked: pa.Table | None) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
     contract = spec.contract
     cols = ", ".join(q(c) for c in columns)
     con.execute(f"CREATE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE NOT _dup AND _reason IS NULL")
-    good = con.arrow(f"SELECT {cols}, DATE {lit(day.isoformat())} AS day FROM _good")
+    good = good_rows(con, columns, day, checked if not deduplicated and not quarantined else None)
     problems = schema_problems(contract, good.schema)
     recent = []
     if contract and contract.checks.row_count_vs_recent:

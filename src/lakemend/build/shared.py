@@ -72,11 +72,11 @@ class BuildSession:
         return con
 
     def reset(self) -> None:
-        """Drop what one day's build left in this thread's session (temporary tables and views)."""
+        """Drop what one day's build left in this thread's session (its checked rows and the view on them)."""
         con: Session | None = getattr(self._thread, "con", None)
         if con is not None:
-            for statement in ("DROP VIEW IF EXISTS _good", "DROP TABLE IF EXISTS _checked"):
-                con.execute(statement)
+            con.execute("DROP VIEW IF EXISTS _good")
+            con.unregister("_checked")
 
     def stop(self) -> None:
         """Stop the batch's builds: the engines' running statements are interrupted and a day

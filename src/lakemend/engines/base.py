@@ -63,7 +63,16 @@ class Session(Protocol):
         """Expose an Arrow table to SQL under ``name``."""
 
     def unregister(self, name: str) -> None:
-        """Drop a name bound by :meth:`register`."""
+        """Drop a name bound by :meth:`register` or :meth:`materialize` (nothing if unbound)."""
+
+    def materialize(self, name: str, query: str) -> pa.Table | None:
+        """Run ``query`` once and keep its rows as the temporary table ``name`` (a plain
+        identifier) for the statements that follow, until :meth:`unregister`.
+
+        An engine whose results live in this process keeps them as an Arrow table and returns it
+        (DuckDB): the caller may take rows from it without the engine copying them again. An
+        engine that keeps them itself returns None (Spark: a persisted view on the cluster).
+        """
 
     def parquet_relation(self, paths: Sequence[str]) -> str:
         """A FROM-clause relation reading these local Parquet files, streaming only used columns."""

@@ -70,6 +70,13 @@ class Connection:
     def unregister(self, name: str) -> None:
         self.raw.unregister(name)
 
+    def materialize(self, name: str, query: str) -> pa.Table:
+        """The rows as one Arrow table, registered: DuckDB scans it in place, and rows taken from
+        it share its buffers (a big day is held once, not as an engine table and a copy)."""
+        rows = self.arrow(query)
+        self.register(name, rows)
+        return rows
+
     def lock_down(self) -> None:
         # Registered Arrow tables are views over in-process memory, not external state, so they
         # stay readable; files, URLs, ATTACH, COPY and extensions do not. The order matters:

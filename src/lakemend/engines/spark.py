@@ -423,6 +423,11 @@ class SparkSqlSession:
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
         self.temporary.discard(name)
+        for frame in self.persisted.pop(name, []):  # a temp table's cached rows go with its name
+            frame.unpersist()
+
+    def materialize(self, name: str, query: str) -> None:
+        self.execute(f"CREATE TEMP TABLE {name} AS {query}")  # persisted once, kept on the cluster
 
     def parquet_relation(self, paths: Sequence[str]) -> str:
         name = f"_parquet_{next(_NAMES)}"
@@ -481,8 +486,6 @@ class SparkSqlSession:
                     continue
                 raise SqlError(f"Table or view {name} does not exist")
             self.unregister(name)
-            for frame in self.persisted.pop(name, []):
-                frame.unpersist()
 
     def _create(self, tree: Any, params: list[Any]) -> DataFrame | None:
         from sqlglot import exp
