@@ -79,8 +79,19 @@ def conform(table, rows: pa.Table, day: dt.date) -> pa.Table:  # noqa: ANN001 - 
             "columns, keep the column types",
         )
     target = table.schema().as_arrow()
-    columns = [rows.column(field.name).cast(field.type) for field in target]
-    return pa.Table.from_arrays(columns, schema=target)
+    fields = [field.with_type(_written_type(rows.schema.field(field.name).type, field.type)) for field in target]
+    columns = [rows.column(field.name).cast(field.type) for field in fields]  # a cast to the same type copies nothing
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=target.metadata))
+
+
+_SMALL_TWIN = {pa.large_string(): pa.string(), pa.large_binary(): pa.binary()}
+
+
+def _written_type(have: pa.DataType, want: pa.DataType) -> pa.DataType:
+    """The Arrow type a column is written in: the table's (pyiceberg reads strings as
+    ``large_string``), or the rows' own when it is that type with 32-bit offsets — the values and
+    the Parquet written are the same, and a cast would rewrite every offset of the day."""
+    return have if _SMALL_TWIN.get(want) == have else want
 
 
 def stage_branch(run_id: str, day: dt.date) -> str:
