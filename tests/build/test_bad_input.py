@@ -154,6 +154,20 @@ def test_undeclared_json_fields_are_kept_in_extra(example: Path) -> None:
     assert bad["line"] == 3 and bad["reason"] == "not a JSON object (got array)"
 
 
+def test_a_nested_field_that_is_not_an_object_is_quarantined_by_its_type(example: Path) -> None:
+    """The type of every object level comes from one parse of the line (a list of JSON paths):
+    ``properties`` as text or a list is refused with its type, as null it is an empty object."""
+    as_text, as_list, as_null = contact(1), contact(2), contact(3)
+    as_text["properties"], as_list["properties"], as_null["properties"] = "a@example.com", [1], None
+    land_contacts(example, "2025-11-02", [json.dumps(r) for r in (as_text, as_list, as_null, contact(4))])
+    build(example, dt.date(2025, 11, 2), dt.date(2025, 11, 2))
+    rows = Lake.open(example).table("bronze.hubspot_contacts").scan().to_arrow().to_pylist()
+    assert sorted(r["id"] for r in rows) == [contact(3)["id"], contact(4)["id"]]
+    bad = sorted(quarantine_rows(example, "hubspot_contacts"), key=lambda r: r["line"])
+    assert [(r["line"], r["reason"]) for r in bad] == [(1, "field properties must be an object, got varchar"),
+                                                       (2, "field properties must be an object, got array")]
+
+
 def test_control_byte_line_is_quarantined_and_numbering_stays_exact(example: Path) -> None:
     """A raw \\x01 byte sends the file down the exact (slower) line splitter; nothing shifts."""
     land_contacts(example, "2025-11-02", [json.dumps(contact(1)), "", '{"id": "2\x01"}', json.dumps(contact(3))])

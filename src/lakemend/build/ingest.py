@@ -793,14 +793,16 @@ def _extra_sql(levels: list[tuple[tuple[str, ...], list[str]]]) -> str:
     return f"CASE WHEN {any_extra} THEN to_json(map_from_entries({entries(0)}))::VARCHAR END"
 
 
-def _record_problem_sql(cfg: BronzeTableConfig) -> str:
-    """Why a valid JSON line is not a usable record (not an object, required field, nested type)."""
+def _record_problem_sql(cfg: BronzeTableConfig, levels: list[tuple[tuple[str, ...], list[str]]]) -> str:
+    """Why a valid JSON line is not a usable record (not an object, required field, nested type);
+    ``_t``: the JSON types at the object ``levels`` (:func:`_object_paths`), in their order."""
+    position = {path: index + 1 for index, (path, _) in enumerate(levels)}
     cases = ["WHEN _kind <> 'OBJECT' THEN 'not a JSON object (got ' || lower(_kind) || ')'"]
     for name, col in cfg.columns.items():
         if col.required:
             cases.append(f"WHEN coalesce(CAST(_v.{q(name)} AS VARCHAR), '') = '' THEN 'required field {name} is missing or empty'")
         if col.fields is not None:
-            kind = f"json_type(raw, {lit(_json_path((name,)))})"
+            kind = f"_t[{position[(name,)]}]"
             cases.append(f"WHEN {kind} NOT IN ('OBJECT', 'NULL') THEN 'field {name} must be an object, got ' || lower({kind})")
     return f"CASE {' '.join(cases)} END"
 
@@ -814,16 +816,19 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
     invalid = con.execute("SELECT _line, raw FROM _lines WHERE NOT json_valid(raw) ORDER BY _line")
     rejected += [{"line": line, "raw": raw, "reason": _json_error(raw)} for line, raw in invalid]
     levels = _object_paths(cfg.columns)
+    # the type and the keys of every object level, each in one parse of the line (a list of paths)
+    paths = "[" + ", ".join(lit(_json_path(path)) for path, _ in levels) + "]"
     keys = ", ".join(
-        f"CASE WHEN json_type(raw, {lit(_json_path(path))}) = 'OBJECT' THEN list_filter(json_keys(raw, {lit(_json_path(path))}), "
+        f"CASE WHEN _t[{i + 1}] = 'OBJECT' THEN list_filter(_k[{i + 1}], "
         f"lambda k: k NOT IN ({', '.join(lit(n) for n in names)})) END AS _x{i}"
-        for i, (path, names) in enumerate(levels)
+        for i, (_, names) in enumerate(levels)
     )
     shape = lit(json.dumps(_transform_shape(cfg.columns)))
     con.execute(  # each line parsed into one table with its problem (the file's text is copied once)
-        f"CREATE OR REPLACE TEMP TABLE _records AS SELECT *, {_record_problem_sql(cfg)} AS _problem FROM ("
-        f"SELECT _line, raw, json_type(raw) AS _kind, json_transform(raw, {shape}) AS _v, {keys} "
-        f"FROM _lines WHERE json_valid(raw))"
+        f"CREATE OR REPLACE TEMP TABLE _records AS SELECT * EXCLUDE (_t), {_record_problem_sql(cfg, levels)} AS _problem "
+        f"FROM (SELECT _line, raw, _t[1] AS _kind, _t, json_transform(raw, {shape}) AS _v, {keys} "
+        f"FROM (SELECT _line, raw, json_type(raw, {paths}) AS _t, json_keys(raw, {paths}) AS _k "
+        f"FROM _lines WHERE json_valid(raw)))"
     )
     # the lines as Arrow, the largest thing held, are read no more: registered, they would stay in
     # memory until the batch's session closes
