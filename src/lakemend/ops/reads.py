@@ -17,18 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from lakemend.iceberg.files import EMPTY_FILES_KEY, published_keys
 from lakemend.iceberg.history import records_hold
 from lakemend.iceberg.metadata_json import MetadataView, data_root, metadata_locations, read_view, static_table
 from lakemend.lake import Lake, check_own_warehouse
-from lakemend.project.project import TableSpec
-from lakemend.project.project import Project
+from lakemend.project.project import Project, TableSpec
 from lakemend.project.sources import Fingerprint, LandingListing, landing_listing
 from lakemend.project.storage import S3Path, local_path, s3_uri
 
@@ -49,8 +46,8 @@ class LakeReads:
     """Bronze table → day → its recorded landing fingerprints."""
     landing: dict[str, LandingListing | None] = field(default_factory=dict)
     """Bronze table → its landing files by day, from one listing (None: the pattern is listed day by day)."""
-    _listings: dict[tuple[str, str], Any] = field(default_factory=dict)
-    """("landing" | "folders", table) → that listing."""
+    folders: dict[str, DayFolders] = field(default_factory=dict)
+    """Table → its ``day=`` folders and their files, from one listing."""
     _records: dict[str, object] = field(default_factory=dict)
     _located: bool = False
     _locations: dict[str, str] | None = None
@@ -121,19 +118,14 @@ class LakeReads:
 
     def landing_listing(self, spec: TableSpec) -> LandingListing | None:
         if spec.qualified not in self.landing:
-            self.landing[spec.qualified] = self._listing(("landing", spec.qualified),
-                                                         partial(landing_listing, self.lake.project, spec))
+            self.landing[spec.qualified] = landing_listing(self.lake.project, spec)
         return self.landing[spec.qualified]
 
     def day_folders(self, qualified: str) -> DayFolders:
         """The table's ``day=`` folders and their files (:func:`day_folder_listing` of its data root)."""
-        return self._listing(("folders", qualified),
-                             lambda: day_folder_listing(self.lake.project, self.data_root(qualified)))
-
-    def _listing(self, key: tuple[str, str], make: Callable[[], Any]) -> Any:
-        if key not in self._listings:
-            self._listings[key] = make()
-        return self._listings[key]
+        if qualified not in self.folders:
+            self.folders[qualified] = day_folder_listing(self.lake.project, self.data_root(qualified))
+        return self.folders[qualified]
 
 
 DayFolders = dict[dt.date, list[str]]
@@ -149,7 +141,7 @@ def day_folder_listing(project: Project, root: str) -> DayFolders:
         base = S3Path(s3, project.s3)
         for path, _ in base.files():
             parts = path.relative_to(base).parts
-            day = folder_day(parts[0]) if len(parts) == 2 else None
+            day = _folder_day(parts[0]) if len(parts) == 2 else None
             if day is not None:
                 listing[day].append(parts[1])
         return listing
@@ -158,14 +150,14 @@ def day_folder_listing(project: Project, root: str) -> DayFolders:
         return listing
     with os.scandir(folder) as entries:
         for entry in entries:
-            day = folder_day(entry.name)
+            day = _folder_day(entry.name)
             if day is not None and entry.is_dir(follow_symlinks=False):
                 with os.scandir(entry.path) as inside:
                     listing[day] = [f.name for f in inside if f.is_file(follow_symlinks=False)]
     return listing
 
 
-def folder_day(name: str) -> dt.date | None:
+def _folder_day(name: str) -> dt.date | None:
     """The day of a ``day=YYYY-MM-DD`` folder name (None: not one)."""
     if not name.startswith("day="):
         return None
