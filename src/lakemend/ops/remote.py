@@ -28,6 +28,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from lakemend.dates import to_ranges
 from lakemend.errors import ConfigError, LakemendError
 from lakemend.lake import Lake
 from lakemend.ops.job import JobResult, PartitionJob, partition_job
@@ -136,14 +137,8 @@ def units_of(jobs: list[PartitionJob]) -> list[Unit]:
 
 
 def day_runs(days: list[dt.date]) -> list[list[dt.date]]:
-    """Days split into runs of consecutive days (sorted, duplicates dropped)."""
-    runs: list[list[dt.date]] = []
-    for day in sorted(set(days)):
-        if runs and day == runs[-1][-1] + dt.timedelta(days=1):
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    return runs
+    """Days split into runs of consecutive days (sorted, duplicates dropped): ``dates.to_ranges``, each range's days."""
+    return [[first + dt.timedelta(days=n) for n in range((last - first).days + 1)] for first, last in to_ranges(days)]
 
 
 # ----- the request ----------------------------------------------------------------------------
