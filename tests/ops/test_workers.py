@@ -67,3 +67,40 @@ def test_results_come_in_item_order_and_an_error_stops_the_rest() -> None:
         in_threads(list(range(20)), work, 2, name="failing", stop=stopped.set)
     assert stopped.is_set() and len(ran) < 20  # the items not started never ran
     assert not [t for t in threading.enumerate() if t.name.startswith("failing")]
+
+
+# A Ctrl-C that lands in a weakref callback: Python prints "Exception ignored in …" and drops the
+# KeyboardInterrupt (what CI once saw mid-rebuild, in importlib's module-lock callback).
+_DROPPED = textwrap.dedent("""
+    import os, signal, threading, weakref
+    from lakemend.ops.interrupts import interrupts_remembered
+    from lakemend.ops.workers import in_threads
+
+    class Lock:
+        pass
+
+    def callback(ref):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100_000):  # the handler runs here, and its exception is dropped
+            pass
+
+    stopped = threading.Event()
+    with interrupts_remembered():
+        lock = Lock()
+        ref = weakref.ref(lock, callback)
+        del lock
+        print("dropped", flush=True)  # reached: the KeyboardInterrupt did not get out
+        weakref.ref(Lock(), lambda ref: 1 / 0)  # any other dropped exception is still reported
+        try:
+            in_threads([1, 2, 3], lambda item: stopped.wait(30), 2, name="trial", stop=stopped.set)
+        except KeyboardInterrupt:
+            print("stopped" if stopped.is_set() else "not stopped", flush=True)
+""")
+
+
+def test_a_ctrl_c_python_dropped_still_stops_the_pool() -> None:
+    child = subprocess.run([sys.executable, "-c", _DROPPED], capture_output=True, text=True, timeout=60)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == ["dropped", "stopped"], (child.stdout, child.stderr)
+    assert "KeyboardInterrupt" not in child.stderr, child.stderr  # handled, not printed
+    assert "ZeroDivisionError" in child.stderr, child.stderr

@@ -35,6 +35,7 @@ from lakemend.cli import (
 from lakemend.cli import aws as aws_cli
 from lakemend.cli.output import Output
 from lakemend.errors import LakemendError
+from lakemend.ops.interrupts import interrupts_remembered
 
 app = typer.Typer(
     name="lakemend",
@@ -203,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
         return Output(context.settings.output)
 
     try:
-        result = app(args=args, prog_name="lakemend", standalone_mode=False)
+        with interrupts_remembered():
+            result = app(args=args, prog_name="lakemend", standalone_mode=False)
     except USAGE_ERRORS as exc:
         _usage_error(exc, out())
         sys.exit(2)

@@ -58,7 +58,8 @@ from lakemend.ops.job import (
     settle,
     stopping_runs,
 )
-from lakemend.ops.workers import in_threads, interrupts_deferred
+from lakemend.ops.interrupts import interrupts_deferred, stop_if_interrupted
+from lakemend.ops.workers import in_threads
 from lakemend.state import leases, metrics
 from lakemend.state.guard import StateUnavailable
 from lakemend.state.metrics import Dimensions
@@ -150,6 +151,7 @@ def run_batch(lake: Lake, jobs: list[PartitionJob], run_id: str, options: BatchO
 def _open(lake: Lake, jobs: list[PartitionJob], run_id: str, options: BatchOptions, dims: Dimensions) -> list[_Day]:
     """The batch's ledger rows and BackfillJobsStarted, in one transaction; a START event per day."""
     spec = jobs[0].spec
+    stop_if_interrupted()
     if run_id in stopping_runs:  # a worker thread picking up a batch of a run Ctrl-C already closed
         raise RunStopped(f"{run_id} was interrupted")
     current = lake.table(spec.qualified)
@@ -192,6 +194,7 @@ def _build(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions, sta
 
         if lake.writer is not None:
             for day in days:
+                stop_if_interrupted()
                 build(day)
             return
         # Even one build thread is not the main thread: there a Ctrl-C reaches a running DuckDB
