@@ -140,10 +140,9 @@ def test_out_of_range_timestamps_are_quarantined_not_a_failed_day(example: Path,
     (orders_folder(example) / "orders-0001.csv").write_text(
         ORDERS_HEADER + order_line("o-1") + order_line("o-2", ordered_at=value)
     )
-    (contacts_folder(example) / "contacts-0001.jsonl").write_text(
-        json.dumps(contact(1)) + "\n" + json.dumps(contact(2, createdAt=value)) + "\n"
-        + json.dumps(contact(3, properties={"createdate": value})) + "\n"
-    )
+    lines = [json.dumps(contact(1)), json.dumps(contact(2, createdAt=value)),
+             json.dumps(contact(3, properties={"createdate": value})), "[1, 2]"]
+    (contacts_folder(example) / "contacts-0001.jsonl").write_text("\n".join(lines) + "\n")
     report = build_bronze_day(example)
     assert not report.failed, [r.error for r in report.failed]
     assert [r["order_id"] for r in bronze_rows(example, "orders")] == ["o-1"]
@@ -152,7 +151,9 @@ def test_out_of_range_timestamps_are_quarantined_not_a_failed_day(example: Path,
     assert bad["line"] == 3  # the CSV line, found for a record quarantined after the reader
     assert [r["id"] for r in bronze_rows(example, "hubspot_contacts")] == ["1"]
     bad_contacts = sorted(quarantine_rows(example, "hubspot_contacts"), key=lambda r: r["line"])
-    assert [r["line"] for r in bad_contacts] == [2, 3]
+    assert [r["line"] for r in bad_contacts] == [2, 3, 4]
+    assert [r["raw"] for r in bad_contacts] == lines[1:]  # each with its line as delivered (a value or a record problem)
+    assert "not a JSON object" in bad_contacts[2]["reason"]
     assert "createdAt" in bad_contacts[0]["reason"] and "out of range" in bad_contacts[0]["reason"]
     assert "properties.createdate" in bad_contacts[1]["reason"] and "out of range" in bad_contacts[1]["reason"]
 

@@ -205,10 +205,12 @@ def _missing_required(cfg: BronzeTableConfig, present: set[str], relative: str) 
 
 
 def _split(con: Connection, staged: str, cfg: BronzeTableConfig, reason_sql: str,
-           relative: str, ctx: IngestContext, rows: int | None = None) -> tuple[pa.Table, pa.Table]:
+           relative: str, ctx: IngestContext, rows: int | None = None,
+           raw_from: str | None = None) -> tuple[pa.Table, pa.Table]:
     """Split a staged relation into good rows and quarantine rows by ``reason_sql``.
 
-    A view, not a table: the raw text of a record is only rendered for the few quarantined ones.
+    A view, not a table: the raw text of a record is only rendered for the few quarantined ones
+    (``_raw``, or with ``raw_from`` the ``raw`` of that relation's row of the same ``_line``).
     ``rows``: how many rows the relation holds, when known; if all of them are good, the rules
     are not evaluated a second time to find none quarantined.
     """
@@ -217,9 +219,12 @@ def _split(con: Connection, staged: str, cfg: BronzeTableConfig, reason_sql: str
     cols = ", ".join(q(c) for c in declared)
     good = con.arrow(f"SELECT {cols}, _extra, {_meta_sql(relative, ctx, declared + ['_extra'])} FROM _checked WHERE _reason IS NULL",
     )
-    bad_rows = [] if rows == good.num_rows else con.execute(
-        "SELECT _line, _reason, _raw FROM _checked WHERE _reason IS NOT NULL ORDER BY _line"
-    )
+    if raw_from:
+        bad_sql = (f"SELECT _line, _reason, raw FROM (SELECT _line, _reason FROM _checked WHERE _reason IS NOT NULL) "
+                   f"JOIN {raw_from} USING (_line) ORDER BY _line")
+    else:
+        bad_sql = "SELECT _line, _reason, _raw FROM _checked WHERE _reason IS NOT NULL ORDER BY _line"
+    bad_rows = [] if rows == good.num_rows else con.execute(bad_sql)
     con.execute("DROP VIEW _checked")
     records = [{"line": line, "reason": reason, "raw": raw} for line, reason, raw in bad_rows]
     return good, _quarantine_table(records, relative, ctx)
@@ -809,7 +814,8 @@ def _record_problem_sql(cfg: BronzeTableConfig, levels: list[tuple[tuple[str, ..
 
 def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative: str,
                      ctx: IngestContext) -> tuple[pa.Table, pa.Table, int]:
-    """JSON lines, in DuckDB: numbered lines → valid JSON → records (parsed once) → typed rows."""
+    """JSON lines, in DuckDB: numbered lines (the file's text, held once, as Arrow) → valid JSON →
+    records (text leaves, undeclared fields, problem) → typed rows."""
     with landing_source(path, relative, cfg.max_line_bytes) as source:
         rejected = _load_numbered_lines(con, source, cfg.max_line_bytes)
     rejected += source.quarantine_records()
@@ -824,29 +830,30 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
         for i, (_, names) in enumerate(levels)
     )
     shape = lit(json.dumps(_transform_shape(cfg.columns)))
-    con.execute(  # each line parsed into one table with its problem (the file's text is copied once)
-        f"CREATE OR REPLACE TEMP TABLE _records AS SELECT * EXCLUDE (_t), {_record_problem_sql(cfg, levels)} AS _problem "
+    leaves = _leaf_paths(cfg.columns)
+    leaf_names = ["__".join(p) for p, _ in leaves]
+    texts = ", ".join(f"_v.{'.'.join(q(k) for k in p)} AS {q(n)}" for (p, _), n in zip(leaves, leaf_names, strict=True))
+    # Each line parsed into its text leaves, undeclared fields and problem. The line itself is not
+    # copied: the file's text stays the registered Arrow lines, read again for the quarantined few.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _records AS SELECT _line, {texts}, {_extra_sql(levels)} AS _extra, "
+        f"{_record_problem_sql(cfg, levels)} AS _problem "
         f"FROM (SELECT _line, raw, _t[1] AS _kind, _t, json_transform(raw, {shape}) AS _v, {keys} "
         f"FROM (SELECT _line, raw, json_type(raw, {paths}) AS _t, json_keys(raw, {paths}) AS _k "
         f"FROM _lines WHERE json_valid(raw)))"
     )
-    # the lines as Arrow, the largest thing held, are read no more: registered, they would stay in
-    # memory until the batch's session closes
+    rejected += [{"line": line, "raw": raw, "reason": problem} for line, raw, problem in con.execute(
+        "SELECT _line, raw, _problem FROM (SELECT _line, _problem FROM _records WHERE _problem IS NOT NULL) "
+        "JOIN _raw_lines USING (_line) ORDER BY _line")]
+    con.execute("CREATE OR REPLACE TEMP VIEW _text AS SELECT * EXCLUDE (_problem) FROM _records WHERE _problem IS NULL")
+    rows = con.scalar("SELECT count(*) FROM _text")
+    good, bad = _typed_split(con, cfg, "_text", leaves, leaf_names, relative, ctx, rows, raw_from="_raw_lines")
+    con.execute("DROP VIEW _text")
+    con.execute("DROP TABLE _records")
+    # the lines, the largest thing held: registered, they would stay in memory until the batch's
+    # session closes
     con.execute("DROP VIEW _lines")
     con.unregister("_raw_lines")
-    rejected += [{"line": line, "raw": raw, "reason": problem} for line, raw, problem in
-                 con.execute("SELECT _line, raw, _problem FROM _records WHERE _problem IS NOT NULL ORDER BY _line")]
-    leaves = _leaf_paths(cfg.columns)
-    leaf_names = ["__".join(p) for p, _ in leaves]
-    texts = ", ".join(f"_v.{'.'.join(q(k) for k in p)} AS {q(n)}" for (p, _), n in zip(leaves, leaf_names, strict=True))
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _text AS SELECT {texts}, {_extra_sql(levels)} AS _extra, _line, raw AS _raw "
-        f"FROM _records WHERE _problem IS NULL"
-    )
-    con.execute("DROP TABLE _records")
-    rows = con.scalar("SELECT count(*) FROM _text")
-    good, bad = _typed_split(con, cfg, "_text", leaves, leaf_names, relative, ctx, rows)
-    con.execute("DROP TABLE _text")
     quarantine = pa.concat_tables([bad, _quarantine_table(sorted(rejected, key=lambda r: r["line"]), relative, ctx)])
     return good, quarantine, good.num_rows + quarantine.num_rows
 
@@ -925,9 +932,10 @@ def _json_error(raw: str) -> str:
 
 def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,
                  leaves: list[tuple[tuple[str, ...], ColumnSpec]], leaf_names: list[str], relative: str,
-                 ctx: IngestContext, rows: int | None = None) -> tuple[pa.Table, pa.Table]:
+                 ctx: IngestContext, rows: int | None = None, raw_from: str | None = None) -> tuple[pa.Table, pa.Table]:
     """Convert text leaves (relation ``source``, of ``rows`` rows when known) to their declared
-    types (``convert_sql``); a value that does not convert, or is out of range, is a bad record."""
+    types (``convert_sql``); a value that does not convert, or is out of range, is a bad record.
+    Its raw text is ``source``'s ``_raw``, or (``raw_from``) the ``raw`` of that relation's ``_line``."""
     casts: dict[str, str] = {}
     problems: list[str] = []
     parsed: list[str] = []
@@ -953,11 +961,12 @@ def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,
         return parts
 
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT {', '.join(build(cfg.columns, ()))}, _extra, _line, _raw, "
+        f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT {', '.join(build(cfg.columns, ()))}, _extra, _line, "
+        f"{'' if raw_from else '_raw, '}"
         f"{reason_sql} AS _cast_problem FROM (SELECT {', '.join(['*', *parsed])} FROM {source})"
     )
     required = bronze_rule_sql(cfg)
-    result = _split(con, "_staged", cfg, f"coalesce(_cast_problem, {required})", relative, ctx, rows)
+    result = _split(con, "_staged", cfg, f"coalesce(_cast_problem, {required})", relative, ctx, rows, raw_from)
     con.execute("DROP VIEW _staged")
     return result
 
