@@ -190,9 +190,20 @@ def _exit_now_if_threads_linger(argv: list[str] | None) -> None:
         os._exit(INTERRUPTED)
 
 
+def prefer_returning_arrow_memory() -> None:
+    """Ask pyarrow (not imported yet) for its jemalloc pool, which gives freed memory back to the
+    system within about a second. Its default, mimalloc, keeps it for reuse, so the tables a run
+    built earlier stay under the next one's peak (one 1M-row day: peak RSS 780–858 MB with
+    mimalloc, 711–765 MB with jemalloc, no slower). pyarrow's Linux wheels include jemalloc; an
+    ``ARROW_DEFAULT_MEMORY_POOL`` already set wins."""
+    if sys.platform.startswith("linux"):
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: every error is reported once on stderr (``Error: <what> — <how to fix>``, or a
     JSON object with ``--output json``) and ends with its exit code: 1 failure, 2 usage error."""
+    prefer_returning_arrow_memory()
     args = list(sys.argv[1:] if argv is None else argv)
     context.reset(output=requested_format(args), debug="--debug" in args or os.environ.get("LAKEMEND_DEBUG") == "1")
     context.show_library_warnings()
