@@ -42,6 +42,10 @@ class Connection:
         self.raw = duckdb.connect(":memory:")
         self.execute("SET TimeZone = 'UTC'")
         self.execute("SET preserve_insertion_order = true")
+        # Memory a statement freed goes back to the system about a second later, instead of
+        # staying with DuckDB's allocator under the next statement's peak (one 1M-row day: peak
+        # RSS 695–736 → 650–679 MB, same time).
+        self.execute("SET allocator_background_threads = true")
 
     def __enter__(self) -> Connection:
         return self
