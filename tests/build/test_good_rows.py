@@ -14,17 +14,17 @@ DAY = dt.date(2025, 10, 26)
 COLUMNS = ["order_id", "email", "amount", "ordered_at", "note"]
 CHECKED = """
 SELECT * FROM (VALUES
-    ('o1', 'a@example.com', 12.50::DECIMAL(12, 2), TIMESTAMP '2025-10-26 01:02:03.456789', NULL, FALSE, NULL),
-    ('o2', NULL, NULL, NULL, 'x', FALSE, NULL),
-    ('o3', 'c@example.com', 0.01::DECIMAL(12, 2), TIMESTAMP '2025-10-26 23:59:59', 'é', FALSE, NULL)
-) AS v(order_id, email, amount, ordered_at, note, _dup, _reason)
+    ('o1', 'a@example.com', 12.50::DECIMAL(12, 2), TIMESTAMP '2025-10-26 01:02:03.456789', NULL, 0, NULL),
+    ('o2', NULL, NULL, NULL, 'x', 0, NULL),
+    ('o3', 'c@example.com', 0.01::DECIMAL(12, 2), TIMESTAMP '2025-10-26 23:59:59', 'é', 0, NULL)
+) AS v(order_id, email, amount, ordered_at, note, _replaced, _reason)
 """
 
 
 def _session_with_checked():  # noqa: ANN202 - a DuckDB session
     con = open_engine("duckdb").session()
     checked = con.materialize("_checked", CHECKED)
-    con.execute(f"CREATE TEMP VIEW _good AS SELECT {', '.join(COLUMNS)} FROM _checked WHERE NOT _dup AND _reason IS NULL")
+    con.execute(f"CREATE TEMP VIEW _good AS SELECT {', '.join(COLUMNS)} FROM _checked WHERE _reason IS NULL")
     return con, checked
 
 

@@ -87,8 +87,8 @@ def bind_inputs(lake: Lake, con: Session, spec: TableSpec, day: dt.date, overrid
 
 def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides | None = None,
                 shared: BuildSession | None = None) -> Built:
-    """Model → mask → dedup → contract, as one engine table ``_checked`` (few copies of a big day:
-    on DuckDB the rows written are that table's own buffers when every row is good).
+    """Model → dedup → mask → contract, as one engine table ``_checked`` (few copies of a big day:
+    on DuckDB the rows written are that table's own buffers when none was quarantined).
 
     ``shared``: the batch's session (see :mod:`lakemend.build.shared`); without one the day gets
     its own, closed afterwards.
@@ -108,15 +108,19 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
         message = str(exc).splitlines()[0]
         raise LakemendError(f"model {spec.model.sql} failed on {day}: {message}", "fix the SQL and rerun") from None
     masked = _masked_columns(lake, con, spec, columns)
-    duplicate = _duplicate_sql(spec)
+    duplicate, replaced = _duplicate_sql(spec)
     rule = row_rule_sql(spec.contract, set(columns))
+    # Duplicates are dropped before anything is held: each kept row counts the ones it replaced
+    # (the same window, so no second pass), and a day with none quarantined is written from the
+    # checked rows' own buffers (``good_rows``).
     checked = con.materialize(
-        "_checked", f"SELECT *, CASE WHEN _dup THEN NULL ELSE {rule} END AS _reason "
-        f"FROM (SELECT {masked}, {duplicate} AS _dup FROM ({sql}\n) AS _model) AS _masked"
+        "_checked", f"SELECT *, {rule} AS _reason FROM (SELECT {masked}, _replaced FROM ("
+        f"SELECT *, {duplicate} AS _dup, {replaced} AS _replaced FROM ({sql}\n) AS _model"
+        f") AS _ranked WHERE NOT _dup) AS _masked"
     )
     deduplicated, quarantined = con.execute(
-        "SELECT coalesce(sum(CASE WHEN _dup THEN 1 ELSE 0 END), 0), "
-        "coalesce(sum(CASE WHEN NOT _dup AND _reason IS NOT NULL THEN 1 ELSE 0 END), 0) FROM _checked")[0]
+        "SELECT coalesce(sum(_replaced), 0), coalesce(sum(CASE WHEN _reason IS NOT NULL THEN 1 ELSE 0 END), 0) "
+        "FROM _checked")[0]
     good, quarantine, checks = _apply_contract(shared, con, spec, day, columns, rows_read, int(deduplicated),
                                                int(quarantined), checked)
     _pii_gate(con, spec, day)
@@ -126,8 +130,8 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
 
 def good_rows(con: Session, columns: list[str], day: dt.date, every_row: pa.Table | None = None) -> pa.Table:
     """The rows of ``_good`` with their ``day``: from the engine, or — ``every_row``: the checked
-    rows the engine holds as Arrow, when none was deduplicated or quarantined — as a view of those
-    rows' buffers (no copy of the day)."""
+    rows the engine holds as Arrow, when none was quarantined — as a view of those rows' buffers
+    (no copy of the day)."""
     if every_row is None:
         return con.arrow(f"SELECT {', '.join(q(c) for c in columns)}, DATE {lit(day.isoformat())} AS day FROM _good")
     rows = every_row.select(columns)
@@ -159,19 +163,23 @@ def _pii_gate(con: Session, spec: TableSpec, day: dt.date) -> None:
         )
 
 
-def _duplicate_sql(spec: TableSpec) -> str:
-    """TRUE for every row but the latest per unique key; rows with a NULL key are left to the contract."""
+def _duplicate_sql(spec: TableSpec) -> tuple[str, str]:
+    """TRUE for every row but the latest per unique key, and for that latest row how many it
+    replaced; rows with a NULL key are left to the contract."""
     assert spec.model is not None
     cfg = spec.model
     if not (cfg.unique_key and cfg.dedup_order_by):
-        return "FALSE"
+        return "FALSE", "0"
     try:
         order = order_by_sql(cfg.dedup_order_by)
     except ValueError as exc:
         raise LakemendError(f"{spec.qualified}: {exc}", "fix dedup_order_by in lakemend.yaml") from None
     keys = ", ".join(q(k) for k in cfg.unique_key)
     no_null = " AND ".join(f"{q(k)} IS NOT NULL" for k in cfg.unique_key)
-    return f"({no_null} AND row_number() OVER (PARTITION BY {keys} ORDER BY {order}) > 1)"
+    window = f"PARTITION BY {keys} ORDER BY {order}"  # one window for both: one sort
+    return (f"({no_null} AND row_number() OVER ({window}) > 1)",
+            f"CASE WHEN {no_null} THEN count(*) OVER ({window} ROWS BETWEEN UNBOUNDED PRECEDING AND "
+            f"UNBOUNDED FOLLOWING) - 1 ELSE 0 END")
 
 
 def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt.date, columns: list[str],
@@ -179,8 +187,8 @@ def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt
                     checked: pa.Table | None) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
     contract = spec.contract
     cols = ", ".join(q(c) for c in columns)
-    con.execute(f"CREATE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE NOT _dup AND _reason IS NULL")
-    good = good_rows(con, columns, day, checked if not deduplicated and not quarantined else None)
+    con.execute(f"CREATE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE _reason IS NULL")
+    good = good_rows(con, columns, day, checked if not quarantined else None)
     problems = schema_problems(contract, good.schema)
     recent = []
     if contract and contract.checks.row_count_vs_recent:
@@ -188,7 +196,7 @@ def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt
     checks = table_checks(con, "_good", contract, day, recent)
     failed = problems + [c.describe() for c in checks if not c.passed]
     if failed:
-        rules = dict(con.execute("SELECT _reason, count(*) FROM _checked WHERE NOT _dup AND _reason IS NOT NULL "
+        rules = dict(con.execute("SELECT _reason, count(*) FROM _checked WHERE _reason IS NOT NULL "
                                  "GROUP BY _reason ORDER BY count(*) DESC, _reason"))
         quarantined = sum(rules.values())
         broken = f" ({', '.join(f'{rule}: {n:,}' for rule, n in rules.items())})" if rules else ""
@@ -204,6 +212,6 @@ def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt
     quarantine = con.arrow(f"SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line, _reason AS reason, "
         f"to_json(struct_pack({', '.join(f'{q(c)} := {q(c)}' for c in columns)}))::VARCHAR AS raw, "
         f"CAST(NULL AS VARCHAR) AS run_id, TIMESTAMP {lit(now.isoformat(sep=' '))} AS quarantined_at, "
-        f"DATE {lit(day.isoformat())} AS day FROM _checked WHERE NOT _dup AND _reason IS NOT NULL",
+        f"DATE {lit(day.isoformat())} AS day FROM _checked WHERE _reason IS NOT NULL",
     )
     return good, quarantine.cast(QUARANTINE_SCHEMA), checks
