@@ -183,10 +183,15 @@ def test_sigkilled_backfill_leaves_no_running_rows_nor_stage_branches(example: P
     before = {j["id"] for j in lake.state.list_jobs(limit=10_000)}
     process = subprocess.Popen(backfill, cwd=example, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
-    while not [j for j in lake.state.list_jobs(status="running") if j["id"] not in before]:
-        assert process.poll() is None and time.monotonic() < deadline, "the backfill ended before a job was seen"
-        time.sleep(0.05)
-    time.sleep(0.2)
+
+    def wait_for_a_running_job(pause: float) -> None:
+        while not [j for j in lake.state.list_jobs(status="running") if j["id"] not in before]:
+            assert process.poll() is None and time.monotonic() < deadline, "the backfill ended before a job was seen"
+            time.sleep(pause)
+
+    wait_for_a_running_job(0.05)
+    time.sleep(0.2)  # into the work, not at its start
+    wait_for_a_running_job(0.005)  # that batch may have ended meanwhile: a job of the next one
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     after = Lake.open(example)
