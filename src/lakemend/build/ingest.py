@@ -219,15 +219,19 @@ def _split(con: Connection, staged: str, cfg: BronzeTableConfig, reason_sql: str
     cols = ", ".join(q(c) for c in declared)
     good = con.arrow(f"SELECT {cols}, _extra, {_meta_sql(relative, ctx, declared + ['_extra'])} FROM _checked WHERE _reason IS NULL",
     )
-    if raw_from:
-        bad_sql = (f"SELECT _line, _reason, raw FROM (SELECT _line, _reason FROM _checked WHERE _reason IS NOT NULL) "
-                   f"JOIN {raw_from} USING (_line) ORDER BY _line")
-    else:
-        bad_sql = "SELECT _line, _reason, _raw FROM _checked WHERE _reason IS NOT NULL ORDER BY _line"
+    bad_sql = (_with_raw_text("SELECT _line, _reason FROM _checked WHERE _reason IS NOT NULL", raw_from) if raw_from
+               else "SELECT _line, _reason, _raw FROM _checked WHERE _reason IS NOT NULL ORDER BY _line")
     bad_rows = [] if rows == good.num_rows else con.execute(bad_sql)
     con.execute("DROP VIEW _checked")
     records = [{"line": line, "reason": reason, "raw": raw} for line, reason, raw in bad_rows]
     return good, _quarantine_table(records, relative, ctx)
+
+
+def _with_raw_text(rows_sql: str, lines: str) -> str:
+    """``rows_sql`` (``_line`` and one more column, the few quarantined records) with each one's
+    raw text, the ``raw`` of the relation ``lines`` (``_line``, ``raw``) at the same ``_line``, in
+    line order."""
+    return f"SELECT * FROM ({rows_sql}) JOIN {lines} USING (_line) ORDER BY _line"
 
 
 # ----- one landing file: exact name, no links, gzip by content, lines set aside ----------------
@@ -842,9 +846,8 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
         f"FROM (SELECT _line, raw, json_type(raw, {paths}) AS _t, json_keys(raw, {paths}) AS _k "
         f"FROM _lines WHERE json_valid(raw)))"
     )
-    rejected += [{"line": line, "raw": raw, "reason": problem} for line, raw, problem in con.execute(
-        "SELECT _line, raw, _problem FROM (SELECT _line, _problem FROM _records WHERE _problem IS NOT NULL) "
-        "JOIN _raw_lines USING (_line) ORDER BY _line")]
+    rejected += [{"line": line, "raw": raw, "reason": problem} for line, problem, raw in con.execute(
+        _with_raw_text("SELECT _line, _problem FROM _records WHERE _problem IS NOT NULL", "_raw_lines"))]
     con.execute("CREATE OR REPLACE TEMP VIEW _text AS SELECT * EXCLUDE (_problem) FROM _records WHERE _problem IS NULL")
     rows = con.scalar("SELECT count(*) FROM _text")
     good, bad = _typed_split(con, cfg, "_text", leaves, leaf_names, relative, ctx, rows, raw_from="_raw_lines")
