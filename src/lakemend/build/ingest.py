@@ -284,7 +284,9 @@ def scan_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20, check_ut
     crlf = 0
     carry = False  # the previous chunk ended in CR
     while chunk := stream.read(chunk_size):
-        crlf += chunk.count(b"\r\n") + (1 if carry and chunk[:1] == b"\n" else 0)
+        if b"\r" in chunk:  # a memchr; counting CRLF pairs is a slower search, needless in a LF-only chunk
+            crlf += chunk.count(b"\r\n")
+        crlf += 1 if carry and chunk[:1] == b"\n" else 0
         carry = chunk[-1:] == b"\r"
         if decoder is not None and not (chunk.isascii() and not decoder.getstate()[0]):
             try:
