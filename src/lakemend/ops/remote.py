@@ -119,21 +119,12 @@ class Unit:
 
 
 def units_of(jobs: list[PartitionJob]) -> list[Unit]:
-    """The jobs grouped by table (in first-seen order) and split where a day is missing."""
-    by_table: dict[str, list[PartitionJob]] = {}
+    """The jobs grouped by table (in first-seen order) and split where a day is missing (:func:`day_runs`)."""
+    by_table: dict[str, dict[dt.date, PartitionJob]] = {}
     for job in jobs:
-        by_table.setdefault(job.spec.qualified, []).append(job)
-    units = []
-    for group in by_table.values():
-        run: list[PartitionJob] = []
-        for job in sorted(group, key=lambda j: j.day):
-            if run and job.day != run[-1].day + dt.timedelta(days=1):
-                units.append(Unit(run[0].spec, tuple(run)))
-                run = []
-            run.append(job)
-        if run:
-            units.append(Unit(run[0].spec, tuple(run)))
-    return units
+        by_table.setdefault(job.spec.qualified, {})[job.day] = job
+    return [Unit(group[run[0]].spec, tuple(group[day] for day in run))
+            for group in by_table.values() for run in day_runs(list(group))]
 
 
 def day_runs(days: list[dt.date]) -> list[list[dt.date]]:
