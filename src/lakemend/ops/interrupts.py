@@ -12,11 +12,31 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 _remembered: list[int] = []
 """The Ctrl-Cs seen inside ``interrupts_remembered`` (a list: appending is safe in a signal handler)."""
+
+
+@contextmanager
+def _sigint_handled_by(handler: Callable[[int, Any], None]) -> Iterator[tuple[bool, Any]]:
+    """SIGINT goes to ``handler`` until the block ends. Yields (whether the handler was installed,
+    the handler it replaced): outside the main thread (or interpreter) signals cannot be handled
+    there, and nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield False, None
+        return
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main interpreter
+        yield False, None
+        return
+    try:
+        yield True, previous
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager
@@ -24,9 +44,6 @@ def interrupts_remembered() -> Iterator[None]:
     """Ctrl-C raises KeyboardInterrupt as usual and is remembered until the block ends, so that
     ``stop_if_interrupted`` stops the work even when Python dropped that exception. Outside the
     main thread (or interpreter) the block changes nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def remember(signum: int, frame: object) -> None:
         _remembered.append(signum)
@@ -36,19 +53,17 @@ def interrupts_remembered() -> Iterator[None]:
         if not (_remembered and isinstance(unraisable.exc_value, KeyboardInterrupt)):
             report(unraisable)
 
+    installed = False
     try:
-        previous = signal.signal(signal.SIGINT, remember)
-    except ValueError:  # not the main interpreter
-        yield
-        return
-    _remembered.clear()
-    report, sys.unraisablehook = sys.unraisablehook, quiet
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        sys.unraisablehook = report
-        _remembered.clear()
+        with _sigint_handled_by(remember) as (installed, _):
+            if installed:
+                _remembered.clear()
+                report, sys.unraisablehook = sys.unraisablehook, quiet
+            yield
+    finally:  # after SIGINT's handler is restored: a late Ctrl-C is not remembered past the block
+        if installed:
+            sys.unraisablehook = report
+            _remembered.clear()
 
 
 def stop_if_interrupted() -> None:
@@ -61,18 +76,11 @@ def stop_if_interrupted() -> None:
 def interrupts_deferred() -> Iterator[None]:
     """Ledger rows closed after a Ctrl-C must not be left half-closed by a second, impatient
     Ctrl-C: in the main thread SIGINT waits until the block ends, then is raised as usual."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     caught: list[int] = []
+    previous: Any = None
     try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    except ValueError:  # not the main interpreter
-        yield
-        return
-    try:
-        yield
+        with _sigint_handled_by(lambda signum, frame: caught.append(signum)) as (_, previous):
+            yield
     finally:
-        signal.signal(signal.SIGINT, previous)
         if caught and callable(previous):
             previous(signal.SIGINT, None)
