@@ -82,6 +82,7 @@ class Run:
     wall: float
     others: float  # share of all CPUs other processes used meanwhile
     stdout: str
+    cpu: float = 0.0  # user + system CPU seconds of the command (all its threads and children)
 
 
 @dataclass
@@ -95,6 +96,9 @@ class Measure:
 
     def median(self, engine: str) -> float:
         return statistics.median(r.wall for r in self.runs[engine])
+
+    def median_cpu(self, engine: str) -> float:
+        return statistics.median(r.cpu for r in self.runs[engine])
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class Setup:
 def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
     """Run ``cmd`` to completion; its wall time and how busy the rest of the machine was."""
     os.sync()  # the previous run's writes are not this run's time
+    _children_cpu()  # nor the CPU of children reaped since the last measure (setup, git)
     busy_before = busy_cpu_seconds()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -128,7 +133,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None 
     others = busy_cpu_seconds() - busy_before - own
     if proc.returncode != 0:
         raise RuntimeError(f"{shlex.join(cmd)} exited {proc.returncode}:\n{out[-4000:]}")
-    return Run(wall=wall, others=max(0.0, others) / (wall * (os.cpu_count() or 1)), stdout=out)
+    return Run(wall=wall, others=max(0.0, others) / (wall * (os.cpu_count() or 1)), stdout=out, cpu=own)
 
 
 _children_seen = 0.0
@@ -428,9 +433,10 @@ def check_mode(work: Path) -> None:
 
 def table(measures: list[Measure]) -> str:
     engines = list(measures[0].runs)
-    head = "| measure | " + " | ".join(f"{e} s" for e in engines) + " | " + " | ".join(
-        f"lakemend / {e}" for e in engines[1:]) + " | load avg before → after | others' CPU |"
-    lines = [head, "| --- |" + " ---: |" * (2 * len(engines) - 1) + " ---: | ---: |"]
+    head = ("| measure | " + " | ".join(f"{e} s" for e in engines) + " | "
+            + " | ".join(f"lakemend / {e}" for e in engines[1:]) + " | "
+            + " | ".join(f"{e} CPU s" for e in engines) + " | load avg before → after | others' CPU |")
+    lines = [head, "| --- |" + " ---: |" * (3 * len(engines) - 1) + " ---: | ---: |"]
     for m in measures:
         cells = []
         for e in engines:
@@ -438,8 +444,9 @@ def table(measures: list[Measure]) -> str:
             spread = f" ({min(walls):.1f}–{max(walls):.1f})" if len(walls) > 1 else ""
             cells.append(f"{m.median(e):.1f}{spread}")
         ratios = [f"**{m.median('lakemend') / m.median(e):.2f}×**" for e in engines[1:]]
+        cpu = [f"{m.median_cpu(e):.1f}" for e in engines]
         others = [r.others for runs in m.runs.values() for r in runs]
-        lines.append(f"| {m.name} | " + " | ".join(cells + ratios)
+        lines.append(f"| {m.name} | " + " | ".join(cells + ratios + cpu)
                      + f" | {m.load_before:.1f} → {m.load_after:.1f} | {min(others):.0%}–{max(others):.0%} |")
     return "\n".join(lines)
 
@@ -453,7 +460,8 @@ dedup by order_id keeping the latest updated_at per day, the contract's row rule
 delete+insert, and with microbatch where a column says so; dbt in its own venv `bench/.venv-peer`, one
 dbt thread, DuckDB on both CPUs; `dbt run` runs no tests, while lakemend checks its contracts inside every build). Every command is
 one subprocess, the engines interleaved (lakemend, dbt, lakemend, dbt, …); *s* is the median wall time
-(min–max), the ratio lakemend ÷ dbt of the medians (below 1: lakemend is faster), *others' CPU* the share
+(min–max), the ratio lakemend ÷ dbt of the medians (below 1: lakemend is faster), *CPU s* the median user +
+system CPU seconds of the command (all its threads; on 2 CPUs a wall time can not drop below half of it), *others' CPU* the share
 of the CPUs other processes used during each run (from `/proc/stat`). Measures: *full build* of
 every day into an empty lake / DuckDB file; *one-day reprocess*: the middle day's landing files replaced,
 then `lakemend run --date D` vs `dbt run --vars '{start: D, end: D}'` (microbatch: `--event-time-start/-end`);
