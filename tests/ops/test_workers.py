@@ -73,7 +73,7 @@ def test_results_come_in_item_order_and_an_error_stops_the_rest() -> None:
 # KeyboardInterrupt (what CI once saw mid-rebuild, in importlib's module-lock callback).
 _DROPPED = textwrap.dedent("""
     import os, signal, threading, weakref
-    from lakemend.ops.interrupts import interrupts_remembered
+    from lakemend.interrupts import interrupts_remembered
     from lakemend.ops.workers import in_threads
 
     class Lock:

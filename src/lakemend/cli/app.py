@@ -35,7 +35,7 @@ from lakemend.cli import (
 from lakemend.cli import aws as aws_cli
 from lakemend.cli.output import Output
 from lakemend.errors import LakemendError
-from lakemend.ops.interrupts import interrupts_remembered
+from lakemend.interrupts import interrupts_remembered
 
 app = typer.Typer(
     name="lakemend",

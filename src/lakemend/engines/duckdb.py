@@ -13,6 +13,7 @@ from lakemend.engines.arrow import normalize
 from lakemend.engines.base import CANONICAL_DIALECT
 from lakemend.engines.sql import lit
 from lakemend.errors import SqlError
+from lakemend.interrupts import interrupts_not_swallowed
 
 
 class DuckDBEngine:
@@ -109,9 +110,11 @@ _CTRL_C_TAKEN = "Query interrupted"
 @contextmanager
 def _translated_errors() -> Iterator[None]:
     """DuckDB's errors as :class:`SqlError`; a Ctrl-C DuckDB took as the KeyboardInterrupt it was,
-    so it stops the command instead of failing one statement."""
+    so it stops the command instead of failing one statement — also when DuckDB let the statement
+    finish (inside the CLI's ``interrupts_remembered``, which saw the Ctrl-C)."""
     try:
-        yield
+        with interrupts_not_swallowed():
+            yield
     except duckdb.Error as exc:
         raise SqlError(str(exc)) from exc
     except RuntimeError as exc:

@@ -58,7 +58,7 @@ from lakemend.ops.job import (
     settle,
     stopping_runs,
 )
-from lakemend.ops.interrupts import interrupts_deferred, stop_if_interrupted
+from lakemend.interrupts import interrupts_deferred, stop_if_interrupted
 from lakemend.ops.workers import in_threads
 from lakemend.state import leases, metrics
 from lakemend.state.guard import StateUnavailable

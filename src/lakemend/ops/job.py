@@ -38,7 +38,7 @@ from lakemend.state import leases, metrics
 from lakemend.state.metrics import Dimensions
 from lakemend.project.sources import Fingerprint
 from lakemend.state.store import INTERRUPTED, PauseFlags, utcnow
-from lakemend.ops.interrupts import interrupts_deferred
+from lakemend.interrupts import interrupts_deferred
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ itself while threads do: it hands the items out, then waits. When the wait is in
 worker raises), no more items start, the caller's ``stop`` ends the running ones (an engine
 statement interrupted, a poll loop woken), and every thread is joined before the exception goes
 on, so nothing of the pool still runs while the caller closes its sessions and ledger rows. The
-wait also stops for a Ctrl-C whose KeyboardInterrupt Python dropped (``ops.interrupts``).
+wait also stops for a Ctrl-C whose KeyboardInterrupt Python dropped (``lakemend.interrupts``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
-from lakemend.ops.interrupts import interrupts_deferred, stop_if_interrupted
+from lakemend.interrupts import interrupts_deferred, stop_if_interrupted
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")

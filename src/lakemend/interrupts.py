@@ -3,8 +3,9 @@
 Python drops an exception raised inside a weakref callback or a ``__del__`` ("Exception ignored
 in …"): a Ctrl-C landing there would be lost and the command would run on to the end, exit 0.
 Inside ``interrupts_remembered`` a Ctrl-C is also remembered (and its dropped exception not
-printed), and the places where work starts (a thread pool's wait, a batch's start) stop at
-``stop_if_interrupted``.
+printed), the places where work starts (a thread pool's wait, a batch's start) stop at
+``stop_if_interrupted``, and a DuckDB statement that swallowed one raises it
+(``interrupts_not_swallowed``). Standard library only: every layer may use it.
 """
 
 from __future__ import annotations
@@ -69,6 +70,18 @@ def interrupts_remembered() -> Iterator[None]:
 def stop_if_interrupted() -> None:
     """Raise KeyboardInterrupt if a Ctrl-C was seen inside ``interrupts_remembered``."""
     if _remembered:
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupts_not_swallowed() -> Iterator[None]:
+    """Around a call into C code that takes a Ctrl-C itself and can swallow it: DuckDB, running a
+    statement in the main thread, runs Python's SIGINT handler and sometimes lets the statement
+    finish without raising anything. A Ctrl-C remembered while the block ran then raises
+    KeyboardInterrupt when the block ends (main thread only; the next block starts afresh)."""
+    seen = len(_remembered)
+    yield
+    if len(_remembered) > seen and threading.current_thread() is threading.main_thread():
         raise KeyboardInterrupt
 
 
