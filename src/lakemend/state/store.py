@@ -30,6 +30,7 @@ import os
 import socket
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -289,10 +290,23 @@ def process_gone(pid: int, since: dt.datetime) -> bool:
     return started is not None and started > since + PID_REUSE_SLACK
 
 
+_OPEN_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def close_open_stores() -> None:
+    """Close the pooled connections of every state DB this process opened (their engines outlive
+    the ``StateStore`` objects). SQLite folds its write-ahead log back into the database file when
+    the last connection closes, so a process that leaves without Python's teardown (``cli/app``)
+    calls this first."""
+    for engine in list(_OPEN_ENGINES):
+        engine.dispose()
+
+
 class StateStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = open_engine(url)  # a new SQLite file 0600; every OperationalError one line
+        _OPEN_ENGINES.add(self.engine)
         sqlite = self.engine.dialect.name == "sqlite"
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)

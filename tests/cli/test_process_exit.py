@@ -1,0 +1,57 @@
+"""The ``lakemend`` process leaves without Python's teardown (``cli/app._leave``), and still does
+everything a normal exit does that matters: its exit code, other threads waited for, ``atexit``
+handlers run, output flushed, the state DB's write-ahead log folded back into the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+_LEAVE = textwrap.dedent("""
+    import atexit, sys, threading, time
+    from lakemend.cli.app import _leave
+    atexit.register(lambda: print("atexit ran", flush=True))
+    worker = threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished", flush=True)))
+    worker.start()
+    print("buffered", end="")
+    _leave(int(sys.argv[1]) if sys.argv[1].isdigit() else sys.argv[1])
+    print("never")
+""")
+
+
+def _leave(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", _LEAVE, code], capture_output=True, text=True, timeout=60)
+
+
+def test_leaving_waits_for_threads_runs_atexit_flushes_and_keeps_the_code() -> None:
+    done = _leave("3")
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.splitlines() == ["bufferedthread finished", "atexit ran"]
+    assert "never" not in done.stdout
+    message = _leave("bye")  # sys.exit("bye"): printed, exit 1
+    assert (message.returncode, message.stderr.strip()) == (1, "bye")
+
+
+def _lakemend(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LAKEMEND_REASON": "exit test"}
+    return subprocess.run([sys.executable, "-m", "lakemend", "-C", str(project), *args], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def test_a_real_process_exits_with_its_code_and_leaves_no_write_ahead_log(example: Path) -> None:
+    day = dt.date(2025, 10, 20).isoformat()
+    built = _lakemend(example, "run", "--date", day, "--select", "bronze.orders")
+    assert built.returncode == 0, built.stderr
+    assert "1 partition(s) built" in " ".join(built.stdout.split())
+    state = example / ".lakemend" / "state.db"
+    assert state.is_file()
+    assert not state.with_name("state.db-wal").exists()  # the last connection closed: log folded back
+    bad = _lakemend(example, "backfill", "bronze", "orders", "2025-13-40")
+    assert bad.returncode == 2
+    assert "invalid date '2025-13-40'" in bad.stderr
+    failed = _lakemend(example, "verify", "--date", day, "--table", "no_such_table")
+    assert failed.returncode != 0 and "no_such_table" in failed.stderr
