@@ -55,3 +55,11 @@ def test_a_real_process_exits_with_its_code_and_leaves_no_write_ahead_log(exampl
     assert "invalid date '2025-13-40'" in bad.stderr
     failed = _lakemend(example, "verify", "--date", day, "--table", "no_such_table")
     assert failed.returncode != 0 and "no_such_table" in failed.stderr
+
+
+def test_under_a_profiler_the_exit_is_the_normal_one(tmp_path: Path) -> None:
+    stats = tmp_path / "version.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "lakemend", "--version"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert stats.is_file() and stats.stat().st_size > 0  # cProfile writes it after lakemend returned

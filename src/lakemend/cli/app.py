@@ -234,6 +234,8 @@ def _leave(code: object) -> NoReturn:
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
     if wait_for_threads is None or run_exit_handlers is None:  # another Python: the normal exit
         sys.exit(status)
+    if sys.getprofile() is not None or sys.gettrace() is not None:  # python -m cProfile -o, a debugger:
+        sys.exit(status)  # they write their results once lakemend returns
     wait_for_threads()
     store = sys.modules.get("lakemend.state.store")
     if store is not None:
