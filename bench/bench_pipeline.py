@@ -91,6 +91,7 @@ class Run:
     peak_rss_mb: float
     stdout: str
     others: float  # share of all CPUs that other processes used meanwhile: it skews the times
+    cpu: float = 0.0  # user + system CPU seconds of the process (``os.wait4``)
 
 
 @dataclass
@@ -164,7 +165,7 @@ def measure(cmd: list[str], cwd: Path | None = None) -> Run:
     if proc.returncode != 0:
         raise RuntimeError(f"{shlex.join(cmd)} exited {proc.returncode}:\n{stdout[-3000:]}\n{stderr[-3000:]}")
     return Run(wall=wall, peak_rss_mb=usage.ru_maxrss / 1024, stdout=stdout,
-               others=max(0.0, others) / (wall * (os.cpu_count() or 1)))
+               others=max(0.0, others) / (wall * (os.cpu_count() or 1)), cpu=usage.ru_utime + usage.ru_stime)
 
 
 def check(cmd: list[str], cwd: Path | None = None) -> str:

@@ -9,7 +9,7 @@ What it does:
 1. ``lakemend init``s the example project, lands ``--days`` tiny days (10 orders a day) from
    2025-10-01 and builds them with ``lakemend run``.
 2. Runs each command below ``--repeats`` times, each a whole CLI subprocess, and takes its CPU
-   seconds (user + system, from ``os.wait4``) and wall time: the one-day backfill of one tiny
+   seconds (user + system, from ``os.wait4``, ``bench_pipeline.measure``) and wall time: the one-day backfill of one tiny
    table (issue 10's target: < 0.8 s CPU), a no-op ``run`` of that day, ``status``, ``gaps``,
    ``verify`` of one tiny day and ``--help``.
 3. Runs each command once more in a child that writes the names of every module in
@@ -33,16 +33,14 @@ import os
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_backfill import land, new_project  # noqa: E402
-from bench_pipeline import busy_cpu_seconds, check, lakemend_exe, machine  # noqa: E402
+from bench_pipeline import Run, check, lakemend_exe, machine, measure  # noqa: E402
 from docs_section import write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,19 +72,12 @@ os._exit(0)
 """  # leaves without the interpreter's teardown, as the lakemend process does (cli/app._leave)
 
 
-@dataclass(frozen=True)
-class Sample:
-    cpu: float  # user + system seconds of the process
-    wall: float
-    others: float  # share of all CPUs other processes used meanwhile
-
-
 @dataclass
 class Command:
     label: str
     args: list[str]
-    runs: list[Sample]
-    floor: list[Sample]
+    runs: list[Run]
+    floor: list[Run]
     modules: int
 
     @property
@@ -98,29 +89,13 @@ class Command:
         return statistics.median(s.cpu for s in self.floor)
 
 
-def sample(cmd: list[str]) -> Sample:
-    """Run ``cmd`` to completion (it must exit 0); its CPU and wall seconds."""
-    busy_before = busy_cpu_seconds()
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
-            out.seek(0)
-            raise RuntimeError(f"{shlex.join(cmd)} exited {os.waitstatus_to_exitcode(status)}:\n{out.read()[-3000:]}")
-    cpu = usage.ru_utime + usage.ru_stime
-    others = max(0.0, busy_cpu_seconds() - busy_before - cpu) / (wall * (os.cpu_count() or 1))
-    return Sample(cpu, wall, others)
-
-
-def measure(label: str, project: Path, args: list[str], repeats: int, work: Path) -> Command:
+def measure_command(label: str, project: Path, args: list[str], repeats: int, work: Path) -> Command:
     """The command's runs, then the import floor of the modules it imported."""
-    runs = [sample([lakemend_exe(), "-C", str(project), *args]) for _ in range(repeats)]
+    runs = [measure([lakemend_exe(), "-C", str(project), *args]) for _ in range(repeats)]
     listed = work / "modules.json"
     check([sys.executable, "-c", RECORD_MODULES, str(listed), "-C", str(project), *args])
     modules = len(json.loads(listed.read_text()))
-    floor = [sample([sys.executable, "-c", IMPORT_ALL, str(listed)]) for _ in range(repeats)]
+    floor = [measure([sys.executable, "-c", IMPORT_ALL, str(listed)]) for _ in range(repeats)]
     print(f"  {label}: {statistics.median(s.cpu for s in runs):.2f} CPU s, "
           f"import floor {statistics.median(s.cpu for s in floor):.2f} CPU s ({modules} modules)", flush=True)
     return Command(label, args, runs, floor, modules)
@@ -207,7 +182,7 @@ def main() -> None:
         last = first + dt.timedelta(days=args.days - 1)
         check([lakemend_exe(), "-C", str(project), "run", "--start", first.isoformat(), "--end", last.isoformat()])
         print(f"Built {args.days} tiny day(s) ({landing.orders} order records) under {project}", flush=True)
-        measured = [measure(label, project, cmd, args.repeats, work) for label, cmd in commands(last)]
+        measured = [measure_command(label, project, cmd, args.repeats, work) for label, cmd in commands(last)]
         text = section(args, measured, args.days)
         print("\n" + text.replace(START_MARK + "\n", "").replace("\n" + END_MARK, ""), flush=True)
         if args.write_docs:

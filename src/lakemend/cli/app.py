@@ -185,9 +185,17 @@ def _exit_now_if_threads_linger(argv: list[str] | None) -> None:
     import threading
 
     if argv is None and any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(INTERRUPTED)
+        _exit_process(INTERRUPTED)
+
+
+def _exit_process(status: int) -> NoReturn:
+    """Flush what was printed and end the process now, skipping the interpreter's teardown."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (| head): nothing more can be said there
+            pass
+    os._exit(status)
 
 
 def prefer_returning_arrow_memory() -> None:
@@ -241,12 +249,7 @@ def _leave(code: object) -> NoReturn:
     if store is not None:
         store.close_open_stores()
     run_exit_handlers()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (| head): nothing more can be said there
-            pass
-    os._exit(status)
+    _exit_process(status)
 
 
 def _run(argv: list[str] | None) -> None:
