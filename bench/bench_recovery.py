@@ -15,7 +15,7 @@ What it does:
    ``--commits`` pyiceberg appends (one data file per day partition), each carrying the snapshot
    summary lakemend's own batch publish writes (``lakemend.run-id``, ``lakemend.day-rows``: one
    commit publishes many days). Every day gets a matching tiny landing CSV, its fingerprint and a
-   partition state row (``StateStore.record_partition`` with the files key of the published day and
+   partition state row (``StateStore.record_partition`` with the files key and paths of the published day and
    the snapshot that published it), so ``status`` and ``gaps`` see a fully built lake whose state DB
    records are proven current (``iceberg/history.py``) and answer instead of the manifests. Then it
    damages it: deletes the data files of a few days (gaps), the landing files of a few published
@@ -312,7 +312,7 @@ def build_lake(layout: str, root: Path, n_tables: int, n_days: int, per_day: int
 
     from lakemend.build.ingest import bronze_schema
     from lakemend.lake import Lake
-    from lakemend.iceberg.files import files_key
+    from lakemend.iceberg.files import files_by_day, files_key
     from lakemend.project.sources import content_key, fingerprint
 
     names = table_names(n_tables)
@@ -358,14 +358,14 @@ def build_lake(layout: str, root: Path, n_tables: int, n_days: int, per_day: int
         seconds["landing"] += time.perf_counter() - started
 
         started = time.perf_counter()
-        published = lake.published_days(spec.qualified)
+        published = {day: [f.file_path for f in files] for day, files in files_by_day(lake.table(spec.qualified)).items()}
         for day in days:
             input_key = hashlib.sha256(f"{spec.code_hash}\n{content_key([prints[day]])}".encode()).hexdigest()[:32]
             lake.state.record_fingerprints(spec.qualified, day, [prints[day]], RUN_ID)
-            lake.state.record_partition(spec.qualified, day, input_key=input_key, files_key=published[day],
-                                        snapshot_id=published_by[day], run_id=RUN_ID, rows=per_day)
+            lake.state.record_partition(spec.qualified, day, input_key=input_key, files_key=files_key(published[day]),
+                                        snapshot_id=published_by[day], run_id=RUN_ID, rows=per_day, files=published[day])
         seconds["state"] += time.perf_counter() - started
-        assert len(published) == n_days and files_key([]) not in published.values()
+        assert len(published) == n_days and all(published.values())
 
     return LakeInfo(layout, root, n_tables, n_days, days[-1], per_day, commits, 0, 0, 0, 0.0, seconds, Damage())
 
@@ -630,8 +630,9 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
 # imported up front by the timed child (each import's own increment is reported), so that the
 # targets above can be wrapped; the commands import all of them anyway (duckdb and pyarrow.parquet: verify)
 STATUS_IMPORTS = ("lakemend.cli.app", "lakemend.cli.ops", "lakemend.cli.recovery", "lakemend.ops.recovery",
-                  "lakemend.ops.heatmap", "lakemend.ops.runner", "pyiceberg.table")
-"""pyiceberg's tables (not its catalog): the damaged days' manifests are read through a StaticTable."""
+                  "lakemend.ops.heatmap", "lakemend.ops.runner")
+"""Not pyiceberg: on these lakes ``status`` and ``gaps`` never import it, even after the damage (the
+records hold each day's file paths); a table that fell back to its manifests would show as "other"."""
 PRE_IMPORTS = ("lakemend.cli.app", "lakemend.cli.ops", "lakemend.cli.recovery", "lakemend.ops.recovery", "lakemend.ops.heatmap",
                "pyiceberg.table", "lakemend.build.contracts", "pyarrow.parquet", "duckdb", "lakemend.engines.duckdb")
 
@@ -828,7 +829,7 @@ def section(lakes: list[LakeInfo], pairs: list[tuple[Timed, Timed]] | None, vinf
         "pyiceberg commits per table, one Parquet file per day, each commit with the snapshot summary of lakemend's "
         "batch publish (`lakemend.run-id`, `lakemend.day-rows`: one commit publishes many days). Every day also gets a "
         "tiny landing CSV (the listing `gaps` expects bronze days from), its fingerprint and a partition state row "
-        "(`StateStore.record_fingerprints` / `record_partition` with the day's real files key and the snapshot that "
+        "(`StateStore.record_fingerprints` / `record_partition` with the day's real files key and paths and the snapshot that "
         "published it; SQLite `synchronous=OFF` while building only). Two layouts of the same data:",
         "",
         f"- *{LAYOUTS['few']}*: `table.append` per commit, so one manifest per commit ({few.commits} per table) — "
@@ -854,9 +855,9 @@ def section(lakes: list[LakeInfo], pairs: list[tuple[Timed, Timed]] | None, vinf
         "and state DB, Iceberg metadata, landing listing); *wall s* is the median of the repeats, *peak RSS* the "
         "max `ru_maxrss` (from `os.wait4`). `status` without `--start`/`--end` shows the last 14 days but reads "
         "every day of every table. The *before the damage* rows time `status` and `gaps` on the same lake, "
-        "built but not yet damaged: every day is settled by the records and the listings, so no manifest is "
-        "read (on the embedded catalog, pyiceberg is not even imported); after the damage, the damaged days' "
-        "files are looked up in the manifests.",
+        "built but not yet damaged. Before and after the damage every day is settled by the records and the "
+        "listings, so no manifest is read (on the embedded catalog, pyiceberg is not even imported): a day's "
+        "record holds its data file paths, and a damaged day is one whose folder lacks one of them.",
         "",
         cli_table(lakes),
         "",

@@ -79,6 +79,20 @@ def test_status_and_gaps_of_a_lake_lakemend_built_never_open_pyiceberg(built_exa
     assert "EXIT:0" in done.stdout and "LOADED:\n" in done.stdout, (done.stdout[-2000:], done.stderr[-2000:])
 
 
+def test_a_deleted_data_file_is_found_without_opening_pyiceberg(example: Path) -> None:
+    """The partition records hold each day's file paths: a day whose folder lost a file is a gap
+    from the listing alone, no manifest read (``ops.recovery._recorded_files_listed``)."""
+    assert not build(example, dt.date(2025, 10, 21), dt.date(2025, 10, 22)).failed
+    [lost] = (example / "lake" / "bronze" / "orders" / "day=2025-10-22").glob("*.parquet")
+    lost.unlink()
+    args = ["gaps", "--start", "2025-10-21", "--end", "2025-10-22", "--output", "json"]
+    done = subprocess.run([sys.executable, "-c", LOADED, *args], cwd=example, capture_output=True, text=True,
+                          timeout=300, check=False, env=_env())
+    assert "EXIT:0" in done.stdout and "LOADED:\n" in done.stdout, (done.stdout[-2000:], done.stderr[-2000:])
+    gaps = json.loads(done.stdout[:done.stdout.index("EXIT:")])
+    assert [(g["table"], g["from"], g["to"]) for g in gaps] == [("bronze.orders", "2025-10-22", "2025-10-22")]
+
+
 def test_help_imports_only_the_help_renderer(built_example: Path) -> None:
     line, _, err = probe(built_example, ["--help"])
     assert line == "HEAVY:" + ",".join(sorted(HELP_ONLY)), (line, err)

@@ -78,6 +78,16 @@ def same_answers(root: Path) -> dict[str, Any]:
     return fast
 
 
+def assert_records_hold_the_files(root: Path, qualified: str) -> None:
+    """Each recorded day's file paths are the ones its manifests publish (what the listing is checked against)."""
+    lake = Lake.open(root)
+    records = lake.recorded_partitions(qualified)
+    assert records is not None
+    published = files_by_day(lake.table(qualified))
+    assert {day: r["files"] for day, r in records.items() if r["files"]} == {
+        day: tuple(sorted(f.file_path for f in files)) for day, files in published.items()}
+
+
 def all_tables(root: Path) -> set[str]:
     return {t.qualified for t in Lake.open(root).project.ordered}
 
@@ -87,6 +97,8 @@ def test_lakemend_lake_answers_from_records_and_the_listing(lake_root: Path) -> 
     found = same_answers(lake_root)
     assert found["gaps"] == [] and found["stale"] == {} and found["late"] == ([], {})
     assert found["present"][ORDERS] == {START + dt.timedelta(days=i) for i in range(4)}
+    for table in all_tables(lake_root):
+        assert_records_hold_the_files(lake_root, table)
 
     # a deleted data file and a deleted day folder: storage truth, still without reading manifests
     lake = Lake.open(lake_root)
@@ -124,6 +136,7 @@ def test_quarantine_rebuild_and_rollback_keep_the_fast_path(lake_root: Path, mon
     assert CONTACTS in fast_tables(lake_root)
     found = same_answers(lake_root)
     assert D(2025, 10, 21) in found["present"][CONTACTS] and found["late"][0] == []
+    assert_records_hold_the_files(lake_root, CONTACTS)  # the rebuilt day: its new files only
 
     # roll the rebuilt day back to its restore point: recorded with the rollback's snapshot
     lake = Lake.open(lake_root)
@@ -136,6 +149,7 @@ def test_quarantine_rebuild_and_rollback_keep_the_fast_path(lake_root: Path, mon
     found = same_answers(lake_root)
     assert D(2025, 10, 21) in found["present"][CONTACTS]
     assert D(2025, 10, 21) in found["stale"]["silver.customers_clean"]  # marked by the rollback
+    assert_records_hold_the_files(lake_root, CONTACTS)  # the rolled-back day: the restore point's files
 
 
 def _outside_overwrite(lake: Lake, qualified: str, day: dt.date) -> None:
@@ -247,3 +261,19 @@ def test_a_batch_commit_recorded_for_only_some_of_its_days_falls_back(lake_root:
     assert ORDERS not in fast_tables(lake_root)
     found = same_answers(lake_root)
     assert D(2025, 10, 22) in found["stale"][ORDERS] and D(2025, 10, 21) not in found["stale"].get(ORDERS, set())
+
+
+@pytest.mark.parametrize(("files", "names", "expected"), [
+    (("/t/data/day=2025-10-21/a.parquet", "/t/data/day=2025-10-21/b.parquet"), ["a.parquet", "b.parquet", "old.parquet"], True),
+    (("/t/data/day=2025-10-21/a.parquet", "/t/data/day=2025-10-21/b.parquet"), ["a.parquet"], False),
+    (("/t/data/day=2025-10-21/a.parquet",), [], False),
+    (None, ["a.parquet"], None),  # recorded before the paths were kept: the files key decides
+    ((), [], None),
+    (("/elsewhere/a.parquet",), ["a.parquet"], None),  # not in the day's folder: the manifests decide
+    (("/t/data/day=2025-10-21/sub/a.parquet",), ["a.parquet"], None),  # below it, not listed there
+])
+def test_recorded_paths_settle_a_day_only_when_they_lie_in_its_folder(files: tuple[str, ...] | None, names: list[str],
+                                                                       expected: bool | None) -> None:
+    from lakemend.ops.recovery import _recorded_files_listed
+
+    assert _recorded_files_listed("/t/data/day=2025-10-21/", names, files) is expected

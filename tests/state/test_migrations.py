@@ -93,9 +93,10 @@ def test_a_pre_alembic_state_db_is_adopted_without_loss(tmp_path: Path) -> None:
     store = StateStore(url)
     assert revision(url) == migrate.HEAD
     with sqlite3.connect(tmp_path / "state.db") as con:
-        for table, rows in before.items():  # every row kept; the jobs rows gained two NULL columns
+        for table, rows in before.items():  # every row kept; new columns NULL: two in jobs, one in partitions
             after = con.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
-            widened = [row + (None, None) for row in rows] if table == "jobs" else rows
+            added = {"jobs": (None, None), "partitions": (None,)}.get(table, ())
+            widened = [row + added for row in rows]
             assert after == widened, table
     con.close()
     (run,) = store.list_runs()

@@ -347,7 +347,7 @@ def _close(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions, dim
         samples.append(metrics.row(metrics.DURATION, round(result.seconds, 3), dims, run_id))
         if succeeded and day.published is not None:
             built.append(dict(table=result.table, day=result.day, input_key=day.job.input_key,
-                              files_key=day.published.files_key,
+                              files_key=day.published.files_key, files=day.published.files,
                               snapshot_id=result.snapshot_after, rows=result.rows_written))
             if day.job.spec.layer == "bronze":
                 prints.append((result.table, result.day, day.job.fingerprints))

@@ -192,8 +192,8 @@ def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
 def _record_day(lake: Lake, qualified: str, day: dt.date, files: list, result: PublishResult) -> None:
     """The partition state of a rolled-back day: the target's files, or no partition at all."""
     if files:
-        lake.state.update_partition_files(qualified, day, files_key([f.file_path for f in files]),
-                                          result.snapshot_after, result.rows)
+        paths = [f.file_path for f in files]
+        lake.state.update_partition_files(qualified, day, files_key(paths), result.snapshot_after, result.rows, paths)
         lake.state.clear_mark(qualified, day)
     else:
         lake.state.forget_partition(qualified, day)

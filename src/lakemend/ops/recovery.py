@@ -67,22 +67,29 @@ def _present_from_records(records: dict[dt.date, dict], root: str, folders: Call
     listing; ``table``: loads the table for reading the manifests of the days the listing does
     not settle).
 
-    A day is present when a set of files listed in its folder has the recorded files key: all of
-    them (a day written once), or those of one write (the files' shared write id — a day rebuilt
-    before ``vacuum`` removed its old files). A day no candidate matches (a deleted file, files
-    not under ``<data path>/day=…/``) has its files read from the manifests, for those days alone.
+    Where the record holds the day's file paths (``files``) and they all lie in its folder, the
+    day is present when every one of them is listed there, and missing otherwise. Else (records
+    made before lakemend kept the paths) a day is present when a set of files listed in its
+    folder has the recorded files key: all of them (a day written once), or those of one write
+    (the files' shared write id — a day rebuilt before ``vacuum`` removed its old files). A day
+    neither settles (no candidate matches: a deleted file; files not under
+    ``<data path>/day=…/``) has its files read from the manifests, for those days alone.
     """
     present = {day for day, r in records.items() if r["files_key"] == EMPTY_FILES_KEY and r["rows"] == 0}
-    wanted = {day: r["files_key"] for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
+    wanted = {day: r for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
     if not wanted:
         return present
     listing = folders()
     unresolved = []
-    for day, key in wanted.items():
-        names = listing.get(day)
-        if names and _listed_match(f"{root}/day={day.isoformat()}/", names, key):
+    for day, record in wanted.items():
+        prefix = f"{root}/day={day.isoformat()}/"
+        names = listing.get(day) or []
+        settled = _recorded_files_listed(prefix, names, record.get("files"))
+        if settled is None:
+            settled = True if names and _listed_match(prefix, names, record["files_key"]) else None
+        if settled:
             present.add(day)
-        else:
+        elif settled is None:
             unresolved.append(day)
     if unresolved:
         listed = ({s3_uri(f"{root}/day={day.isoformat()}/{n}") for day, names in listing.items() for n in names}
@@ -91,6 +98,15 @@ def _present_from_records(records: dict[dt.date, dict], root: str, folders: Call
             if data_files and all(_exists(f.file_path, listed) for f in data_files):
                 present.add(day)
     return present
+
+
+def _recorded_files_listed(prefix: str, names: list[str], files: tuple[str, ...] | None) -> bool | None:
+    """Whether every recorded file of a day is among the names listed in its folder (``prefix``);
+    None when that does not settle it: no paths recorded, or one not directly in the folder."""
+    if not files or not all(path.startswith(prefix) and "/" not in path[len(prefix):] for path in files):
+        return None
+    listed = set(names)
+    return all(path[len(prefix):] in listed for path in files)
 
 
 _WRITE_ID = re.compile(r"^\d+-\d+-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")

@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from lakemend.errors import LakemendError
 from lakemend.state.guard import describe_url, guard
 
-HEAD = "0002"  # the newest revision under migrations/versions (a test checks it is Alembic's head)
+HEAD = "0003"  # the newest revision under migrations/versions (a test checks it is Alembic's head)
 BASELINE = "0001"  # the schema of state DBs made before Alembic
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x1A4E3E4D  # PostgreSQL advisory lock id of lakemend's schema migrations

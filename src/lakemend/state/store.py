@@ -122,6 +122,7 @@ partitions = Table(
     Column("run_id", String(64), nullable=False),
     Column("rows", BigInteger),
     Column("built_at", DateTime, nullable=False),
+    Column("files", Text),  # the day's data file paths, one per line (revision 0003: NULL in older rows)
 )
 
 source_files = Table(
@@ -518,25 +519,35 @@ class StateStore:
 
     # ----- partition build state -----------------------------------------------------------
     def partition_states(self, table: str) -> dict[dt.date, dict[str, Any]]:
+        """Day → the day's build state (a ``partitions`` row; ``files``: its data file paths as a
+        tuple, or None where they were not recorded)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(partitions).where(partitions.c.table_name == table)).mappings()
-            return {r["day"]: dict(r) for r in rows}
+            result = conn.execute(select(partitions).where(partitions.c.table_name == table))
+            names = list(result.keys())
+            states = {}
+            for values in result.all():  # plain tuples: RowMapping per row costs twice the read on 10k days
+                state = dict(zip(names, values))
+                state["files"] = _split_files(state["files"])
+                states[state["day"]] = state
+            return states
 
     def record_partition(self, table: str, day: dt.date, *, input_key: str, files_key: str, snapshot_id: int | None,
-                         run_id: str, rows: int) -> None:
+                         run_id: str, rows: int, files: Sequence[str] | None = None) -> None:
+        """A day's build state; ``files``: its data file paths (whose ``files_key`` is ``files_key``)."""
         with self.engine.begin() as conn:
             _record_partition(conn, dict(table=table, day=day, input_key=input_key, files_key=files_key,
-                                         snapshot_id=snapshot_id, rows=rows), run_id, utcnow())
+                                         snapshot_id=snapshot_id, rows=rows, files=files), run_id, utcnow())
 
     def forget_partition(self, table: str, day: dt.date) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(partitions).where(partitions.c.table_name == table, partitions.c.day == day))
 
-    def update_partition_files(self, table: str, day: dt.date, files_key: str, snapshot_id: int | None, rows: int) -> None:
+    def update_partition_files(self, table: str, day: dt.date, files_key: str, snapshot_id: int | None, rows: int,
+                               files: Sequence[str] | None = None) -> None:
         """Record that the day now holds other files (rollback) without claiming a new build."""
         with self.engine.begin() as conn:
             conn.execute(update(partitions).where(partitions.c.table_name == table, partitions.c.day == day)
-                         .values(files_key=files_key, snapshot_id=snapshot_id, rows=rows))
+                         .values(files_key=files_key, snapshot_id=snapshot_id, rows=rows, files=_joined_files(files)))
 
     # ----- marks: damaged (quarantined) and stale partitions ------------------------------------
     def mark(self, table: str, day: dt.date, mark: str, reason: str, run_id: str) -> None:
@@ -603,11 +614,25 @@ class PauseFlags:
 
 
 def _record_partition(conn: Connection, entry: dict[str, Any], run_id: str, now: dt.datetime) -> None:
-    """A day's build state (``entry``: table, day, input_key, files_key, snapshot_id, rows); clears its marks."""
+    """A day's build state (``entry``: table, day, input_key, files_key, snapshot_id, rows and optionally
+    files, the day's data file paths); clears its marks."""
     conn.execute(delete(marks).where(marks.c.table_name == entry["table"], marks.c.day == entry["day"]))
     upsert(conn, partitions, dict(table_name=entry["table"], day=entry["day"], input_key=entry["input_key"],
                                   files_key=entry["files_key"], snapshot_id=entry["snapshot_id"], run_id=run_id,
-                                  rows=entry["rows"], built_at=now))
+                                  rows=entry["rows"], built_at=now, files=_joined_files(entry.get("files"))))
+
+
+def _joined_files(paths: Sequence[str] | None) -> str | None:
+    """``partitions.files``: the paths one per line, sorted; None when unknown or a path holds a line break."""
+    if paths is None or any("\n" in p for p in paths):
+        return None
+    return "\n".join(sorted(paths))
+
+
+def _split_files(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    return tuple(text.split("\n")) if text else ()
 
 
 def _record_fingerprints(conn: Connection, table: str, day: dt.date, prints: Iterable[Fingerprint], run_id: str,
