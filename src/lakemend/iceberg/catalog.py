@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from lakemend.errors import LakemendError, SchemaChangeRefused
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyiceberg.catalog import Catalog
     from pyiceberg.schema import Schema
     from pyiceberg.table import Table
@@ -244,6 +243,8 @@ class SchemaChange:
 
 def schema_diff(qualified: str, current: Schema, rows: pa.Schema) -> SchemaChange:
     """How rows with the ``rows`` schema differ from a table whose schema is ``current``."""
+    import pyarrow as pa
+
     existing = {f.name: f for f in current.fields}
     changes: list[ColumnChange] = []
     for field in rows:
@@ -276,6 +277,7 @@ def evolve_schema(table: Table, qualified: str, rows: pa.Schema, *, allow: bool 
     concurrent writer's commit is reloaded and the difference computed again. Returns the change
     applied (empty when the schema already fits).
     """
+    import pyarrow as pa
     from pyiceberg.exceptions import CommitFailedException
 
     for attempt in range(8):
@@ -314,6 +316,7 @@ def evolve_schema(table: Table, qualified: str, rows: pa.Schema, *, allow: bool 
 
 
 def _iceberg_type(field: pa.Field) -> IcebergType:
+    import pyarrow as pa
     from pyiceberg.io.pyarrow import _ConvertToIcebergWithoutIDs, visit_pyarrow
 
     converted = visit_pyarrow(pa.schema([field]), _ConvertToIcebergWithoutIDs(downcast_ns_timestamp_to_us=True))

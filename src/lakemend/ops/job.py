@@ -24,12 +24,9 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext as _nothing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lakemend.build.result import Built
 from lakemend.errors import ContractFailed, LakemendError, PartitionPaused
-from lakemend.iceberg.catalog import SchemaChange
-from lakemend.iceberg.publish import PublishResult
 from lakemend.lake import Lake
 from lakemend.observe.events import InputRead, JobEvent, emit
 from lakemend.observe.redact import redact
@@ -39,6 +36,11 @@ from lakemend.state.metrics import Dimensions
 from lakemend.project.sources import Fingerprint
 from lakemend.state.store import INTERRUPTED, PauseFlags, utcnow
 from lakemend.interrupts import interrupts_deferred
+
+if TYPE_CHECKING:  # only named in annotations: ``status`` imports this module without pyarrow
+    from lakemend.build.result import Built
+    from lakemend.iceberg.catalog import SchemaChange
+    from lakemend.iceberg.publish import PublishResult
 
 
 @dataclass(frozen=True)
