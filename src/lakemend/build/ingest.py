@@ -804,11 +804,16 @@ def _extra_sql(levels: list[tuple[tuple[str, ...], list[str]]]) -> str:
     return f"CASE WHEN {any_extra} THEN to_json(map_from_entries({entries(0)}))::VARCHAR END"
 
 
+_MALFORMED = "malformed JSON"
+"""The problem of a line that is not JSON: named precisely by :func:`_json_error` when quarantined."""
+
+
 def _record_problem_sql(cfg: BronzeTableConfig, levels: list[tuple[tuple[str, ...], list[str]]]) -> str:
-    """Why a valid JSON line is not a usable record (not an object, required field, nested type);
+    """Why a line is not a usable record (not JSON, not an object, required field, nested type);
     ``_t``: the JSON types at the object ``levels`` (:func:`_object_paths`), in their order."""
     position = {path: index + 1 for index, (path, _) in enumerate(levels)}
-    cases = ["WHEN _kind <> 'OBJECT' THEN 'not a JSON object (got ' || lower(_kind) || ')'"]
+    cases = [f"WHEN _t IS NULL THEN {lit(_MALFORMED)}",
+             "WHEN _kind <> 'OBJECT' THEN 'not a JSON object (got ' || lower(_kind) || ')'"]
     for name, col in cfg.columns.items():
         if col.required:
             cases.append(f"WHEN coalesce(CAST(_v.{q(name)} AS VARCHAR), '') = '' THEN 'required field {name} is missing or empty'")
@@ -825,8 +830,6 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
     with landing_source(path, relative, cfg.max_line_bytes) as source:
         rejected = _load_numbered_lines(con, source, cfg.max_line_bytes)
     rejected += source.quarantine_records()
-    invalid = con.execute("SELECT _line, raw FROM _lines WHERE NOT json_valid(raw) ORDER BY _line")
-    rejected += [{"line": line, "raw": raw, "reason": _json_error(raw)} for line, raw in invalid]
     levels = _object_paths(cfg.columns)
     # the type and the keys of every object level, each in one parse of the line (a list of paths)
     paths = "[" + ", ".join(lit(_json_path(path)) for path, _ in levels) + "]"
@@ -839,17 +842,21 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
     leaves = _leaf_paths(cfg.columns)
     leaf_names = ["__".join(p) for p, _ in leaves]
     texts = ", ".join(f"_v.{'.'.join(q(k) for k in p)} AS {q(n)}" for (p, _), n in zip(leaves, leaf_names, strict=True))
-    # Each line parsed into its text leaves, undeclared fields and problem. The line itself is not
-    # copied: the file's text stays the registered Arrow lines, read again for the quarantined few.
+    # Each line parsed into its text leaves, undeclared fields and problem. The types' parse is
+    # also the validity check (``try``: NULL for a line that is not JSON; the other parses skip
+    # it). The line itself is not copied: the file's text stays the registered Arrow lines, read
+    # again for the quarantined few.
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _records AS SELECT _line, {texts}, {_extra_sql(levels)} AS _extra, "
         f"{_record_problem_sql(cfg, levels)} AS _problem "
-        f"FROM (SELECT _line, raw, _t[1] AS _kind, _t, json_transform(raw, {shape}) AS _v, {keys} "
-        f"FROM (SELECT _line, raw, json_type(raw, {paths}) AS _t, json_keys(raw, {paths}) AS _k "
-        f"FROM _lines WHERE json_valid(raw)))"
+        f"FROM (SELECT _line, raw, _t[1] AS _kind, _t, "
+        f"CASE WHEN _t IS NOT NULL THEN json_transform(raw, {shape}) END AS _v, {keys} "
+        f"FROM (SELECT _line, raw, _t, CASE WHEN _t IS NOT NULL THEN json_keys(raw, {paths}) END AS _k "
+        f"FROM (SELECT _line, raw, try(json_type(raw, {paths})) AS _t FROM _lines)))"
     )
-    rejected += [{"line": line, "raw": raw, "reason": problem} for line, problem, raw in con.execute(
-        _with_raw_text("SELECT _line, _problem FROM _records WHERE _problem IS NOT NULL", "_raw_lines"))]
+    rejected += [{"line": line, "raw": raw, "reason": _json_error(raw) if problem == _MALFORMED else problem}
+                 for line, problem, raw in con.execute(
+                     _with_raw_text("SELECT _line, _problem FROM _records WHERE _problem IS NOT NULL", "_raw_lines"))]
     con.execute("CREATE OR REPLACE TEMP VIEW _text AS SELECT * EXCLUDE (_problem) FROM _records WHERE _problem IS NULL")
     rows = con.scalar("SELECT count(*) FROM _text")
     good, bad = _typed_split(con, cfg, "_text", leaves, leaf_names, relative, ctx, rows, raw_from="_raw_lines")
@@ -931,8 +938,8 @@ def _json_error(raw: str) -> str:
     try:
         json.loads(raw)
     except json.JSONDecodeError as exc:
-        return f"malformed JSON: {exc.msg} (column {exc.colno})"
-    return "malformed JSON"
+        return f"{_MALFORMED}: {exc.msg} (column {exc.colno})"
+    return _MALFORMED
 
 
 def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,

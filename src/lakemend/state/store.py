@@ -571,13 +571,12 @@ class StateStore:
     def fingerprints_by_day(self, table: str) -> dict[dt.date, list[Fingerprint]]:
         """Every recorded landing fingerprint of a table, per day, in one query."""
         out: dict[dt.date, list[Fingerprint]] = {}
+        c = source_files.c
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(source_files).where(source_files.c.table_name == table)
-                .order_by(source_files.c.day, source_files.c.path)
-            ).mappings()
-            for r in rows:
-                out.setdefault(r["day"], []).append(Fingerprint(r["path"], r["size"], r["mtime"], r["sha256"]))
+            rows = conn.execute(select(c.day, c.path, c.size, c.mtime, c.sha256).where(c.table_name == table)
+                                .order_by(c.day, c.path))
+            for day, path, size, mtime, sha256 in rows:  # tuples: ``status`` reads every day of every table
+                out.setdefault(day, []).append(Fingerprint(path, size, mtime, sha256))
         return out
 
     def fingerprints(self, table: str, day: dt.date) -> list[Fingerprint]:
