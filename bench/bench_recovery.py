@@ -312,7 +312,7 @@ def build_lake(layout: str, root: Path, n_tables: int, n_days: int, per_day: int
 
     from lakemend.build.ingest import bronze_schema
     from lakemend.lake import Lake
-    from lakemend.iceberg.files import files_by_day, files_key
+    from lakemend.iceberg.files import files_key, published_paths
     from lakemend.project.sources import content_key, fingerprint
 
     names = table_names(n_tables)
@@ -358,7 +358,7 @@ def build_lake(layout: str, root: Path, n_tables: int, n_days: int, per_day: int
         seconds["landing"] += time.perf_counter() - started
 
         started = time.perf_counter()
-        published = {day: [f.file_path for f in files] for day, files in files_by_day(lake.table(spec.qualified)).items()}
+        published = published_paths(lake.table(spec.qualified))
         for day in days:
             input_key = hashlib.sha256(f"{spec.code_hash}\n{content_key([prints[day]])}".encode()).hexdigest()[:32]
             lake.state.record_fingerprints(spec.qualified, day, [prints[day]], RUN_ID)

@@ -68,9 +68,14 @@ def files_by_day(table: Table | None, snapshot_id: int | None = None) -> dict[dt
     return out
 
 
+def published_paths(table: Table | None) -> dict[dt.date, list[str]]:
+    """Day → the data file paths of the table's current snapshot (what a partition record keeps)."""
+    return {day: [f.file_path for f in files] for day, files in files_by_day(table).items()}
+
+
 def published_days(table: Table | None) -> dict[dt.date, str]:
     """Day → files key of the table's current snapshot."""
-    return {day: files_key(f.file_path for f in files) for day, files in files_by_day(table).items()}
+    return {day: files_key(paths) for day, paths in published_paths(table).items()}
 
 
 def day_files(table: Table | None, day: dt.date, snapshot_id: int | None = None) -> list[DataFile]:

@@ -472,11 +472,11 @@ def record_external(lake: Lake, job_id: int, external_id: str, external_log_uri:
 def _record_published(lake: Lake, unit: Unit, entered: list[tuple[partition_job, Any]], run_id: str,
                       job_run_id: str) -> None:
     """After SUCCESS: what the cluster published, recorded as a local build would record it."""
-    from lakemend.iceberg.files import files_by_day, files_key, partition_counts
+    from lakemend.iceberg.files import files_key, partition_counts, published_paths
 
     qualified = unit.spec.qualified
     table = lake.table(qualified)
-    published = {day: [f.file_path for f in files] for day, files in files_by_day(table).items()}
+    published = published_paths(table)
     counts = partition_counts(table)
     snapshot = table.current_snapshot().snapshot_id if table is not None and table.current_snapshot() else None
     jobs = {job.day: job for job in unit.jobs}
