@@ -14,7 +14,6 @@ from lakemend.iceberg.catalog import create_table, load_table, open_catalog
 from lakemend.iceberg.files import partition_day
 from lakemend.project.project import Project, load_project, sqlite_file
 from lakemend.project.storage import local_path, s3_uri
-from lakemend.state.store import StateStore
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
 
     from lakemend.engines.base import Engine, Writer
     from lakemend.iceberg.metadata_json import MetadataView
+    from lakemend.state.sqlite_reads import StateReader
+    from lakemend.state.store import StateStore
 
 __all__ = ["Lake", "check_own_warehouse", "inside_warehouse", "outside_warehouse_error", "partition_day"]
 
@@ -112,6 +113,7 @@ class Lake:
     memory stands in), and no warehouse folder or namespace is made — a dry run writes nothing."""
     use_records: bool = True
     """Whether :meth:`recorded_partitions` may answer from the state DB (False: manifests always)."""
+    _reader: StateReader | None = None
 
     @classmethod
     def open(cls, root: object = None, *, profile: str | None = None, read_only: bool = False) -> Lake:
@@ -148,11 +150,27 @@ class Lake:
 
     @cached_property
     def state(self) -> StateStore:
+        from lakemend.state.store import StateStore
+
         url = self.project.state_url
         database = sqlite_file(url)
         if self.read_only and database is not None and not database.exists():
             url = "sqlite://"  # an empty ledger in memory: nothing built yet, nothing recorded
         return StateStore(url)
+
+    @property
+    def state_reader(self) -> StateReader:
+        """The state DB for the reads of ``status``, ``gaps`` and ``late``: the store once this Lake
+        has opened it; before that, on a SQLite state DB that opening a store would leave as it is,
+        a reader on the standard library's ``sqlite3`` (``state/sqlite_reads``: no SQLAlchemy import)."""
+        if "state" not in self.__dict__ and self._reader is None:
+            from lakemend.state.sqlite_reads import open_reads
+
+            database = sqlite_file(self.project.state_url)
+            self._reader = None if database is None or "?" in self.project.state_url else open_reads(database)
+        if "state" in self.__dict__ or self._reader is None:
+            return self.state
+        return self._reader
 
     def table(self, qualified: str, *, refresh: bool = True) -> Table | None:
         """The table at its newest metadata (``refresh=False``: as last loaded by this Lake).
@@ -227,5 +245,5 @@ class Lake:
         if not self.use_records:
             return None
         table = self.table(qualified, refresh=refresh)
-        states = self.state.partition_states(qualified) if records is None else records
+        states = self.state_reader.partition_states(qualified) if records is None else records
         return states if records_hold(table, states, files.EMPTY_FILES_KEY) else None

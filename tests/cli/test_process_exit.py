@@ -50,6 +50,9 @@ def test_a_real_process_exits_with_its_code_and_leaves_no_write_ahead_log(exampl
     state = example / ".lakemend" / "state.db"
     assert state.is_file()
     assert not state.with_name("state.db-wal").exists()  # the last connection closed: log folded back
+    for look in ("status", "gaps", "late"):  # read through sqlite3 (state.sqlite_reads), not the store
+        assert _lakemend(example, look).returncode == 0
+        assert not state.with_name("state.db-wal").exists(), look
     bad = _lakemend(example, "backfill", "bronze", "orders", "2025-13-40")
     assert bad.returncode == 2
     assert "invalid date '2025-13-40'" in bad.stderr

@@ -229,7 +229,7 @@ def _leave(code: object) -> NoReturn:
     tearing down the interpreter: freeing hundreds of imported modules object by object costs
     0.15–0.25 CPU s, more than many commands' own work. The rest of a normal exit happens, in its
     order: other non-daemon threads are waited for (``threading._shutdown``), the state DB's
-    connections are closed (SQLite folds its write-ahead log into the file), ``atexit`` handlers
+    connections and readers are closed (SQLite folds its write-ahead log into the file), ``atexit`` handlers
     run (log shipping, logging, temporary folders), output is flushed."""
     import atexit
     import threading
@@ -248,6 +248,9 @@ def _leave(code: object) -> NoReturn:
     store = sys.modules.get("lakemend.state.store")
     if store is not None:
         store.close_open_stores()
+    reads = sys.modules.get("lakemend.state.sqlite_reads")
+    if reads is not None:
+        reads.close_open_reads()
     run_exit_handlers()
     _exit_process(status)
 

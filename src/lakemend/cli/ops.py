@@ -97,7 +97,6 @@ def status(
     """
     from lakemend.dates import parse_day
     from lakemend.ops.heatmap import build_heatmap
-    from lakemend.state.store import PauseFlags
 
     out = context.output(output)
     if layer and layer not in ("bronze", "silver", "gold"):
@@ -109,7 +108,7 @@ def status(
     if table:
         specs = [spec for spec in context.tables(lake, table) if spec in specs]
     heat = build_heatmap(lake, specs, parse_day(start, "--start") if start else None, parse_day(end, "--end") if end else None)
-    pauses = PauseFlags(lake.state).all()
+    pauses = heat.pauses
     out.document({"days": heat.days, "tables": {t: {str(d): s for d, s in row.items()} for t, row in heat.cells.items()},
                   "totals": {**heat.totals(), "records_quarantined": heat.quarantined_record_total()},
                   "paused": {t: p["reason"] for t, p in pauses.items()},

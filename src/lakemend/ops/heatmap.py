@@ -18,7 +18,6 @@ from lakemend.iceberg.files import files_by_day
 from lakemend.lake import Lake
 from lakemend.ops.reads import LakeReads
 from lakemend.ops.recovery import expected_days, find_stale, present_days
-from lakemend.state.store import PauseFlags
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -41,6 +40,8 @@ class Heatmap:
     """Table → the reason it is paused (its own pause or ``pause --all``); its cells keep their state."""
     records_quarantined: dict[str, dict[dt.date, int]] = field(default_factory=dict)
     """Table → day → records of that day in ``quarantine.<table>`` (days shown only)."""
+    pauses: dict[str, dict] = field(default_factory=dict)
+    """Every pause flag, of any table (``*``: ``pause --all``) → its row (reason, user, since)."""
 
     def totals(self) -> dict[str, int]:
         counts: Counter[str] = Counter(state for row in self.cells.values() for state in row.values())
@@ -57,8 +58,8 @@ class Heatmap:
 def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date | None, last: int = 14) -> Heatmap:  # noqa: ANN001
     cache: dict[str, set[dt.date]] = {}
     reads = LakeReads(lake)  # each table's records, proof and landing listing, read once for all three
-    pauses = PauseFlags(lake.state).all()
-    marks = lake.state.marks()
+    pauses = lake.state_reader.pauses()
+    marks = lake.state_reader.marks()
     present = {t.qualified: present_days(lake, t.qualified, reads) for t in tables}
     stale = find_stale(lake, reads) if tables else {}  # the one staleness of `late` and `repair` too
     expected = {t.qualified: expected_days(lake, t, cache, reads) for t in tables}
@@ -72,7 +73,7 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
     paused: dict[str, str] = {}
     records: dict[str, dict[dt.date, int]] = {}
     for spec in tables:
-        failed = lake.state.failed_days(spec.qualified)
+        failed = lake.state_reader.failed_days(spec.qualified)
         flag = pauses.get(spec.qualified) or pauses.get("*")
         if flag:
             paused[spec.qualified] = flag["reason"]
@@ -96,7 +97,7 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
         counted = _quarantined_records(reads.table(f"quarantine.{spec.name}"), shown)
         if counted:
             records[spec.qualified] = counted
-    return Heatmap(tuple(days), cells, paused, records)
+    return Heatmap(tuple(days), cells, paused, records, pauses)
 
 
 def _quarantined_records(table: Table | None, days: set[dt.date]) -> dict[dt.date, int]:

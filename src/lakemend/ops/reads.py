@@ -89,7 +89,7 @@ class LakeReads:
 
     def partition_states(self, qualified: str) -> dict[dt.date, dict]:
         if qualified not in self.states:
-            self.states[qualified] = self.lake.state.partition_states(qualified)
+            self.states[qualified] = self.lake.state_reader.partition_states(qualified)
         return self.states[qualified]
 
     def records(self, qualified: str) -> dict[dt.date, dict] | None:

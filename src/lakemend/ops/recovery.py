@@ -54,7 +54,7 @@ def present_days_from_manifests(lake: Lake, qualified: str, states: dict[dt.date
     files = files_by_day(table)
     listed = _listed_objects(lake, table.location()) if table is not None and is_s3(table.location()) else None
     present = {day for day, data_files in files.items() if all(_exists(f.file_path, listed) for f in data_files)}
-    for day, state in (lake.state.partition_states(qualified) if states is None else states).items():
+    for day, state in (lake.state_reader.partition_states(qualified) if states is None else states).items():
         if day not in files and state["rows"] == 0:
             present.add(day)
     return present
@@ -204,7 +204,7 @@ def _late_day(lake: Lake, spec: TableSpec, day: dt.date, listed: list | None = N
 
     if listed is None:
         listed = landing_entries(lake.project, spec, day)
-    recorded = {p.path: p for p in lake.state.fingerprints(spec.qualified, day)}
+    recorded = {p.path: p for p in lake.state_reader.fingerprints(spec.qualified, day)}
     if not recorded and not listed:
         return None
     current = {p.path: p for p in bronze_fingerprints(lake, spec, day, listed=listed)}
@@ -219,7 +219,7 @@ def _scan_stale(lake: Lake, reads: LakeReads | None = None) -> tuple[list[LateDa
     from lakemend.ops.runner import decide
 
     reads = reads or LakeReads(lake)
-    marks = lake.state.marks()
+    marks = lake.state_reader.marks()
     built: dict[str, set[dt.date]] = {}
     direct: dict[str, set[dt.date]] = defaultdict(set)
     late: list[LateDay] = []

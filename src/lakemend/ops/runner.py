@@ -15,16 +15,19 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from lakemend.ops.job import JobResult, PartitionJob, run_scope
-from lakemend.ops.workers import in_threads
-from lakemend.lake import Lake
-from lakemend.project.project import Project, TableSpec
 from lakemend.iceberg.files import EMPTY_FILES_KEY
-from lakemend.project.sources import content_key, fingerprint
-from lakemend.project.sources import LandingListing, ListedFile, landing_entries, landing_listing
+from lakemend.lake import Lake
+from lakemend.ops.workers import in_threads
+from lakemend.project.project import Project, TableSpec
+from lakemend.project.sources import (Fingerprint, LandingListing, ListedFile, content_key, fingerprint,
+                                      landing_entries, landing_listing)
 from lakemend.project.storage import mtime_iso
-from lakemend.project.sources import Fingerprint
+
+if TYPE_CHECKING:  # the job lifecycle (and the state DB's SQLAlchemy with it) loads when jobs run: ``status``
+    from lakemend.ops.job import JobResult, PartitionJob  # only asks ``decide`` of every built day
+
 
 def new_run_id() -> str:
     now = dt.datetime.now(dt.UTC)
@@ -64,7 +67,7 @@ def bronze_fingerprints(lake: Lake, spec: TableSpec, day: dt.date,
     (``recorded``: the day's recorded fingerprints when the caller read them already; ``listed``:
     the day's landing files when the caller listed the table's landing zone already)."""
     if recorded is None:
-        recorded = lake.state.fingerprints(spec.qualified, day)
+        recorded = lake.state_reader.fingerprints(spec.qualified, day)
     if listed is None:
         listed = landing_entries(lake.project, spec, day)
     known = {p.path: p for p in recorded}
@@ -118,16 +121,16 @@ def decide(lake: Lake, spec: TableSpec, day: dt.date, published_cache: dict[str,
 
     def recorded(qualified: str) -> dict[dt.date, dict]:
         if states_cache is None:
-            return lake.state.partition_states(qualified)
+            return lake.state_reader.partition_states(qualified)
         if qualified not in states_cache:
-            states_cache[qualified] = lake.state.partition_states(qualified)
+            states_cache[qualified] = lake.state_reader.partition_states(qualified)
         return states_cache[qualified]
 
     if spec.layer == "bronze":
         recorded_prints = None
         if prints_cache is not None:
             if spec.qualified not in prints_cache:
-                prints_cache[spec.qualified] = lake.state.fingerprints_by_day(spec.qualified)
+                prints_cache[spec.qualified] = lake.state_reader.fingerprints_by_day(spec.qualified)
             recorded_prints = prints_cache[spec.qualified].get(day, [])
         prints = bronze_fingerprints(lake, spec, day, recorded_prints, _listed_day(lake, spec, day, landing_cache))
         if not prints:
@@ -200,7 +203,7 @@ def _reads_built_day(inp, day: dt.date, building: set[tuple[str, dt.date]]) -> b
     return any(table == inp.table and (first is None or first <= built) and built <= last for table, built in building)
 
 
-ProgressHook = Callable[[str, JobResult | Decision], None]
+ProgressHook = Callable[[str, "JobResult | Decision"], None]
 DEFAULT_BATCH_DAYS = 31
 """Days of one table per batch: one Iceberg commit each. A batch holds one day's rows in memory at
 a time (plus its quarantined records), so the bound is about commit size and how much work a
@@ -251,6 +254,8 @@ def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_e
     The run is recorded in the ledger before the first job and closed after the last; an
     interruption closes it as failed, and each published day stays published (atomic per day).
     """
+    from lakemend.ops.job import PartitionJob, run_scope
+
     run_id = run_id or new_run_id()
     report = RunReport(run_id)
     started = time.perf_counter()

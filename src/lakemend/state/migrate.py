@@ -26,8 +26,8 @@ from sqlalchemy.pool import NullPool
 
 from lakemend.errors import LakemendError
 from lakemend.state.guard import describe_url, guard
+from lakemend.state.revision import HEAD  # the newest revision under migrations/versions
 
-HEAD = "0003"  # the newest revision under migrations/versions (a test checks it is Alembic's head)
 BASELINE = "0001"  # the schema of state DBs made before Alembic
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x1A4E3E4D  # PostgreSQL advisory lock id of lakemend's schema migrations

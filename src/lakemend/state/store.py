@@ -60,6 +60,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lakemend.project.sources import Fingerprint
 from lakemend.state.guard import open_engine
 from lakemend.state.migrate import upgrade
+from lakemend.state.sqlite_reads import split_files
 
 logger = logging.getLogger(__name__)
 
@@ -527,7 +528,7 @@ class StateStore:
             states = {}
             for values in result.all():  # plain tuples: RowMapping per row costs twice the read on 10k days
                 state = dict(zip(names, values))
-                state["files"] = _split_files(state["files"])
+                state["files"] = split_files(state["files"])
                 states[state["day"]] = state
             return states
 
@@ -562,6 +563,10 @@ class StateStore:
         query = select(marks) if table is None else select(marks).where(marks.c.table_name == table)
         with self.engine.connect() as conn:
             return {(r["table_name"], r["day"]): dict(r) for r in conn.execute(query).mappings()}
+
+    def pauses(self) -> dict[str, dict[str, Any]]:
+        """Paused tables (``*``: all) → their pause (:meth:`PauseFlags.all`)."""
+        return PauseFlags(self).all()
 
     # ----- landing fingerprints --------------------------------------------------------------
     def record_fingerprints(self, table: str, day: dt.date, prints: Iterable[Fingerprint], run_id: str) -> None:
@@ -626,12 +631,6 @@ def _joined_files(paths: Sequence[str] | None) -> str | None:
     if paths is None or any("\n" in p for p in paths):
         return None
     return "\n".join(sorted(paths))
-
-
-def _split_files(text: str | None) -> tuple[str, ...] | None:
-    if text is None:
-        return None
-    return tuple(text.split("\n")) if text else ()
 
 
 def _record_fingerprints(conn: Connection, table: str, day: dt.date, prints: Iterable[Fingerprint], run_id: str,
