@@ -5,7 +5,8 @@ day) and ``landing_files`` / ``landing_days`` (``os.scandir`` instead of ``Path.
 checked against ``Path.glob`` + ``is_file`` on a landing zone with links, broken links, linked
 folders, folders named like files, impossible dates and several dates in one name; ``decide``
 with the listing cache against ``decide`` day by day on a built example with late, removed and
-linked landing files.
+linked landing files; ``landing_day_candidates`` (what ``gaps`` lists) holds every landing day, and
+``find_gaps`` equals the expected days that are not present.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ import pytest
 from conftest import START, build
 
 from lakemend.lake import Lake
-from lakemend.ops.recovery import find_late
+from lakemend.ops.reads import LakeReads
+from lakemend.ops.recovery import expected_days, find_gaps, find_late, present_days
 from lakemend.ops.runner import decide
 from lakemend.project.project import load_project
-from lakemend.project.sources import day_pattern, landing_days, landing_files, landing_listing
+from lakemend.project.sources import (day_pattern, landing_day_candidates, landing_days, landing_entries, landing_files,
+                                      landing_listing)
+from lakemend.dates import to_ranges
 
 PATTERNS = {
     "folders": "src/folders/{date}/*.csv",
@@ -135,6 +139,57 @@ def test_patterns_the_listing_cannot_split_fall_back_to_day_by_day(tmp_path: Pat
     for pattern in ("src/[ab]/{date}/*.csv", "src/x**/{date}.csv", "src/./{date}.csv", "src/fixed.csv"):
         object.__setattr__(spec.bronze, "path", pattern)
         assert landing_listing(project, spec) is None, pattern
+
+
+def test_day_candidates_are_every_landing_day_and_folders_named_like_one(tmp_path: Path) -> None:
+    """``gaps`` lists only down to the day folders (``landing_day_candidates``) and asks a day's own
+    glob for the days that are not published: the candidates hold every day with files."""
+    project = _project(tmp_path)
+    raw = tmp_path / "landing"
+    _landing(raw, tmp_path / "outside")
+    (raw / "src/folders/2024-01-31").mkdir()  # a day folder with nothing in it
+    _touch(raw / "src/twice/2024-01-30/notes.txt")  # and one with no file the pattern matches
+    split = {}
+    for spec in project.layer_tables("bronze"):
+        candidates = landing_day_candidates(project, spec)
+        split[spec.name] = candidates is not None
+        if candidates is None:
+            continue
+        listing = landing_listing(project, spec)
+        assert set(listing) <= candidates, spec.qualified
+        for day in candidates:
+            assert bool(landing_entries(project, spec, day)) == (day in listing), (spec.qualified, day)
+    assert split == {"folders": True, "names": False, "deep": False, "exact": False, "twice": True}
+    assert dt.date(2024, 1, 31) in landing_day_candidates(project, project.tables["bronze.folders"])
+    assert dt.date(2024, 1, 30) in landing_day_candidates(project, project.tables["bronze.twice"])
+    assert dt.date(2024, 2, 28) not in landing_day_candidates(project, project.tables["bronze.folders"])  # 02-30
+
+
+def test_gaps_from_the_day_candidates_are_the_expected_days_not_present(example: Path) -> None:
+    """``find_gaps`` (candidates, then one glob per absent day) against the definition: every
+    expected day (the full landing listing; above bronze, the days all inputs expect) not present."""
+    assert not build(example, START, START + dt.timedelta(days=2)).failed
+    lake = Lake.open(example)
+    raw = lake.project.raw
+    orders, contacts = lake.project.find_table("bronze.orders"), lake.project.find_table("bronze.hubspot_contacts")
+    later = START + dt.timedelta(days=4)
+    for path in raw.glob(day_pattern(orders, later)):
+        path.unlink()  # landed folder left empty: not expected
+    for path in raw.glob(day_pattern(contacts, START + dt.timedelta(days=5))):
+        path.rename(path.with_suffix(".txt"))  # no file the pattern matches: not expected
+    [lost] = (example / "lake" / "bronze" / "orders" / f"day={START + dt.timedelta(days=1)}").glob("*.parquet")
+    lost.unlink()  # a present day whose data file is gone: a gap
+    reads = LakeReads(lake)
+    cache: dict = {}
+    reference = []
+    for spec in lake.project.ordered:
+        missing = expected_days(lake, spec, cache, reads) - present_days(lake, spec.qualified, reads)
+        reference += [(spec.qualified, a, b) for a, b in to_ranges(missing)]
+    found = [(g.table, g.start, g.end) for g in find_gaps(Lake.open(example), lake.project.ordered)]
+    assert found == reference
+    assert ("bronze.orders", START + dt.timedelta(days=1), START + dt.timedelta(days=1)) in found
+    assert not any(table == "bronze.orders" and start <= later <= end for table, start, end in found)
+    assert any(table.startswith("silver.") for table, _, _ in found)  # days landed but not built yet
 
 
 def test_missing_landing_zone_lists_nothing(tmp_path: Path) -> None:

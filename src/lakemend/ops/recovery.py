@@ -2,7 +2,8 @@
 
 ``gaps`` and ``late`` read the state DB's partition records where the table's snapshot history
 proves them current (else Iceberg manifests), the landing listing and one listing of each table's
-day folders — never data files. ``verify`` reads data files on purpose: it proves each published
+day folders — never data files. ``gaps`` lists the landing zone only down to the day folders where
+the pattern allows, and globs just the days that are not present (:class:`ExpectedDays`). ``verify`` reads data files on purpose: it proves each published
 day is readable and matches its metadata, its contract and the masking rules.
 """
 
@@ -13,7 +14,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lakemend.build.pii import forbids_pii
@@ -23,7 +24,7 @@ from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
 from lakemend.ops.reads import DayFolders, LakeReads
 from lakemend.project.project import TableSpec
-from lakemend.project.sources import landing_days, landing_entries
+from lakemend.project.sources import landing_day_candidates, landing_days, landing_entries
 from lakemend.project.storage import S3Path, is_s3, local_path, s3_uri
 
 if TYPE_CHECKING:
@@ -151,11 +152,69 @@ def expected_days(lake: Lake, spec: TableSpec, cache: dict[str, set[dt.date]],
             listing = (reads or LakeReads(lake)).landing_listing(spec)
             days = set(listing) if listing is not None else set(landing_days(lake.project, spec))
     else:
-        same = [i for i in spec.inputs if i.mapping == "same"] or list(spec.inputs)
-        sets = [expected_days(lake, lake.project.table(i.table), cache, reads) for i in same]
+        sets = [expected_days(lake, source, cache, reads) for source in _day_inputs(lake, spec)]
         days = set.intersection(*sets) if sets else set()
     cache[spec.qualified] = days
     return days
+
+
+def _day_inputs(lake: Lake, spec: TableSpec) -> list[TableSpec]:
+    """The inputs whose expected days a silver or gold table expects: its ``same`` inputs, else all."""
+    same = [i for i in spec.inputs if i.mapping == "same"] or list(spec.inputs)
+    return [lake.project.table(i.table) for i in same]
+
+
+@dataclass
+class ExpectedDays:
+    """:func:`expected_days`, asked one day at a time where that lists less: ``gaps`` only needs to
+    know which of the days that are not present are expected.
+
+    :meth:`candidates` is a superset of a table's expected days and :meth:`holds` the exact answer
+    for one day. A bronze table whose landing pattern has its date in a folder
+    (``shop/orders/{date}/*.csv``) takes its candidates from one listing of the folder holding the
+    day folders (``sources.landing_day_candidates``), and a candidate holds when its own glob finds a
+    file; with a calendar, a landing listing this command read already, or another pattern, the
+    candidates are :func:`expected_days` itself. Above bronze, as :func:`expected_days`: the days
+    every input expects.
+    """
+
+    lake: Lake
+    reads: LakeReads
+    _candidates: dict[str, set[dt.date]] = field(default_factory=dict)
+    _exact: dict[str, bool] = field(default_factory=dict)
+    _held: dict[tuple[str, dt.date], bool] = field(default_factory=dict)
+
+    def candidates(self, spec: TableSpec) -> set[dt.date]:
+        if spec.qualified not in self._candidates:
+            days, exact = self._superset(spec)
+            self._candidates[spec.qualified], self._exact[spec.qualified] = days, exact
+        return self._candidates[spec.qualified]
+
+    def holds(self, spec: TableSpec, day: dt.date) -> bool:
+        """Whether the table is expected to have ``day`` (``day in expected_days(...)``)."""
+        if day not in self.candidates(spec):
+            return False
+        if self._exact[spec.qualified]:
+            return True
+        key = (spec.qualified, day)
+        if key not in self._held:
+            if spec.layer == "bronze":
+                self._held[key] = bool(landing_entries(self.lake.project, spec, day))
+            else:
+                self._held[key] = all(self.holds(source, day) for source in _day_inputs(self.lake, spec))
+        return self._held[key]
+
+    def _superset(self, spec: TableSpec) -> tuple[set[dt.date], bool]:
+        """The table's candidate days, and whether they are exactly its expected days."""
+        if spec.layer != "bronze":
+            sources = _day_inputs(self.lake, spec)
+            sets = [self.candidates(source) for source in sources]
+            return (set.intersection(*sets) if sets else set()), all(self._exact[s.qualified] for s in sources)
+        if self.lake.project.config.calendar is None and spec.qualified not in self.reads.landing:
+            days = landing_day_candidates(self.lake.project, spec)
+            if days is not None:
+                return days, False
+        return expected_days(self.lake, spec, {}, self.reads), True
 
 
 def calendar_days(calendar) -> set[dt.date]:  # noqa: ANN001 - config.CalendarConfig
@@ -178,12 +237,14 @@ class Gap:
 
 
 def find_gaps(lake: Lake, tables: list[TableSpec], start: dt.date | None = None, end: dt.date | None = None) -> list[Gap]:
-    cache: dict[str, set[dt.date]] = {}
+    """Each table's expected days that are not present (between ``start`` and ``end``), as ranges."""
     reads = LakeReads(lake)
+    expected = ExpectedDays(lake, reads)
     gaps = []
     for spec in tables:
-        missing = expected_days(lake, spec, cache, reads) - present_days(lake, spec.qualified, reads)
-        missing = {d for d in missing if (start is None or d >= start) and (end is None or d <= end)}
+        absent = expected.candidates(spec) - present_days(lake, spec.qualified, reads)
+        missing = {d for d in absent if (start is None or d >= start) and (end is None or d <= end)
+                   and expected.holds(spec, d)}
         gaps += [Gap(spec.qualified, a, b) for a, b in to_ranges(missing)]
     return gaps
 

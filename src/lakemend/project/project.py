@@ -66,7 +66,7 @@ class TableSpec:
     contract: Contract | None = None
     inputs: tuple[Input, ...] = ()
 
-    @property
+    @cached_property
     def qualified(self) -> str:
         return f"{self.layer}.{self.name}"
 

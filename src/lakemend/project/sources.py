@@ -210,9 +210,7 @@ def landing_listing(project: Project, spec: TableSpec) -> LandingListing | None:
     """
     assert spec.bronze is not None
     pattern = spec.bronze.path
-    parts = pattern.split("/")
-    if ("{date}" not in pattern or pattern.startswith("/") or "[" in pattern
-            or any(p in ("", ".", "..") for p in parts) or any("**" in p and p != "**" for p in parts)):
+    if not _splittable(pattern):
         return None
     raw = project.raw
     pieces = pattern.split("{date}")
@@ -230,17 +228,56 @@ def landing_listing(project: Project, spec: TableSpec) -> LandingListing | None:
             days = [c for c in candidates if glob_regex(pattern.replace("{date}", c)).fullmatch(item.relative)]
         for text in days:
             if text not in parsed:
-                try:
-                    day = dt.date.fromisoformat(text)
-                except ValueError:
-                    day = None
-                parsed[text] = day if day is not None and day.isoformat() == text else None
+                parsed[text] = _iso_day(text)
             if parsed[text] is not None:
                 by_day.setdefault(parsed[text], []).append(item)
     return by_day  # each day's files stay sorted: the listing is
 
 
 SYMLINK_RULE = "landing files must be regular files inside the landing zone; symbolic links are refused"
+
+
+def _splittable(pattern: str) -> bool:
+    """Whether a landing pattern's paths can be told apart by day from a listing (see :func:`landing_listing`)."""
+    parts = pattern.split("/")
+    return not ("{date}" not in pattern or pattern.startswith("/") or "[" in pattern
+                or any(p in ("", ".", "..") for p in parts) or any("**" in p and p != "**" for p in parts))
+
+
+def landing_day_candidates(project: Project, spec: TableSpec) -> set[dt.date] | None:
+    """Every day that has landing files, and maybe some that do not, from a listing that stops at
+    the pattern's first ``{date}`` component: for ``shop/orders/{date}/*.csv`` one listing of
+    ``shop/orders/`` instead of one of every day's folder. Whether a candidate day has files is
+    what its own glob says (:func:`landing_entries`): its folder may hold none that match.
+
+    None where that listing would not be shorter or not the same walk — the date in the file's own
+    name, ``**`` before the date, a pattern :func:`landing_listing` cannot split, an S3 landing
+    zone (one listing of the prefix there either way).
+    """
+    assert spec.bronze is not None
+    pattern = spec.bronze.path
+    parts = pattern.split("/")
+    first = next((i for i, part in enumerate(parts) if "{date}" in part), len(parts) - 1)
+    raw = project.raw  # resolved once: it is a filesystem call
+    if not _splittable(pattern) or first == len(parts) - 1 or "**" in parts[:first] or isinstance(raw, S3Path):
+        return None
+    prefix = "/".join(parts[:first + 1]).replace("{date}", _DATE_GLOB)
+    days: set[dt.date] = set()
+    for relative, _ in _select(str(raw), _pattern_parts(prefix)):
+        for text in _DATE_SHAPE.findall(relative.rsplit("/", 1)[-1]):
+            day = _iso_day(text)
+            if day is not None:
+                days.add(day)
+    return days
+
+
+def _iso_day(text: str) -> dt.date | None:
+    """The day a ``YYYY-MM-DD`` text names (None: no such day)."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if day.isoformat() == text else None
 
 
 def symlink_in(raw: Location, path: Location) -> Path | None:
