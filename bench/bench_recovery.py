@@ -597,10 +597,22 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
      "read_view"),
     ("table for its manifests without a catalog (StaticTable)", "lakemend.ops.reads", "static_table"),
     ("state DB: open (create_all)", "lakemend.state.store", "StateStore.__init__"),
+    ("state DB: open the sqlite3 reader (revision, nothing running; state.sqlite_reads)", "lakemend.state.sqlite_reads",
+     "open_reads"),
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "StateStore.partition_states"),
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "StateStore.marks"),
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "PauseFlags.all"),
     ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.store", "StateStore.failed_days"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.sqlite_reads",
+     "SqliteReads.partition_states"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.sqlite_reads",
+     "SqliteReads.fingerprints_by_day"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.sqlite_reads",
+     "SqliteReads.marks"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.sqlite_reads",
+     "SqliteReads.pauses"),
+    ("state DB: queries (partition states, marks, pauses, failed jobs)", "lakemend.state.sqlite_reads",
+     "SqliteReads.failed_days"),
     ("Iceberg: plan_files (manifest list + manifests → data files)", "pyiceberg.table", "DataScan.plan_files"),
     ("files_by_day (own part: group files by day)", "lakemend.iceberg.files", "files_by_day"),
     ("state DB path: prove the records current from snapshot history (Lake.recorded_partitions, own part)",
@@ -615,6 +627,8 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("landing listing (landing_days: one scandir walk per table)", "lakemend.ops.recovery", "landing_days"),
     ("landing listing (landing_listing: one scandir walk per table)", "lakemend.ops.reads", "landing_listing"),
     ("landing listing (landing_listing: one scandir walk per table)", "lakemend.ops.runner", "landing_listing"),
+    ("landing day folders (landing_day_candidates: one listing per table, down to the day folders)",
+     "lakemend.ops.recovery", "landing_day_candidates"),
     ("stale scan: each built day's input key against its record (runner.decide, own part)", "lakemend.ops.runner", "decide"),
     ("stale scan (_scan_stale, own part)", "lakemend.ops.recovery", "_scan_stale"),
     ("heatmap cells (build_heatmap, own part)", "lakemend.ops.heatmap", "build_heatmap"),
@@ -630,9 +644,10 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
 # imported up front by the timed child (each import's own increment is reported), so that the
 # targets above can be wrapped; the commands import all of them anyway (duckdb and pyarrow.parquet: verify)
 STATUS_IMPORTS = ("lakemend.cli.app", "lakemend.cli.ops", "lakemend.cli.recovery", "lakemend.ops.recovery",
-                  "lakemend.ops.heatmap", "lakemend.ops.runner")
-"""Not pyiceberg: on these lakes ``status`` and ``gaps`` never import it, even after the damage (the
-records hold each day's file paths); a table that fell back to its manifests would show as "other"."""
+                  "lakemend.ops.heatmap", "lakemend.ops.runner", "lakemend.state.sqlite_reads")
+"""Not pyiceberg nor SQLAlchemy: on these lakes ``status`` and ``gaps`` never import them, even after the
+damage (the records hold each day's file paths; the state DB is read with ``sqlite3``); a table that
+fell back to its manifests would show as "other"."""
 PRE_IMPORTS = ("lakemend.cli.app", "lakemend.cli.ops", "lakemend.cli.recovery", "lakemend.ops.recovery", "lakemend.ops.heatmap",
                "pyiceberg.table", "lakemend.build.contracts", "pyarrow.parquet", "duckdb", "lakemend.engines.duckdb")
 
@@ -856,8 +871,11 @@ def section(lakes: list[LakeInfo], pairs: list[tuple[Timed, Timed]] | None, vinf
         "max `ru_maxrss` (from `os.wait4`). `status` without `--start`/`--end` shows the last 14 days but reads "
         "every day of every table. The *before the damage* rows time `status` and `gaps` on the same lake, "
         "built but not yet damaged. Before and after the damage every day is settled by the records and the "
-        "listings, so no manifest is read (on the embedded catalog, pyiceberg is not even imported): a day's "
-        "record holds its data file paths, and a damaged day is one whose folder lacks one of them.",
+        "listings, so no manifest is read (on the embedded catalog, pyiceberg is not even imported, and the "
+        "SQLite state DB is read with the standard library's `sqlite3`, so neither is SQLAlchemy): a day's "
+        "record holds its data file paths, and a damaged day is one whose folder lacks one of them. `gaps` lists "
+        "the landing zone only down to the day folders and globs just the days that are not present; `status` "
+        "lists every landing file (its staleness compares each file's size and mtime with the recorded ones).",
         "",
         cli_table(lakes),
         "",

@@ -226,3 +226,45 @@ def test_young_restore_point_keeps_its_snapshot_and_files(example: Path, cli, mo
         assert rows_of(table.scan(snapshot_id=table.metadata.refs[tag].snapshot_id).to_arrow()) == rows_of(data), tag
     assert rows_of(table.scan().to_arrow()) == rows_of(current)
     assert (folder / "notes.txt").exists() and (folder / f"day={DAY}" / "young-orphan.parquet").exists()
+
+
+def test_vacuum_gives_records_made_before_revision_0003_their_file_paths(example: Path, vcli,  # noqa: ANN001
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lake upgraded from a lakemend that did not keep a day's data file paths in its partition
+    record: vacuum fills them from the manifests (plan, dry run writes nothing, apply), except for a
+    record whose files key is not the current snapshot's."""
+    from lakemend.iceberg.files import published_paths
+    from lakemend.state.store import partitions
+
+    assert not build(example, START, START + dt.timedelta(days=1)).failed
+    monkeypatch.setenv("LAKEMEND_REASON", "vacuum test")
+    lake = Lake.open(example)
+    with lake.state.engine.begin() as conn:
+        conn.execute(partitions.update().values(files=None))  # as revision 0003 found them
+        conn.execute(partitions.update().where(partitions.c.table_name == "silver.orders_clean",
+                                               partitions.c.day == START).values(files_key="not-the-current-one"))
+    tables = {t.qualified for t in lake.project.ordered}
+    state_db = example / ".lakemend" / "state.db"
+    before = hashlib.sha256(state_db.read_bytes()).hexdigest()
+
+    dry = json.loads(vcli("vacuum", "--dry-run", "--output", "json", cwd=example).out)
+    planned = {t["table"]: t["paths_to_record"] for t in dry["plan"]["tables"] if t["paths_to_record"]}
+    assert planned == {t: 2 for t in tables if t != "silver.orders_clean"} | {"silver.orders_clean": 1}
+    assert "partition records to get their file paths" in vcli("vacuum", "--dry-run", cwd=example).out
+    refused = vcli("vacuum", cwd=example)  # no terminal to confirm in: the refusal says what it would do
+    assert refused.code == 2 and "record the data file paths of 11 partition record(s)" in " ".join(refused.err.split())
+    assert hashlib.sha256(state_db.read_bytes()).hexdigest() == before  # the dry run wrote nothing
+
+    done = vcli("vacuum", "--yes", "--output", "json", cwd=example)
+    assert done.code == 0, done.err
+    assert sum(t["paths_recorded"] for t in json.loads(done.out)["result"]["tables"]) == 11
+    lake = Lake.open(example)
+    for qualified in tables:
+        published = {day: tuple(sorted(paths)) for day, paths in published_paths(lake.table(qualified)).items()}
+        recorded = {day: state["files"] for day, state in lake.state.partition_states(qualified).items()}
+        if qualified == "silver.orders_clean":
+            assert recorded.pop(START) is None  # its key was not the current one: left as it was
+            published.pop(START)
+        assert recorded == published, qualified
+    again = json.loads(vcli("vacuum", "--dry-run", "--output", "json", cwd=example).out)
+    assert not any(t["paths_to_record"] for t in again["plan"]["tables"])

@@ -114,6 +114,16 @@ def test_partition_state_marks_and_fingerprints(store: StateStore) -> None:
     assert store.fingerprints("bronze.orders", D1) == []
 
 
+def test_file_paths_fill_only_records_without_them_and_with_the_planned_key(store: StateStore) -> None:
+    """``fill_partition_files`` (vacuum, for records made before revision 0003) never overwrites what
+    a build recorded since the plan: another files key, or paths already there."""
+    store.record_partition(TABLE, D1, input_key="i", files_key="f", snapshot_id=7, run_id="r1", rows=3)
+    store.record_partition(TABLE, D2, input_key="i", files_key="g", snapshot_id=7, run_id="r1", rows=3, files=["/x/b"])
+    assert store.fill_partition_files(TABLE, [(D1, "rebuilt-since", ["/x/a"]), (D2, "g", ["/x/c"])]) == 0
+    assert store.fill_partition_files(TABLE, [(D1, "f", ["/x/a2", "/x/a1"]), (D1, "f", ["/x/z"])]) == 1
+    assert {d: s["files"] for d, s in store.partition_states(TABLE).items()} == {D1: ("/x/a1", "/x/a2"), D2: ("/x/b",)}
+
+
 def test_pause_flags(store: StateStore) -> None:
     flags = PauseFlags(store)
     assert flags.why_paused(TABLE) is None

@@ -83,9 +83,11 @@ def print_plan(plan: VacuumPlan, warehouse: str, out: Output) -> None:
     if refs:
         out.table("Restore points and branches", ["table", "ref", "kind", "snapshot", "action", "why"], refs)
     upkeep = [[t.table, ", ".join(f"{key}={value}" for key, value in t.properties) or "–",
-               "yes" if t.compact else "–"] for t in plan.tables if t.properties or t.compact]
+               "yes" if t.compact else "–", len(t.paths_to_record) or "–"]
+              for t in plan.tables if t.properties or t.compact or t.paths_to_record]
     if upkeep:
-        out.table("Table upkeep (no data changes)", ["table", "properties to set", "compact manifests"], upkeep)
+        out.table("Table upkeep (no data changes)", ["table", "properties to set", "compact manifests",
+                                                      "partition records to get their file paths"], upkeep)
     files = [[t.table, f.kind, os.path.relpath(f.path, warehouse), human_bytes(f.size),
               f"{dt.datetime.fromtimestamp(f.mtime, dt.UTC):%Y-%m-%d %H:%M}"]
              for t in plan.tables for f in t.files]
@@ -96,7 +98,7 @@ def print_plan(plan: VacuumPlan, warehouse: str, out: Output) -> None:
 def _print_result(result: VacuumResult, out: Output) -> None:
     from lakemend.ops.vacuum import human_bytes
 
-    rows = [[t.table, t.snapshots_expired, len(t.refs_dropped), t.files_deleted, human_bytes(t.bytes_freed), len(t.files_skipped)]
-            for t in result.tables]
+    rows = [[t.table, t.snapshots_expired, len(t.refs_dropped), t.files_deleted, human_bytes(t.bytes_freed), len(t.files_skipped),
+             t.paths_recorded] for t in result.tables]
     out.table("Vacuumed", ["table", "snapshots expired", "refs dropped", "files deleted", "freed",
-                           "kept (in use again or changed since the plan)"], rows)
+                           "kept (in use again or changed since the plan)", "records given their file paths"], rows)

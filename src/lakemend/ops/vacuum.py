@@ -19,7 +19,10 @@ This is the only place in lakemend that deletes data files, so it is built to be
    metadata-history properties (created by an older lakemend) gets them, and a table whose
    current snapshot has :data:`~lakemend.iceberg.maintenance.COMPACT_AT` data manifests or more
    has them compacted (one commit that changes no data; the manifests it replaces stay with the
-   older snapshots until a later vacuum expires those).
+   older snapshots until a later vacuum expires those). Partition records made before the state
+   DB kept a day's data file paths (revision 0003) get them from the manifests, where the
+   record's files key is still the current snapshot's: ``status`` and ``gaps`` then settle such a
+   day from a listing even after a file of it is lost, without reading manifests.
 
 Local (``file://``) and S3 (``s3://``) warehouses are supported (listings, stats and deletes go
 through ``project/storage``), and only files inside the project's own warehouse are ever deleted:
@@ -33,12 +36,13 @@ import datetime as dt
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lakemend.errors import LakemendError, UsageError
 from lakemend.iceberg.catalog import NAMESPACES
+from lakemend.iceberg.files import files_key, published_paths
 from lakemend.iceberg.maintenance import (
     COMPACT_AT,
     compact_manifests,
@@ -107,6 +111,8 @@ class TableVacuum:
     properties: tuple[tuple[str, str], ...] = ()  # maintenance properties the table lacks: set
     manifests: int = 0  # data manifests of main's current snapshot
     compact: bool = False  # manifests >= COMPACT_AT: compacted
+    paths_to_record: tuple[tuple[dt.date, str, tuple[str, ...]], ...] = ()
+    """(day, files key, data file paths) of partition records without paths whose key is current."""
 
     @property
     def refs_dropped(self) -> tuple[RefChange, ...]:
@@ -118,7 +124,8 @@ class TableVacuum:
 
     @property
     def empty(self) -> bool:
-        return not (self.snapshots_expire or self.refs_dropped or self.files or self.properties or self.compact)
+        return not (self.snapshots_expire or self.refs_dropped or self.files or self.properties or self.compact
+                    or self.paths_to_record)
 
 
 @dataclass(frozen=True)
@@ -144,9 +151,11 @@ class VacuumPlan:
         snapshots = sum(len(t.snapshots_expire) for t in self.tables)
         refs = sum(len(t.refs_dropped) for t in self.tables)
         tables = sum(1 for t in self.tables if not t.empty)
-        upkeep = [f"{what} of {n} table(s)" for what, n in (
-            ("compact the manifests", sum(1 for t in self.tables if t.compact)),
-            ("cap the metadata history", sum(1 for t in self.tables if t.properties))) if n]
+        upkeep = [f"{what} of {n} {whose}" for what, n, whose in (
+            ("compact the manifests", sum(1 for t in self.tables if t.compact), "table(s)"),
+            ("cap the metadata history", sum(1 for t in self.tables if t.properties), "table(s)"),
+            ("record the data file paths", sum(len(t.paths_to_record) for t in self.tables), "partition record(s)"))
+            if n]
         return (f"expire {snapshots} snapshot(s), drop {refs} restore point(s)/stage branch(es) and delete "
                 f"{self.files} file(s) ({human_bytes(self.bytes)}) in {tables} table(s)"
                 + "".join(f"; {u}" for u in upkeep))
@@ -157,7 +166,7 @@ class VacuumPlan:
             "older_than_seconds": self.older_than.total_seconds(),
             "files": self.files,
             "bytes": self.bytes,
-            "tables": [{**asdict(t), "bytes": t.bytes} for t in self.tables],
+            "tables": [{**asdict(t), "bytes": t.bytes, "paths_to_record": len(t.paths_to_record)} for t in self.tables],
         }
 
 
@@ -171,6 +180,7 @@ class TableVacuumResult:
     files_skipped: tuple[str, ...]  # planned, but referenced again, changed or gone at apply
     properties_set: tuple[str, ...] = ()
     manifests: tuple[int, int] | None = None  # (before, after) when compacted
+    paths_recorded: int = 0  # partition records that got their data file paths
 
 
 @dataclass(frozen=True)
@@ -272,8 +282,25 @@ def plan_vacuum(lake: Lake, older_than: dt.timedelta, tables: Iterable[str] | No
     for qualified in names:
         table = lake.table(qualified)
         assert table is not None
-        plans.append(_plan_table(table, qualified, cutoff, set(roots.values()) - {roots[qualified]}, lake.project))
+        plan = _plan_table(table, qualified, cutoff, set(roots.values()) - {roots[qualified]}, lake.project)
+        plans.append(replace(plan, paths_to_record=_paths_to_record(lake, table, qualified)))
     return VacuumPlan(cutoff=cutoff, older_than=older_than, tables=tuple(plans))
+
+
+def _paths_to_record(lake: Lake, table: Table, qualified: str) -> tuple[tuple[dt.date, str, tuple[str, ...]], ...]:
+    """The partition records of ``qualified`` without data file paths (made before state DB revision
+    0003) whose files key is its current snapshot's, with those paths from the manifests."""
+    old = {day: state["files_key"] for day, state in lake.state.partition_states(qualified).items()
+           if state["files"] is None}
+    if not old:
+        return ()
+    published = published_paths(table)
+    entries = []
+    for day, key in sorted(old.items()):
+        paths = tuple(sorted(published.get(day, ())))
+        if files_key(paths) == key and not any("\n" in path for path in paths):
+            entries.append((day, key, paths))
+    return tuple(entries)
 
 
 def _check_local_warehouse(lake: Lake) -> None:
@@ -423,7 +450,9 @@ def apply_vacuum(lake: Lake, plan: VacuumPlan) -> VacuumResult:
         expired, dropped = _expire(table, item)
         deleted, freed, skipped = _delete_files(lake, table, item, plan.cutoff)
         properties, manifests = _upkeep(table, item)
-        results.append(TableVacuumResult(item.table, expired, dropped, deleted, freed, skipped, properties, manifests))
+        recorded = lake.state.fill_partition_files(item.table, item.paths_to_record) if item.paths_to_record else 0
+        results.append(TableVacuumResult(item.table, expired, dropped, deleted, freed, skipped, properties, manifests,
+                                         recorded))
     return VacuumResult(tuple(results))
 
 

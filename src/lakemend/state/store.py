@@ -550,6 +550,21 @@ class StateStore:
             conn.execute(update(partitions).where(partitions.c.table_name == table, partitions.c.day == day)
                          .values(files_key=files_key, snapshot_id=snapshot_id, rows=rows, files=_joined_files(files)))
 
+    def fill_partition_files(self, table: str, entries: Sequence[tuple[dt.date, str, Sequence[str]]]) -> int:
+        """Record the data file paths of days whose record has none (made before revision 0003):
+        ``entries`` are (day, files key, paths); a record is filled only while it still has no paths
+        and that files key (a day rebuilt meanwhile keeps what its build recorded). Returns how many."""
+        filled = 0
+        with self.engine.begin() as conn:
+            for day, key, paths in entries:
+                joined = _joined_files(paths)
+                if joined is None:
+                    continue
+                filled += conn.execute(update(partitions).where(
+                    partitions.c.table_name == table, partitions.c.day == day, partitions.c.files_key == key,
+                    partitions.c.files.is_(None)).values(files=joined)).rowcount
+        return filled
+
     # ----- marks: damaged (quarantined) and stale partitions ------------------------------------
     def mark(self, table: str, day: dt.date, mark: str, reason: str, run_id: str) -> None:
         with self.engine.begin() as conn:
