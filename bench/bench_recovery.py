@@ -633,6 +633,9 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("stale scan (_scan_stale, own part)", "lakemend.ops.recovery", "_scan_stale"),
     ("heatmap cells (build_heatmap, own part)", "lakemend.ops.heatmap", "build_heatmap"),
     ("gaps ranges (find_gaps, own part)", "lakemend.ops.recovery", "find_gaps"),
+    ("days one by one: present (PresentDays.holds: a day's folder)", "lakemend.ops.recovery", "PresentDays.holds"),
+    ("days one by one: expected (ExpectedDays.holds: a day's landing glob)", "lakemend.ops.recovery", "ExpectedDays.holds"),
+    ("stale scan: the input days the shown cells read (upstream_scope)", "lakemend.ops.heatmap", "upstream_scope"),
     ("verify: schema vs contract", "lakemend.build.contracts", "schema_problems"),
     ("verify: Parquet footers (pq.read_metadata)", "pyarrow.parquet", "read_metadata"),
     ("verify: one aggregate pass over the day (row hash, row rules; _content_problems, own part)", "lakemend.ops.recovery", "_content_problems"),
@@ -868,14 +871,17 @@ def section(lakes: list[LakeInfo], pairs: list[tuple[Timed, Timed]] | None, vinf
         "",
         "Each command is a whole CLI subprocess (`lakemend -C PROJECT …`: interpreter start-up, imports, catalog "
         "and state DB, Iceberg metadata, landing listing); *wall s* is the median of the repeats, *peak RSS* the "
-        "max `ru_maxrss` (from `os.wait4`). `status` without `--start`/`--end` shows the last 14 days but reads "
-        "every day of every table. The *before the damage* rows time `status` and `gaps` on the same lake, "
+        "max `ru_maxrss` (from `os.wait4`). `status` without `--start`/`--end` shows the last 14 days and reads "
+        "what those cells depend on: those days' folders, the landing zone down to the day folders, the "
+        "staleness of those days and of the input days they read; with `--start 2023-01-01 --end 2026-01-01` "
+        "it reads every day of every table. The *before the damage* rows time `status` and `gaps` on the same lake, "
         "built but not yet damaged. Before and after the damage every day is settled by the records and the "
         "listings, so no manifest is read (on the embedded catalog, pyiceberg is not even imported, and the "
         "SQLite state DB is read with the standard library's `sqlite3`, so neither is SQLAlchemy): a day's "
         "record holds its data file paths, and a damaged day is one whose folder lacks one of them. `gaps` lists "
         "the landing zone only down to the day folders and globs just the days that are not present; `status` "
-        "lists every landing file (its staleness compares each file's size and mtime with the recorded ones).",
+        "over every day lists every landing file (its staleness compares each file's size and mtime with the "
+        "recorded ones).",
         "",
         cli_table(lakes),
         "",

@@ -173,3 +173,41 @@ def test_sigkilled_repair_late_reruns_to_the_clean_result(three_days: Path, tmp_
     assert final.wait(timeout=600) == 0, final.stderr.read() if final.stderr else ""
     assert content(three_days) == expected
     assert find_stale(Lake.open(three_days)) == {}
+
+
+@pytest.mark.parametrize("last", [1, 2, 14])
+def test_status_shows_for_its_days_what_the_whole_lake_scan_finds(three_days: Path, last: int) -> None:
+    """``status`` reads only what its cells depend on (``PresentDays``, ``ExpectedDays``,
+    ``upstream_scope``): its cells equal those from every day's presence, expectation and the
+    whole staleness scan — also for a gold day stale through an ``upto`` input day it does not show."""
+    from lakemend.ops.heatmap import build_heatmap
+    from lakemend.ops.reads import LakeReads
+    from lakemend.ops.recovery import expected_days, find_stale, present_days
+
+    land_late_export(three_days)
+    [lost] = (three_days / "lake" / "bronze" / "orders" / f"day={START}").glob("*.parquet")
+    lost.unlink()
+    lake = Lake.open(three_days)
+    specs = lake.project.ordered
+    heat = build_heatmap(lake, specs, None, None, last=last)
+
+    whole = Lake.open(three_days)
+    reads = LakeReads(whole)
+    present = {s.qualified: present_days(whole, s.qualified, reads) for s in specs}
+    expected = {s.qualified: expected_days(whole, s, {}, reads) for s in specs}
+    stale = find_stale(whole, reads)
+    days = sorted(set().union(*present.values(), *expected.values()))[-last:]
+    assert heat.days == tuple(days)
+    for spec in specs:
+        row = {}
+        for day in days:
+            if day in expected[spec.qualified] and day not in present[spec.qualified]:
+                row[day] = "missing"
+            elif day in stale.get(spec.qualified, ()):
+                row[day] = "stale"
+            elif day in present[spec.qualified]:
+                row[day] = "published"
+        assert heat.cells[spec.qualified] == row, spec.qualified
+    assert heat.cells["gold.customer_orders"][LAST] == "stale"  # via customers_clean LATE, upto
+    if last == 14:
+        assert heat.cells["bronze.orders"][START] == "missing"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from lakemend.iceberg.files import files_by_day
 from lakemend.lake import Lake
 from lakemend.ops.reads import LakeReads
-from lakemend.ops.recovery import expected_days, find_stale, present_days
+from lakemend.ops.recovery import ExpectedDays, PresentDays, find_stale, upstream_scope
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -56,19 +56,22 @@ class Heatmap:
 
 
 def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date | None, last: int = 14) -> Heatmap:  # noqa: ANN001
-    cache: dict[str, set[dt.date]] = {}
+    """The cells of ``tables`` for the days between ``start`` and ``end`` that have data or expect
+    it (without either: the last ``last`` such days).
+
+    Only what the shown cells depend on is read: the folders of the days in question
+    (``recovery.PresentDays``), the landing zone down to the day folders and a glob of each
+    expected day that is not present (``recovery.ExpectedDays``), and the staleness of the shown
+    days and of the input days they read (``recovery.upstream_scope``)."""
     reads = LakeReads(lake)  # each table's records, proof and landing listing, read once for all three
     pauses = lake.state_reader.pauses()
     marks = lake.state_reader.marks()
-    present = {t.qualified: present_days(lake, t.qualified, reads) for t in tables}
-    stale = find_stale(lake, reads) if tables else {}  # the one staleness of `late` and `repair` too
-    expected = {t.qualified: expected_days(lake, t, cache, reads) for t in tables}
-    every = set().union(*present.values(), *expected.values()) if tables else set()
-    if start or end:
-        days = sorted(d for d in every if (start is None or d >= start) and (end is None or d <= end))
-    else:
-        days = sorted(every)[-last:]
+    present = PresentDays(lake, reads)
+    expected = ExpectedDays(lake, reads)
+    days = _shown_days(tables, present, expected, start, end, last)
     shown = set(days)
+    # the one staleness of `late` and `repair` too, for the shown cells and what they read
+    stale = find_stale(lake, reads, upstream_scope(lake, {t.qualified: shown for t in tables}, reads)) if days else {}
     cells: dict[str, dict[dt.date, str]] = {}
     paused: dict[str, str] = {}
     records: dict[str, dict[dt.date, int]] = {}
@@ -84,11 +87,11 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
                 state = "quarantined"
             elif day in failed:
                 state = "failed"
-            elif day in expected[spec.qualified] and day not in present[spec.qualified]:
+            elif not present.holds(spec.qualified, day) and expected.holds(spec, day):
                 state = "missing"
             elif day in stale.get(spec.qualified, ()):
                 state = "stale"
-            elif day in present[spec.qualified]:
+            elif present.holds(spec.qualified, day):
                 state = "published"
             else:
                 continue
@@ -98,6 +101,27 @@ def build_heatmap(lake: Lake, tables: list, start: dt.date | None, end: dt.date 
         if counted:
             records[spec.qualified] = counted
     return Heatmap(tuple(days), cells, paused, records, pauses)
+
+
+def _shown_days(tables: list, present: PresentDays, expected: ExpectedDays,  # noqa: ANN001
+                start: dt.date | None, end: dt.date | None, last: int) -> list[dt.date]:
+    """The days some table has present or expected, between ``start`` and ``end`` (neither: the last
+    ``last`` of them), oldest first; a candidate day is listed or globbed only when it comes into question."""
+    pool = set().union(*(present.candidates(t.qualified) for t in tables),
+                       *(expected.candidates(t) for t in tables)) if tables else set()
+
+    def has_data(day: dt.date) -> bool:
+        return any(present.holds(t.qualified, day) or expected.holds(t, day) for t in tables)
+
+    if start or end:
+        return sorted(d for d in pool if (start is None or d >= start) and (end is None or d <= end) and has_data(d))
+    days: list[dt.date] = []
+    for day in sorted(pool, reverse=True):
+        if len(days) == last:
+            break
+        if has_data(day):
+            days.append(day)
+    return sorted(days)
 
 
 def _quarantined_records(table: Table | None, days: set[dt.date]) -> dict[dt.date, int]:

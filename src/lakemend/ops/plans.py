@@ -74,8 +74,8 @@ def downstream_days(lake: Lake, targets: dict[str, set[dt.date]]) -> dict[str, s
         for upstream, days in frontier.items():
             for spec, inp in lake.project.dependants(upstream):
                 if spec.qualified not in published_cache:
-                    published_cache[spec.qualified] = set(lake.published_days(spec.qualified)) | set(
-                        lake.state.partition_states(spec.qualified))
+                    published_cache[spec.qualified] = set(lake.published_days(spec.qualified, from_state=True)) | set(
+                        lake.state_reader.partition_states(spec.qualified))
                 candidates = sorted(published_cache[spec.qualified] | days)
                 for changed in days:
                     for day in inp.affected(changed, candidates):

@@ -132,11 +132,18 @@ DayFolders = dict[dt.date, list[str]]
 """Day → the file names in a table's ``day=YYYY-MM-DD/`` folder."""
 
 
-def day_folder_listing(project: Project, root: str) -> DayFolders:
+def day_folder_listing(project: Project, root: str, day: dt.date | None = None) -> DayFolders:
     """The ``day=`` folders under a table's data root (as its data file paths start) and the
-    files in each: the local folders, or one listing of the S3 objects under the prefix."""
+    files in each: the local folders, or one listing of the S3 objects under the prefix
+    (``day``: that day's local folder only)."""
     listing: DayFolders = defaultdict(list)
     s3 = s3_uri(root)
+    if day is not None:
+        folder = local_path(f"{root}/day={day.isoformat()}")
+        if s3 is None and folder is not None and os.path.isdir(folder) and not os.path.islink(folder):
+            with os.scandir(folder) as inside:
+                listing[day] = [f.name for f in inside if f.is_file(follow_symlinks=False)]
+        return listing
     if s3 is not None:
         base = S3Path(s3, project.s3)
         for path, _ in base.files():

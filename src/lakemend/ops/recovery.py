@@ -9,6 +9,7 @@ day is readable and matches its metadata, its contract and the masking rules.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import os
 import re
@@ -22,7 +23,7 @@ from lakemend.dates import to_ranges
 from lakemend.iceberg.files import EMPTY_FILES_KEY, files_by_day, files_key, files_of_days
 from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
-from lakemend.ops.reads import DayFolders, LakeReads
+from lakemend.ops.reads import DayFolders, LakeReads, day_folder_listing
 from lakemend.project.project import TableSpec
 from lakemend.project.sources import landing_day_candidates, landing_days, landing_entries
 from lakemend.project.storage import S3Path, is_s3, local_path, s3_uri
@@ -47,6 +48,61 @@ def present_days(lake: Lake, qualified: str, reads: LakeReads | None = None) -> 
         return _present_from_records(records, reads.data_root(qualified), lambda: reads.day_folders(qualified),
                                      lambda: reads.table(qualified))
     return present_days_from_manifests(lake, qualified, reads.partition_states(qualified))
+
+
+@dataclass
+class PresentDays:
+    """:func:`present_days`, asked one day at a time where that lists less: ``status`` showing a few
+    days of a long table lists just those days' folders.
+
+    :meth:`candidates` is a superset of a table's present days (its records' days, when they hold
+    for the current snapshot), :meth:`holds` the exact answer for one day — from a listing of that
+    day's folder, as :func:`present_days` settles it from the listing of every folder. A table whose
+    records do not hold, an S3 table, or one asked about more than ``LISTED_FROM`` days is answered
+    from :func:`present_days` itself.
+    """
+
+    lake: Lake
+    reads: LakeReads
+    _full: dict[str, set[dt.date]] = field(default_factory=dict)
+    _held: dict[tuple[str, dt.date], bool] = field(default_factory=dict)
+    _asked: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    _roots: dict[str, str | None] = field(default_factory=dict)
+    """Table → its local data root when its days are answered one by one, else None."""
+
+    def candidates(self, qualified: str) -> set[dt.date]:
+        records = self.reads.records(qualified)
+        return self.full(qualified) if records is None else set(records)
+
+    def full(self, qualified: str) -> set[dt.date]:
+        if qualified not in self._full:
+            self._full[qualified] = present_days(self.lake, qualified, self.reads)
+        return self._full[qualified]
+
+    def holds(self, qualified: str, day: dt.date) -> bool:
+        """Whether the day is present (``day in present_days(...)``)."""
+        full = self._full.get(qualified)
+        if full is not None:
+            return day in full
+        if qualified not in self._roots:  # day by day: records that hold, in local folders
+            records = self.reads.records(qualified)
+            root = None if records is None else self.reads.data_root(qualified)
+            self._roots[qualified] = None if root is None or s3_uri(root) is not None else root
+        root = self._roots[qualified]
+        if root is None:
+            return day in self.full(qualified)
+        records = self.reads.records(qualified)
+        if day not in records:
+            return False
+        key = (qualified, day)
+        if key not in self._held:
+            self._asked[qualified] += 1
+            if self._asked[qualified] > LISTED_FROM:
+                return day in self.full(qualified)
+            self._held[key] = day in _present_from_records({day: records[day]}, root,
+                                                           lambda: day_folder_listing(self.lake.project, root, day),
+                                                           lambda: self.reads.table(qualified))
+        return self._held[key]
 
 
 def present_days_from_manifests(lake: Lake, qualified: str, states: dict[dt.date, dict] | None = None) -> set[dt.date]:
@@ -275,8 +331,52 @@ def _late_day(lake: Lake, spec: TableSpec, day: dt.date, listed: list | None = N
     return LateDay(spec.qualified, day, new, changed, removed) if new or removed or changed else None
 
 
-def _scan_stale(lake: Lake, reads: LakeReads | None = None) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
-    """The late landing days and every stale partition, in one pass (see ``find_stale``)."""
+LISTED_FROM = 64
+"""Scanning more days of a bronze table than this, its landing zone is listed once (``landing_listing``);
+fewer, each day's own glob lists just that day (``status`` scoped to the days it shows)."""
+
+
+def _built_days(reads: LakeReads, qualified: str) -> set[dt.date]:
+    """The days a table has built: recorded or published (records, or manifests)."""
+    return set(reads.partition_states(qualified)) | set(reads.published_days(qualified))
+
+
+def upstream_scope(lake: Lake, cells: dict[str, set[dt.date]], reads: LakeReads | None = None) -> dict[str, set[dt.date]]:
+    """The partitions whose staleness can reach ``cells`` (table → days): the cells themselves and,
+    transitively through the partition mappings, every built input day they read (an ``upto``
+    input: all its days up to the latest day asked). What ``find_stale`` scans for ``status``."""
+    reads = reads or LakeReads(lake)
+    scope = {table: set(days) for table, days in cells.items()}
+    for spec in reversed(lake.project.ordered):  # dependants first: their inputs' scope is complete when reached
+        days = scope.get(spec.qualified)
+        if not days:
+            continue
+        for inp in spec.inputs:
+            windows = _merged([inp.window(day) for day in days])
+            starts = [first for first, _ in windows]
+            read = scope.setdefault(inp.table, set())
+            for day in _built_days(reads, inp.table):
+                index = bisect.bisect_right(starts, day) - 1
+                if index >= 0 and day <= windows[index][1]:
+                    read.add(day)
+    return scope
+
+
+def _merged(windows: list[tuple[dt.date | None, dt.date]]) -> list[tuple[dt.date, dt.date]]:
+    """Inclusive day ranges (a start of None: from the beginning) merged into sorted, disjoint ones."""
+    merged: list[tuple[dt.date, dt.date]] = []
+    for first, last in sorted(((first or dt.date.min), last) for first, last in windows):
+        if merged and first <= merged[-1][1] + dt.timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _scan_stale(lake: Lake, reads: LakeReads | None = None,
+                scope: dict[str, set[dt.date]] | None = None) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
+    """The late landing days and every stale partition, in one pass (see ``find_stale``); ``scope``:
+    only these days of these tables (``upstream_scope`` of what is asked), else every built day."""
     from lakemend.ops.runner import decide
 
     reads = reads or LakeReads(lake)
@@ -286,15 +386,17 @@ def _scan_stale(lake: Lake, reads: LakeReads | None = None) -> tuple[list[LateDa
     late: list[LateDay] = []
     for spec in lake.project.ordered:
         states = reads.partition_states(spec.qualified)
-        built[spec.qualified] = set(states) | set(reads.published_days(spec.qualified))  # records, or manifests
-        for day in sorted(built[spec.qualified]):
+        built[spec.qualified] = _built_days(reads, spec.qualified)
+        days = built[spec.qualified] if scope is None else built[spec.qualified] & scope.get(spec.qualified, set())
+        listed = reads.landing if len(days) > LISTED_FROM or spec.qualified in reads.landing else None
+        for day in sorted(days):
             decision = decide(lake, spec, day, reads.published, states_cache=reads.states, prints_cache=reads.prints,
-                              landing_cache=reads.landing)
+                              landing_cache=listed)
             if decision.action == "build" or marks.get((spec.qualified, day), {}).get("mark") == "stale":
                 direct[spec.qualified].add(day)
             # landing files that match the recorded input key are the recorded ones: only the others can be late
             if spec.layer == "bronze" and decision.action != "up-to-date" and day in states:
-                listing = reads.landing.get(spec.qualified)
+                listing = None if listed is None else listed.get(spec.qualified)
                 item = _late_day(lake, spec, day, None if listing is None else listing.get(day, []))
                 if item is not None:
                     late.append(item)
@@ -307,7 +409,8 @@ def _scan_stale(lake: Lake, reads: LakeReads | None = None) -> tuple[list[LateDa
     return late, stale
 
 
-def find_stale(lake: Lake, reads: LakeReads | None = None) -> dict[str, set[dt.date]]:
+def find_stale(lake: Lake, reads: LakeReads | None = None,
+               scope: dict[str, set[dt.date]] | None = None) -> dict[str, set[dt.date]]:
     """**The** stale partitions of the lake, by table — from storage truth, never from what a command planned.
 
     `status` (its stale cells), `late` (its partitions to rebuild), `repair --late` and
@@ -326,8 +429,11 @@ def find_stale(lake: Lake, reads: LakeReads | None = None) -> dict[str, set[dt.d
     * quarantine or rollback marked it stale and it was not rebuilt since; or
     * it reads a stale partition (transitively, through the partition mappings): rebuilding that
       one changes its input.
+
+    ``scope`` (``status``, which shows some days): only these days are scanned; for the
+    ``upstream_scope`` of some partitions, their staleness is exactly what the whole scan finds.
     """
-    return _scan_stale(lake, reads)[1]
+    return _scan_stale(lake, reads, scope)[1]
 
 
 def find_late(lake: Lake) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
