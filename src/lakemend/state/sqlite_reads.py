@@ -137,15 +137,18 @@ class SqliteReads:
 
     def _rows(self, table: str, columns: tuple[str, ...], where: str, parameters: tuple) -> list[dict[str, Any]]:
         """The table's rows as dicts, dates and times as the store returns them."""
+        dates = [i for i, name in enumerate(columns) if name in _DATES]
+        times = [i for i, name in enumerate(columns) if name in _TIMES]
+        day, moment = dt.date.fromisoformat, dt.datetime.fromisoformat
         rows = []
-        for values in self._execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {where}", parameters):
-            row = dict(zip(columns, values, strict=True))
-            for name in _DATES.intersection(row):
-                row[name] = dt.date.fromisoformat(row[name])
-            for name in _TIMES.intersection(row):
-                if row[name] is not None:
-                    row[name] = dt.datetime.fromisoformat(row[name])
-            rows.append(row)
+        for found in self._execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {where}", parameters):
+            values = list(found)  # status reads every day of every table: no per-row set work
+            for i in dates:
+                values[i] = day(values[i])
+            for i in times:
+                if values[i] is not None:
+                    values[i] = moment(values[i])
+            rows.append(dict(zip(columns, values)))
         return rows
 
     def _execute(self, query: str, parameters: tuple) -> list[tuple]:
