@@ -1,9 +1,9 @@
 """What one look at the lake reads, each thing once: ``status``, ``gaps``, ``late`` and ``repair``.
 
 ``status`` asks three questions of every table — which days are present, which are expected,
-which are stale — and each answer reads the same things: the table's partition records, the
-proof that they are its current snapshot's, its landing listing and its recorded landing
-fingerprints. A :class:`LakeReads` holds them for one command, so each is read once however
+which are stale (of the days it shows, and of the input days those read) — and each answer reads
+the same things: the table's partition records, the proof that they are its current snapshot's,
+its landing listing and its recorded landing fingerprints. A :class:`LakeReads` holds them for one command, so each is read once however
 many questions ask. Nothing is written while it lives, so nothing it holds goes stale; a
 command that writes (a repair) uses a new one for each look.
 

@@ -3,8 +3,10 @@
 ``gaps`` and ``late`` read the state DB's partition records where the table's snapshot history
 proves them current (else Iceberg manifests), the landing listing and one listing of each table's
 day folders — never data files. ``gaps`` lists the landing zone only down to the day folders where
-the pattern allows, and globs just the days that are not present (:class:`ExpectedDays`). ``verify`` reads data files on purpose: it proves each published
-day is readable and matches its metadata, its contract and the masking rules.
+the pattern allows, and globs just the days that are not present (:class:`ExpectedDays`);
+``status`` asks day by day what its cells need (:class:`PresentDays`, :func:`upstream_scope`).
+``verify`` reads data files on purpose: it proves each published day is readable and matches its
+metadata, its contract and the masking rules.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ def present_days(lake: Lake, qualified: str, reads: LakeReads | None = None) -> 
         return _present_from_records(records, reads.data_root(qualified), lambda: reads.day_folders(qualified),
                                      lambda: reads.table(qualified))
     return present_days_from_manifests(lake, qualified, reads.partition_states(qualified))
+
+
+LISTED_FROM = 64
+"""Asked about more days of a table than this, the whole table is listed at once (its landing zone,
+``landing_listing``; its day folders, ``present_days``); fewer, each day's own folder or glob."""
 
 
 @dataclass
@@ -329,11 +336,6 @@ def _late_day(lake: Lake, spec: TableSpec, day: dt.date, listed: list | None = N
     removed = tuple(sorted(set(recorded) - set(current)))
     changed = tuple(sorted(p for p in set(current) & set(recorded) if current[p].sha256 != recorded[p].sha256))
     return LateDay(spec.qualified, day, new, changed, removed) if new or removed or changed else None
-
-
-LISTED_FROM = 64
-"""Scanning more days of a bronze table than this, its landing zone is listed once (``landing_listing``);
-fewer, each day's own glob lists just that day (``status`` scoped to the days it shows)."""
 
 
 def _built_days(reads: LakeReads, qualified: str) -> set[dt.date]:
