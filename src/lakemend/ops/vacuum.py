@@ -290,7 +290,7 @@ def plan_vacuum(lake: Lake, older_than: dt.timedelta, tables: Iterable[str] | No
 def _paths_to_record(lake: Lake, table: Table, qualified: str) -> tuple[tuple[dt.date, str, tuple[str, ...]], ...]:
     """The partition records of ``qualified`` without data file paths (made before state DB revision
     0003) whose files key is its current snapshot's, with those paths from the manifests."""
-    old = {day: state["files_key"] for day, state in lake.state.partition_states(qualified).items()
+    old = {day: state["files_key"] for day, state in lake.state_reader.partition_states(qualified).items()
            if state["files"] is None}
     if not old:
         return ()
