@@ -132,18 +132,11 @@ DayFolders = dict[dt.date, list[str]]
 """Day → the file names in a table's ``day=YYYY-MM-DD/`` folder."""
 
 
-def day_folder_listing(project: Project, root: str, day: dt.date | None = None) -> DayFolders:
+def day_folder_listing(project: Project, root: str) -> DayFolders:
     """The ``day=`` folders under a table's data root (as its data file paths start) and the
-    files in each: the local folders, or one listing of the S3 objects under the prefix
-    (``day``: that day's local folder only)."""
+    files in each: the local folders, or one listing of the S3 objects under the prefix."""
     listing: DayFolders = defaultdict(list)
     s3 = s3_uri(root)
-    if day is not None:
-        folder = local_path(f"{root}/day={day.isoformat()}")
-        if s3 is None and folder is not None and os.path.isdir(folder) and not os.path.islink(folder):
-            with os.scandir(folder) as inside:
-                listing[day] = [f.name for f in inside if f.is_file(follow_symlinks=False)]
-        return listing
     if s3 is not None:
         base = S3Path(s3, project.s3)
         for path, _ in base.files():
@@ -159,9 +152,23 @@ def day_folder_listing(project: Project, root: str, day: dt.date | None = None) 
         for entry in entries:
             day = _folder_day(entry.name)
             if day is not None and entry.is_dir(follow_symlinks=False):
-                with os.scandir(entry.path) as inside:
-                    listing[day] = [f.name for f in inside if f.is_file(follow_symlinks=False)]
+                listing[day] = _files_in(entry.path)
     return listing
+
+
+def one_day_folder(root: str, day: dt.date) -> DayFolders:
+    """:func:`day_folder_listing` of one day of a local data root: that ``day=`` folder's files
+    (nothing when it is missing or a link, as the whole listing skips it)."""
+    folder = local_path(f"{root}/day={day.isoformat()}")
+    if folder is None or not os.path.isdir(folder) or os.path.islink(folder):
+        return {}
+    return {day: _files_in(folder)}
+
+
+def _files_in(folder: str) -> list[str]:
+    """The names of the regular files in a folder (not through links)."""
+    with os.scandir(folder) as inside:
+        return [f.name for f in inside if f.is_file(follow_symlinks=False)]
 
 
 def _folder_day(name: str) -> dt.date | None:

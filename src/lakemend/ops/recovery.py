@@ -25,7 +25,7 @@ from lakemend.dates import to_ranges
 from lakemend.iceberg.files import EMPTY_FILES_KEY, files_by_day, files_key, files_of_days
 from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
-from lakemend.ops.reads import DayFolders, LakeReads, day_folder_listing
+from lakemend.ops.reads import DayFolders, LakeReads, one_day_folder
 from lakemend.project.project import TableSpec
 from lakemend.project.sources import landing_day_candidates, landing_days, landing_entries
 from lakemend.project.storage import S3Path, is_s3, local_path, s3_uri
@@ -91,14 +91,13 @@ class PresentDays:
         full = self._full.get(qualified)
         if full is not None:
             return day in full
+        records = self.reads.records(qualified)
         if qualified not in self._roots:  # day by day: records that hold, in local folders
-            records = self.reads.records(qualified)
             root = None if records is None else self.reads.data_root(qualified)
             self._roots[qualified] = None if root is None or s3_uri(root) is not None else root
         root = self._roots[qualified]
-        if root is None:
+        if root is None or records is None:
             return day in self.full(qualified)
-        records = self.reads.records(qualified)
         if day not in records:
             return False
         key = (qualified, day)
@@ -107,7 +106,7 @@ class PresentDays:
             if self._asked[qualified] > LISTED_FROM:
                 return day in self.full(qualified)
             self._held[key] = day in _present_from_records({day: records[day]}, root,
-                                                           lambda: day_folder_listing(self.lake.project, root, day),
+                                                           lambda: one_day_folder(root, day),
                                                            lambda: self.reads.table(qualified))
         return self._held[key]
 

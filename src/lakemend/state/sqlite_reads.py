@@ -27,7 +27,8 @@ from lakemend.errors import LakemendError
 from lakemend.project.sources import Fingerprint
 from lakemend.state.revision import HEAD
 
-BUSY_TIMEOUT_SECONDS = 30  # as the store's connections wait for a writer
+BUSY_TIMEOUT_SECONDS = 30
+"""How long a state DB connection waits for another process's write (the store's and this reader's)."""
 
 PARTITION_COLUMNS = ("table_name", "day", "input_key", "files_key", "snapshot_id", "run_id", "rows", "built_at",
                      "files")

@@ -60,7 +60,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lakemend.project.sources import Fingerprint
 from lakemend.state.guard import open_engine
 from lakemend.state.migrate import upgrade
-from lakemend.state.sqlite_reads import split_files
+from lakemend.state.sqlite_reads import BUSY_TIMEOUT_SECONDS, split_files
 
 logger = logging.getLogger(__name__)
 
@@ -674,9 +674,6 @@ def upsert(conn: Connection, table: Table, row: dict[str, Any]) -> None:
         return
     conn.execute(delete(table).where(*[table.c[k] == row[k] for k in keys]))
     conn.execute(insert(table).values(**row))
-
-
-BUSY_TIMEOUT_SECONDS = 30
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
