@@ -14,8 +14,9 @@ What it does:
    ``verify`` of one tiny day and ``--help``.
 3. Runs each command once more in a child that writes the names of every module in
    ``sys.modules`` when it ends (the order they were imported in), then times ``--repeats``
-   processes that only import those modules, in that order, and leave without the interpreter's
-   teardown (as ``lakemend`` does): the *import floor*, what the command costs before any of its
+   processes that only import those modules, in that order, with the garbage collector set as
+   ``lakemend`` starts it (``lakemend.startup``), and leave without the interpreter's teardown
+   (as ``lakemend`` does): the *import floor*, what the command costs before any of its
    work (interpreter start-up included). The command's CPU minus its floor is what its own work
    (planning, engine, commits, ledger, exit handlers) costs.
 4. Prints a Markdown table; ``--write-docs`` puts it between ``<!-- bench_startup:start -->`` and
@@ -63,6 +64,8 @@ with open(sys.argv[1], "w") as out:
 
 IMPORT_ALL = """\
 import importlib, json, os, sys
+from lakemend.startup import collect_rarely
+collect_rarely()  # as the lakemend process starts (lakemend.cli.main)
 for name in json.load(open(sys.argv[1])):
     try:
         importlib.import_module(name)
@@ -146,7 +149,9 @@ def section(args: argparse.Namespace, measured: list[Command], days: int) -> str
         f"{args.repeats}). The *import floor* is a process that only imports the modules the same command "
         "had imported when it ended (recorded in a child, imported in their order; interpreter start-up included; it "
         "leaves without the interpreter's teardown, as `lakemend` itself does since 2026-11-28 — freeing the modules "
-        "cost 0.15–0.25 CPU s): what the command costs before any of its own work.",
+        "cost 0.15–0.25 CPU s — and with the garbage collector set as `lakemend` starts it since 2026-11-29: it collects "
+        "only every 50,000 allocations until a build's first day, `lakemend.startup`): what the command costs before "
+        "any of its own work.",
         "",
         f"Measured {dt.date.today()} on {machine()}. Other processes used {min(others):.0%}–{max(others):.0%} of the "
         "CPUs during the runs.",

@@ -9,7 +9,6 @@ one server serves the whole run (a conftest.py of its own would shadow the suite
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess

@@ -1,5 +1,5 @@
 """python -m lakemend"""
 
-from lakemend.cli.app import main
+from lakemend.cli import main
 
 main()

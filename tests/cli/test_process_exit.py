@@ -66,3 +66,31 @@ def test_under_a_profiler_the_exit_is_the_normal_one(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert stats.is_file() and stats.stat().st_size > 0  # cProfile writes it after lakemend returned
+
+
+_GC_AT_EXIT = textwrap.dedent("""
+    import atexit, gc, sys
+    atexit.register(lambda: print("gc", gc.get_threshold()[0], gc.get_freeze_count() > 0, flush=True))
+    sys.argv = ["lakemend", *sys.argv[1:]]
+    from lakemend.cli import main  # the console script's entry point
+    main()
+""")
+
+
+def test_the_process_collects_garbage_rarely_until_a_build_begins(example: Path) -> None:
+    """``lakemend.startup``: the process starts with a high collection threshold; the first day a
+    build works on freezes what the imports made and brings Python's threshold back."""
+    import gc
+
+    from lakemend.startup import STARTUP_THRESHOLD
+
+    def threshold_at_exit(*args: str) -> str:
+        env = {**os.environ, "LAKEMEND_REASON": "gc test"}
+        done = subprocess.run([sys.executable, "-c", _GC_AT_EXIT, "-C", str(example), *args], capture_output=True,
+                              text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()[-1]
+
+    assert threshold_at_exit("status") == f"gc {STARTUP_THRESHOLD} False"
+    built = threshold_at_exit("run", "--date", "2025-10-20", "--select", "bronze.orders")
+    assert built == f"gc {gc.get_threshold()[0]} True"

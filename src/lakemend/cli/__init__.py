@@ -1,5 +1,17 @@
 """The ``lakemend`` command line (see app.py); the entry point is ``main``."""
 
-from lakemend.cli.app import main
+from __future__ import annotations
+
+
+def main() -> None:
+    """The ``lakemend`` process: its garbage collection set for start-up (``lakemend.startup``)
+    before the CLI and what it uses are imported, then the command (``app.main``)."""
+    from lakemend.startup import collect_rarely
+
+    collect_rarely()
+    from lakemend.cli.app import main as run
+
+    run()
+
 
 __all__ = ["main"]

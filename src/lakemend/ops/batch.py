@@ -60,6 +60,7 @@ from lakemend.ops.job import (
 )
 from lakemend.interrupts import interrupts_deferred, stop_if_interrupted
 from lakemend.ops.workers import in_threads
+from lakemend.startup import work_begins
 from lakemend.state import leases, metrics
 from lakemend.state.guard import StateUnavailable
 from lakemend.state.metrics import Dimensions
@@ -186,6 +187,7 @@ def _build(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions, sta
     engine = parser_engine() if spec.layer == "bronze" else lake.engine
     gate = _TableGate()
     with BuildSession(lake, engine, spec, [d.job.day for d in days]) as shared:
+        work_begins()  # the process's imports are done: collect garbage as usual from here
 
         def build(day: _Day) -> None:
             if started is not None:
