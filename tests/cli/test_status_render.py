@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import build
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import configure
 
 TABLES = ["bronze.hubspot_contacts", "bronze.orders", "silver.customers_clean", "silver.orders_clean",
@@ -150,3 +152,34 @@ def test_quarantined_records_are_counted(example: Path) -> None:
     code, out, _ = lakemend(example, "status")
     assert f"records quarantined: {held}" in out
     assert rows_of(out)["bronze.orders"].split()[1] == "▣"
+
+
+def _left_out_by_the_first_rule(days: list[dt.date], prefix: int, width: int) -> int:
+    """How many of the oldest days the heatmap leaves out, as its first version found it: drop the
+    oldest day while the rest is too wide (quadratic, so the renderer no longer does it this way)."""
+    def needed(shown: list[dt.date], cell: int) -> int:
+        gaps = sum(1 for a, b in zip(shown, shown[1:]) if (b - a).days > 1)
+        return prefix + cell * len(shown) + gaps * (1 if cell == 1 else 2)
+
+    cell = 3 if needed(days, 3) <= width else 1
+    shown = list(days)
+    while len(shown) > 1 and needed(shown, cell) > width:
+        shown.pop(0)
+    return len(days) - len(shown)
+
+
+@given(offsets=st.sets(st.integers(0, 700), min_size=1, max_size=250), name=st.integers(1, 40),
+       width=st.integers(10, 300))
+@settings(max_examples=150, deadline=None)
+def test_the_days_left_out_to_fit_the_width_are_the_oldest_ones_that_do_not_fit(offsets: set[int], name: int,
+                                                                               width: int) -> None:
+    import re
+
+    from lakemend.cli.ops import render_heatmap
+    from lakemend.ops.heatmap import Heatmap
+
+    days = sorted(dt.date(2024, 1, 1) + dt.timedelta(days=o) for o in offsets)
+    heat = Heatmap(days=tuple(days), cells={"t" * name: dict.fromkeys(days, "published")})
+    text = "\n".join(render_heatmap(heat, width))
+    found = re.search(r"the oldest (\d+) of (\d+) days are left out", text)
+    assert (int(found.group(1)) if found else 0) == _left_out_by_the_first_rule(days, name + 3, width)

@@ -135,16 +135,24 @@ def render_heatmap(heat, width: int) -> list[str]:  # noqa: ANN001 - ops.heatmap
     name_width = max(len(n) for n in names)
     prefix = name_width + 3  # the name, the pause marker, a space
     days = list(heat.days)
-    left_out = 0
 
-    def needed(shown: list, cell: int) -> int:
-        gaps = sum(1 for a, b in zip(shown, shown[1:]) if (b - a).days > 1)
-        return prefix + cell * len(shown) + gaps * (1 if cell == 1 else 2)
+    def needed(cell: int) -> int:
+        gaps = sum(1 for a, b in zip(days, days[1:]) if (b - a).days > 1)
+        return prefix + cell * len(days) + gaps * (1 if cell == 1 else 2)
 
-    cell = 3 if needed(days, 3) <= width else 1
-    while len(days) > 1 and needed(days, cell) > width:
-        days.pop(0)
-        left_out += 1
+    def first_fitting(cell: int) -> int:
+        """Where the longest run of the last days that fits ``width`` starts (the last day at least)."""
+        used, start = prefix + cell, len(days) - 1
+        while start > 0:
+            more = cell + ((1 if cell == 1 else 2) if (days[start] - days[start - 1]).days > 1 else 0)
+            if used + more > width:
+                break
+            used, start = used + more, start - 1
+        return start
+
+    cell = 3 if needed(3) <= width else 1
+    left_out = first_fitting(cell)
+    days = days[left_out:]
     gap_before = {i for i in range(1, len(days)) if (days[i] - days[i - 1]).days > 1}
     gap = GAP_SYMBOL if cell == 1 else f"{GAP_SYMBOL} "
 
