@@ -212,11 +212,12 @@ class Lake:
             from pyiceberg.exceptions import CommitFailedException
 
             from lakemend.iceberg.maintenance import missing_properties
+            from lakemend.iceberg.transaction import transaction
 
             missing = missing_properties(table)
             if missing:
                 try:
-                    with table.transaction() as tx:
+                    with transaction(table) as tx:
                         tx.set_properties(missing)
                 except CommitFailedException:
                     table.refresh()  # someone committed meanwhile; vacuum sets them too

@@ -67,3 +67,38 @@ def test_empty_day_publishes_zero_rows(table) -> None:  # noqa: ANN001
     publish_day(table, rows(D1, [1, 2]), D1, "r1")
     publish_day(table, rows(D1, []), D1, "r2")
     assert ids_of(table, D1) == []
+
+
+def _without_clock(metadata) -> dict:  # noqa: ANN001 - pyiceberg TableMetadata
+    return metadata.model_dump(exclude={"last_updated_ms"})
+
+
+def test_a_transaction_works_out_its_pending_metadata_once_per_change(table, tmp_path: Path) -> None:  # noqa: ANN001
+    """``iceberg.transaction``: what pyiceberg's own transaction would answer, computed again only
+    when an update is staged or the table's metadata is replaced (a refresh after another commit)."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.table import Transaction
+    from pyiceberg.table.update.snapshot import ManageSnapshots
+
+    from lakemend.iceberg.transaction import transaction
+
+    publish_day(table, rows(D1, [1, 2]), D1, "r1")
+    tx = transaction(table)
+    first = tx.table_metadata
+    assert tx.table_metadata is first  # nothing changed: not worked out again
+    tx.set_properties({"a": "1"})
+    ManageSnapshots(tx).create_tag(table.current_snapshot().snapshot_id, "t1").commit()
+    staged = tx.table_metadata
+    assert staged is not first and staged.properties["a"] == "1" and "t1" in staged.refs
+    plain = Transaction(table)
+    plain._updates = tx._updates  # the same staged updates, worked out by pyiceberg itself
+    assert _without_clock(staged) == _without_clock(plain.table_metadata)
+    other = SqlCatalog("t", uri=f"sqlite:///{tmp_path}/c.db", warehouse=tmp_path.as_uri()).load_table("bronze.t")
+    publish_day(other, rows(D2, [3]), D2, "r2")  # another writer commits
+    table.refresh()
+    moved = tx.table_metadata
+    assert moved is not staged and moved.current_snapshot_id == other.metadata.current_snapshot_id
+    assert "t1" in moved.refs and moved.properties["a"] == "1"
+    tx.commit_transaction()
+    assert table.metadata.properties["a"] == "1" and "t1" in table.metadata.refs
+    assert ids_of(table, D1) == [1, 2] and ids_of(table, D2) == [3]

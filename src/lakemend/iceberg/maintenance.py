@@ -76,13 +76,15 @@ def compact_manifests(table: Table, run_id: str) -> tuple[int, int]:
     (pyiceberg's ref requirement): a concurrent publish makes it fail with ``CommitFailedException``
     and nothing changes.
     """
+    from lakemend.iceberg.transaction import transaction
+
     table.refresh()
     before = data_manifests(table)
     if before < 2:
         return before, before
     saved = {key: table.properties[key] for key in _MERGE_NOW if key in table.properties}
     unset = [key for key in _MERGE_NOW if key not in table.properties]
-    with table.transaction() as tx:
+    with transaction(table) as tx:
         tx.set_properties(_MERGE_NOW)
         with tx.update_snapshot(snapshot_properties=compaction_properties(run_id)).merge_append():
             pass

@@ -154,6 +154,8 @@ def publish_days(table, staged: list[StagedDay], run_id: str, *,  # noqa: ANN001
 
     from pyiceberg.expressions import In
 
+    from lakemend.iceberg.transaction import transaction
+
     if not staged:
         return {}
     table.refresh()
@@ -176,7 +178,7 @@ def publish_days(table, staged: list[StagedDay], run_id: str, *,  # noqa: ANN001
             properties["lakemend.day"] = days[0].isoformat()
         else:
             properties["lakemend.days"] = f"{days[0].isoformat()}..{days[-1].isoformat()}"
-        with table.transaction() as tx:
+        with transaction(table) as tx:
             _swap_in(tx, table, old, [f for day in staged for f in day.files], tag, properties)
         seen["before"] = before.snapshot_id
 
@@ -278,12 +280,14 @@ def replace_day_files(table, day: dt.date, files: list, run_id: str, action: str
     Used by rollback of one day (the target snapshot's files are reused, not rewritten) and by
     quarantine (no files: the day leaves the table; its rows stay reachable through the tag).
     """
+    from lakemend.iceberg.transaction import transaction
+
     table.refresh()
     before = table.current_snapshot()
     properties = {"lakemend.run-id": run_id, "lakemend.day": day.isoformat(), "lakemend.action": action}
 
     def commit() -> None:
-        with table.transaction() as tx:
+        with transaction(table) as tx:
             _swap_in(tx, table, day_files(table, day), files, restore_tag(run_id), properties)
 
     _with_retries(table, commit)
@@ -384,6 +388,8 @@ def drop_stale_branches(table, may_drop: Callable[[str], bool]) -> tuple[str, ..
     """
     from pyiceberg.table.update.snapshot import ManageSnapshots
 
+    from lakemend.iceberg.transaction import transaction
+
     def doomed() -> dict[str, int]:
         refs = table.metadata.refs
         return {name: ref.snapshot_id for name, ref in refs.items()
@@ -399,7 +405,7 @@ def drop_stale_branches(table, may_drop: Callable[[str], bool]) -> tuple[str, ..
         names = [n for n, snapshot_id in planned.items() if n in refs and refs[n].snapshot_id == snapshot_id]
         dropped[:] = names
         if names:
-            with table.transaction() as tx:
+            with transaction(table) as tx:
                 manage = ManageSnapshots(tx)
                 for name in names:
                     manage.remove_branch(name)

@@ -462,6 +462,7 @@ def _upkeep(table: Table, item: TableVacuum) -> tuple[tuple[str, ...], tuple[int
     snapshots and files are exactly what was expired and deleted."""
     from pyiceberg.exceptions import CommitFailedException
 
+    from lakemend.iceberg.transaction import transaction
     from lakemend.ops.runner import new_run_id
 
     properties: tuple[str, ...] = ()
@@ -471,7 +472,7 @@ def _upkeep(table: Table, item: TableVacuum) -> tuple[tuple[str, ...], tuple[int
             table.refresh()
             missing = {k: v for k, v in item.properties if k not in table.properties}
             if missing and not properties:
-                with table.transaction() as tx:
+                with transaction(table) as tx:
                     tx.set_properties(missing)
                 properties = tuple(sorted(missing))
             if item.compact and manifests is None:
@@ -492,6 +493,8 @@ def _expire(table: Table, item: TableVacuum) -> tuple[int, tuple[str, ...]]:
     from pyiceberg.exceptions import CommitFailedException
     from pyiceberg.table.update.snapshot import ExpireSnapshots, ManageSnapshots
 
+    from lakemend.iceberg.transaction import transaction
+
     for attempt in range(COMMIT_ATTEMPTS):
         table.refresh()
         metadata = table.metadata
@@ -504,7 +507,7 @@ def _expire(table: Table, item: TableVacuum) -> tuple[int, tuple[str, ...]]:
         if not drop and not expire:
             return 0, ()
         try:
-            with table.transaction() as tx:
+            with transaction(table) as tx:
                 if drop:
                     refs = ManageSnapshots(tx)
                     for ref in drop:
