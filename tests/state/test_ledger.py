@@ -69,6 +69,38 @@ def test_runs_and_jobs_round_trip(store: StateStore) -> None:
     assert store.failed_days(TABLE) == set()  # only the newest job of a day counts
 
 
+def test_a_batch_closes_its_rows_and_records_its_days_in_one_go(store: StateStore) -> None:
+    """``finish_batch``: each statement runs once for all the days (executemany); every day still
+    gets its own ledger values, partition record (its marks cleared) and fingerprints (replaced)."""
+    days = [D1, D2, D2 + dt.timedelta(days=1)]
+    store.start_run("r1", "run", {}, None)
+    ids = store.start_jobs("r1", "run", "bronze", "bronze.orders", [(d, f"in{i}") for i, d in enumerate(days)], None, 4)
+    store.mark("bronze.orders", D1, "stale", "upstream rebuilt", "r0")
+    store.mark("bronze.orders", D2, "damaged", "quarantined", "r0")
+    store.record_fingerprints("bronze.orders", D2, [Fingerprint("old.csv", 9, "m", "h")], "r0")
+    closed = [(ids[0], "succeeded", dict(rows_written=5, snapshot_after=8, error=None)),
+              (ids[1], "succeeded", dict(rows_written=6, snapshot_after=8, error=None)),
+              (ids[2], "failed", dict(error="boom"))]
+    built = [dict(table="bronze.orders", day=d, input_key=f"in{i}", files_key=f"f{i}", snapshot_id=8, rows=5 + i,
+                  files=[f"/lake/day={d}/{i}.parquet"]) for i, d in enumerate(days[:2])]
+    prints = [("bronze.orders", D1, [Fingerprint("a.csv", 1, "m1", "h1"), Fingerprint("b.csv", 2, "m2", "h2")]),
+              ("bronze.orders", D2, [Fingerprint("c.csv", 3, "m3", "h3")])]
+    dims = metrics.Dimensions("bronze", "bronze.orders", "orders")
+    store.finish_batch(closed, built, prints, "r1", [metrics.row(metrics.SUCCEEDED, 1, dims, "r1")] * 2)
+
+    rows = {j["id"]: j for j in store.jobs_of_runs(["r1"])}
+    assert [(rows[i]["status"], rows[i]["rows_written"], rows[i]["snapshot_after"], rows[i]["error"]) for i in ids] == [
+        ("succeeded", 5, 8, None), ("succeeded", 6, 8, None), ("failed", None, None, "boom")]
+    assert all(rows[i]["ended_at"] is not None and rows[i]["snapshot_before"] == 4 for i in ids)
+    states = store.partition_states("bronze.orders")
+    assert {d: (s["input_key"], s["files_key"], s["rows"], s["files"]) for d, s in states.items()} == {
+        D1: ("in0", "f0", 5, (f"/lake/day={D1}/0.parquet",)), D2: ("in1", "f1", 6, (f"/lake/day={D2}/1.parquet",))}
+    assert store.marks() == {}
+    assert [p.path for p in store.fingerprints("bronze.orders", D1)] == ["a.csv", "b.csv"]
+    assert store.fingerprints("bronze.orders", D2) == [Fingerprint("c.csv", 3, "m3", "h3")]  # replaced
+    assert store.failed_days("bronze.orders") == {days[2]}
+
+
 def test_run_history_is_the_jobs_of_the_days_and_their_runs(store: StateStore) -> None:
     for run_id, day in (("r1", D1), ("r2", D2)):
         store.start_run(run_id, "run", {}, None)

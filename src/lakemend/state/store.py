@@ -47,6 +47,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     event,
     func,
@@ -451,14 +452,11 @@ class StateStore:
         arguments of :meth:`record_partition`), the landing fingerprints of bronze days, metrics."""
         now = utcnow()
         with self.engine.begin() as conn:
-            for entry in built:
-                _record_partition(conn, entry, run_id, now)
-            for table, day, day_prints in prints:
-                _record_fingerprints(conn, table, day, day_prints, run_id, now)
+            _record_partitions(conn, built, run_id, now)
+            _record_fingerprints(conn, prints, run_id, now)
             if metric_rows:
                 conn.execute(insert(metrics), list(metric_rows))
-            for job_id, status, values in closed:
-                conn.execute(update(jobs).where(jobs.c.id == job_id).values(status=status, ended_at=now, **values))
+            _close_jobs(conn, closed, now)
 
     def set_job_external(self, job_id: int, external_id: str | None, log_uri: str | None) -> None:
         """Record where a job runs outside this process: the external engine's id of it (an EMR
@@ -536,8 +534,8 @@ class StateStore:
                          run_id: str, rows: int, files: Sequence[str] | None = None) -> None:
         """A day's build state; ``files``: its data file paths (whose ``files_key`` is ``files_key``)."""
         with self.engine.begin() as conn:
-            _record_partition(conn, dict(table=table, day=day, input_key=input_key, files_key=files_key,
-                                         snapshot_id=snapshot_id, rows=rows, files=files), run_id, utcnow())
+            _record_partitions(conn, [dict(table=table, day=day, input_key=input_key, files_key=files_key,
+                                           snapshot_id=snapshot_id, rows=rows, files=files)], run_id, utcnow())
 
     def forget_partition(self, table: str, day: dt.date) -> None:
         with self.engine.begin() as conn:
@@ -586,7 +584,7 @@ class StateStore:
     # ----- landing fingerprints --------------------------------------------------------------
     def record_fingerprints(self, table: str, day: dt.date, prints: Iterable[Fingerprint], run_id: str) -> None:
         with self.engine.begin() as conn:
-            _record_fingerprints(conn, table, day, prints, run_id, utcnow())
+            _record_fingerprints(conn, [(table, day, prints)], run_id, utcnow())
 
     def fingerprints_by_day(self, table: str) -> dict[dt.date, list[Fingerprint]]:
         """Every recorded landing fingerprint of a table, per day, in one query."""
@@ -632,13 +630,27 @@ class PauseFlags:
         return flags.get(table) or flags.get("*")
 
 
-def _record_partition(conn: Connection, entry: dict[str, Any], run_id: str, now: dt.datetime) -> None:
-    """A day's build state (``entry``: table, day, input_key, files_key, snapshot_id, rows and optionally
-    files, the day's data file paths); clears its marks."""
-    conn.execute(delete(marks).where(marks.c.table_name == entry["table"], marks.c.day == entry["day"]))
-    upsert(conn, partitions, dict(table_name=entry["table"], day=entry["day"], input_key=entry["input_key"],
-                                  files_key=entry["files_key"], snapshot_id=entry["snapshot_id"], run_id=run_id,
-                                  rows=entry["rows"], built_at=now, files=_joined_files(entry.get("files"))))
+def _record_partitions(conn: Connection, entries: Sequence[dict[str, Any]], run_id: str, now: dt.datetime) -> None:
+    """Days' build states (each entry: table, day, input_key, files_key, snapshot_id, rows and optionally
+    files, the day's data file paths); clears their marks. Each statement runs once for all the days."""
+    if not entries:
+        return
+    conn.execute(delete(marks).where(marks.c.table_name == bindparam("t"), marks.c.day == bindparam("d")),
+                 [{"t": e["table"], "d": e["day"]} for e in entries])
+    upsert(conn, partitions, [dict(table_name=e["table"], day=e["day"], input_key=e["input_key"],
+                                   files_key=e["files_key"], snapshot_id=e["snapshot_id"], run_id=run_id,
+                                   rows=e["rows"], built_at=now, files=_joined_files(e.get("files"))) for e in entries])
+
+
+def _close_jobs(conn: Connection, closed: Sequence[tuple[int, str, dict[str, Any]]], now: dt.datetime) -> None:
+    """Ledger rows closed (job id, status, values): one UPDATE for the rows that set the same columns."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for job_id, status, values in closed:
+        by_columns.setdefault(tuple(sorted(values)), []).append(
+            {"job": job_id, "v_status": status, **{f"v_{k}": v for k, v in values.items()}})
+    for columns, rows in by_columns.items():
+        conn.execute(update(jobs).where(jobs.c.id == bindparam("job")).values(
+            status=bindparam("v_status"), ended_at=now, **{c: bindparam(f"v_{c}") for c in columns}), rows)
 
 
 def _joined_files(paths: Sequence[str] | None) -> str | None:
@@ -648,32 +660,41 @@ def _joined_files(paths: Sequence[str] | None) -> str | None:
     return "\n".join(sorted(paths))
 
 
-def _record_fingerprints(conn: Connection, table: str, day: dt.date, prints: Iterable[Fingerprint], run_id: str,
+def _record_fingerprints(conn: Connection, days: Sequence[tuple[str, dt.date, Iterable[Fingerprint]]], run_id: str,
                          now: dt.datetime) -> None:
-    conn.execute(delete(source_files).where(source_files.c.table_name == table, source_files.c.day == day))
+    """Each (table, day)'s landing fingerprints, replacing what was recorded for it."""
+    if not days:
+        return
+    conn.execute(delete(source_files).where(source_files.c.table_name == bindparam("t"), source_files.c.day == bindparam("d")),
+                 [{"t": table, "d": day} for table, day, _ in days])
     rows = [dict(table_name=table, day=day, path=p.path, size=p.size, mtime=p.mtime, sha256=p.sha256,
-                 run_id=run_id, recorded_at=now) for p in prints]
+                 run_id=run_id, recorded_at=now) for table, day, prints in days for p in prints]
     if rows:
         conn.execute(insert(source_files), rows)
 
 
-def upsert(conn: Connection, table: Table, row: dict[str, Any]) -> None:
-    """Insert ``row``, or replace the values of the row with its primary key: one statement, so two
-    writers at once never trip over each other (a delete-then-insert does on PostgreSQL, where both
-    deletes find nothing and the second insert breaks the key). ``INSERT … ON CONFLICT DO UPDATE``
-    on SQLite (3.24+) and PostgreSQL; elsewhere delete then insert."""
+def upsert(conn: Connection, table: Table, rows: dict[str, Any] | Sequence[dict[str, Any]]) -> None:
+    """Insert each row (one, or several with the same columns), or replace the values of the row
+    with its primary key: one statement, so two writers at once never trip over each other (a
+    delete-then-insert does on PostgreSQL, where both deletes find nothing and the second insert
+    breaks the key). ``INSERT … ON CONFLICT DO UPDATE`` on SQLite (3.24+) and PostgreSQL, run
+    once for all the rows; elsewhere delete then insert, row by row."""
+    rows = [rows] if isinstance(rows, dict) else list(rows)
+    if not rows:
+        return
     keys = [c.name for c in table.primary_key.columns]
     if conn.dialect.name in ("postgresql", "sqlite"):
         if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        statement = dialect_insert(table).values(**row)
+        statement = dialect_insert(table)
         conn.execute(statement.on_conflict_do_update(
-            index_elements=keys, set_={k: statement.excluded[k] for k in row if k not in keys}))
+            index_elements=keys, set_={k: statement.excluded[k] for k in rows[0] if k not in keys}), rows)
         return
-    conn.execute(delete(table).where(*[table.c[k] == row[k] for k in keys]))
-    conn.execute(insert(table).values(**row))
+    for row in rows:
+        conn.execute(delete(table).where(*[table.c[k] == row[k] for k in keys]))
+        conn.execute(insert(table).values(**row))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
