@@ -154,9 +154,10 @@ def test_quarantined_records_are_counted(example: Path) -> None:
     assert rows_of(out)["bronze.orders"].split()[1] == "▣"
 
 
-def _left_out_by_the_first_rule(days: list[dt.date], prefix: int, width: int) -> int:
-    """How many of the oldest days the heatmap leaves out, as its first version found it: drop the
-    oldest day while the rest is too wide (quadratic, so the renderer no longer does it this way)."""
+def _fit_by_the_first_rule(days: list[dt.date], prefix: int, width: int) -> tuple[int, int]:
+    """The cell width and how many of the oldest days the heatmap leaves out, as its first version
+    found them: three columns a day if every day fits so, then drop the oldest day while the rest
+    is too wide (quadratic, so the renderer no longer does it this way)."""
     def needed(shown: list[dt.date], cell: int) -> int:
         gaps = sum(1 for a, b in zip(shown, shown[1:]) if (b - a).days > 1)
         return prefix + cell * len(shown) + gaps * (1 if cell == 1 else 2)
@@ -165,7 +166,7 @@ def _left_out_by_the_first_rule(days: list[dt.date], prefix: int, width: int) ->
     shown = list(days)
     while len(shown) > 1 and needed(shown, cell) > width:
         shown.pop(0)
-    return len(days) - len(shown)
+    return cell, len(days) - len(shown)
 
 
 @given(offsets=st.sets(st.integers(0, 700), min_size=1, max_size=250), name=st.integers(1, 40),
@@ -182,4 +183,6 @@ def test_the_days_left_out_to_fit_the_width_are_the_oldest_ones_that_do_not_fit(
     heat = Heatmap(days=tuple(days), cells={"t" * name: dict.fromkeys(days, "published")})
     text = "\n".join(render_heatmap(heat, width))
     found = re.search(r"the oldest (\d+) of (\d+) days are left out", text)
-    assert (int(found.group(1)) if found else 0) == _left_out_by_the_first_rule(days, name + 3, width)
+    cell, left_out = _fit_by_the_first_rule(days, name + 3, width)
+    assert (int(found.group(1)) if found else 0) == left_out
+    assert ("[green] ■ [/]" in text) == (cell == 3)  # three columns a day, or one

@@ -136,22 +136,19 @@ def render_heatmap(heat, width: int) -> list[str]:  # noqa: ANN001 - ops.heatmap
     prefix = name_width + 3  # the name, the pause marker, a space
     days = list(heat.days)
 
-    def needed(cell: int) -> int:
-        gaps = sum(1 for a, b in zip(days, days[1:]) if (b - a).days > 1)
-        return prefix + cell * len(days) + gaps * (1 if cell == 1 else 2)
-
     def first_fitting(cell: int) -> int:
-        """Where the longest run of the last days that fits ``width`` starts (the last day at least)."""
-        used, start = prefix + cell, len(days) - 1
+        """Where the longest run of the last days that fits ``width`` starts (``len(days)``: none fits)."""
+        gap = 1 if cell == 1 else 2
+        used, start = prefix, len(days)
         while start > 0:
-            more = cell + ((1 if cell == 1 else 2) if (days[start] - days[start - 1]).days > 1 else 0)
+            more = cell + (gap if start < len(days) and (days[start] - days[start - 1]).days > 1 else 0)
             if used + more > width:
                 break
             used, start = used + more, start - 1
         return start
 
-    cell = 3 if needed(3) <= width else 1
-    left_out = first_fitting(cell)
+    cell = 3 if first_fitting(3) == 0 else 1
+    left_out = min(first_fitting(cell), len(days) - 1)  # the last day at least
     days = days[left_out:]
     gap_before = {i for i in range(1, len(days)) if (days[i] - days[i - 1]).days > 1}
     gap = GAP_SYMBOL if cell == 1 else f"{GAP_SYMBOL} "
