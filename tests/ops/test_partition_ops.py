@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,122 @@ def test_a_failed_rollback_ends_its_job_and_run_as_failed(lake: Lake) -> None:
     after = started_and_finished(lake, TABLE)
     assert (after[0] - before[0], after[1] - before[1], after[2] - before[2]) == (1, 0, 1)
     assert not lake.state.list_jobs(status="running")
+
+
+# ----- a rollback or quarantine killed between its commit and its records -----------------------
+
+
+def _lake_with_two_builds(root: Path) -> tuple[Lake, str]:
+    """The example built for three days, then bronze.orders' first two days rebuilt from late files."""
+    from kill_trials import land_late
+
+    assert not build(root, START, START + dt.timedelta(days=2)).failed
+    land_late(root, [0, 1], "orders")
+    report = build(root, START, START + dt.timedelta(days=2))
+    assert not report.failed
+    return Lake.open(root), report.run_id
+
+
+def _cells(lake: Lake) -> dict[str, dict[dt.date, str]]:
+    from lakemend.ops.heatmap import build_heatmap
+
+    return build_heatmap(lake, lake.project.ordered, START, START + dt.timedelta(days=2)).cells
+
+
+def _stale_days(lake: Lake) -> set[dt.date]:
+    return {day for day, state in _cells(lake)["bronze.orders"].items() if state == "stale"}
+
+
+def _marks(lake: Lake) -> dict[tuple[str, dt.date], str]:
+    return {key: mark["mark"] for key, mark in lake.state.marks().items()}
+
+
+def _killed_commit(lake: Lake, table: str, day: dt.date, files: list, action: str) -> str:
+    """What a rollback or quarantine killed right after its commit of ``day`` leaves: its job running."""
+    from lakemend.iceberg.publish import replace_day_files
+
+    run_id = f"killed-{action}"
+    lake.state.start_run(run_id, action, {}, "killed")
+    lake.state.start_job(run_id, action, table.split(".")[0], table, day, "killed", None, None)
+    replace_day_files(lake.table(table), day, files, run_id, action)
+    return run_id
+
+
+def test_the_rerun_of_a_rollback_killed_after_a_days_commit_records_that_day(
+        tmp_path: Path, _pristine_example: Path, cli) -> None:
+    from lakemend.iceberg.files import files_by_day
+
+    roots = [tmp_path / name for name in ("clean", "killed")]
+    for root in roots:
+        shutil.copytree(_pristine_example, root, symlinks=True)
+    (clean, clean_run), (killed, killed_run) = (_lake_with_two_builds(root) for root in roots)
+    orders = clean.project.find_table("bronze.orders")
+    apply_rollback(clean, plan_rollback(clean, orders, f"pre-{clean_run}", None), "late files were wrong")
+
+    target = plan_rollback(killed, orders, f"pre-{killed_run}", None)
+    assert target.days == (START, DAY) and not target.unrecorded
+    first = files_by_day(killed.table("bronze.orders"), target.target)[START]
+    dead = _killed_commit(killed, "bronze.orders", START, first, "rollback")
+    assert START in _stale_days(killed)  # honest meanwhile: the published files are not the recorded ones
+
+    rerun = plan_rollback(killed, orders, f"pre-{killed_run}", None)
+    assert rerun.days == (DAY,)
+    assert [(u.day, u.run_id) for u in rerun.unrecorded] == [(START, dead)]
+    assert ("silver.orders_clean", START) in rerun.dependants
+    result = cli("rollback", "--table", "bronze.orders", "--to", f"pre-{killed_run}", "--yes", "--reason", "late files were wrong",
+                 cwd=killed.project.root)
+    assert result.code == 0, result.err
+    assert f"not yet recorded): {START}." in result.out and "Rolled back 1 day(s)" in result.out
+    assert "recorded 1 day(s) an interrupted rollback had published" in result.out
+    killed = Lake.open(killed.project.root)
+    [run_id] = [r["run_id"] for r in killed.state.list_runs(limit=1)]
+
+    assert _cells(killed) == _cells(clean)
+    assert _marks(killed) == _marks(clean)
+    assert [(j["day"], j["status"]) for j in reversed(killed.state.list_jobs(run_id=run_id))] == \
+        [(DAY, "succeeded"), (START, "succeeded")]
+    assert not plan_rollback(killed, orders, f"pre-{killed_run}", None).unrecorded  # recorded once
+
+
+def test_a_rollback_records_no_day_whose_rollback_job_succeeded(lake: Lake) -> None:
+    """A day rolled back by a finished run and changed in the state since is not the rerun's to record."""
+    quarantined = apply_quarantine(lake, plan_quarantine(lake, lake.project.find_table(TABLE), DAY), "truncated file")
+    apply_rollback(lake, plan_rollback(lake, lake.project.find_table(TABLE), f"pre-{quarantined}", None), "fine after all")
+    lake.state.mark(TABLE, DAY, "damaged", "found bad again by hand", "someone")
+    plan = plan_rollback(lake, lake.project.find_table(TABLE), f"pre-{quarantined}", None)
+    assert not plan.days and not plan.unrecorded
+
+
+def test_a_rollback_records_the_days_main_was_moved_back_over(tmp_path: Path, _pristine_example: Path) -> None:
+    """Spark's whole-table rollback moves main to the target itself; killed before its records,
+    the rerun finds every day whose record names a snapshot main no longer descends from."""
+    root = tmp_path / "company"
+    shutil.copytree(_pristine_example, root, symlinks=True)
+    lake, run = _lake_with_two_builds(root)
+    orders = lake.project.find_table("bronze.orders")
+    plan = plan_rollback(lake, orders, f"pre-{run}", None)
+    lake.table("bronze.orders").manage_snapshots().set_current_snapshot(plan.target).commit()
+
+    rerun = plan_rollback(lake, orders, f"pre-{run}", None)
+    assert not rerun.days
+    assert [(u.day, u.snapshot_id, u.run_id) for u in rerun.unrecorded] == [(START, plan.target, None), (DAY, plan.target, None)]
+    apply_rollback(lake, rerun, "late files were wrong")
+    assert _cells(lake)["bronze.orders"] == {START: "published", DAY: "published", DAY + dt.timedelta(days=1): "published"}
+    assert not plan_rollback(lake, orders, f"pre-{run}", None).unrecorded
+
+
+def test_the_rerun_of_a_quarantine_killed_after_its_commit_records_it(lake: Lake, cli) -> None:
+    dead = _killed_commit(lake, TABLE, DAY, [], "quarantine")
+    assert _cells(lake)[TABLE][DAY] == "missing"  # not yet quarantined in the records
+
+    plan = plan_quarantine(lake, lake.project.find_table(TABLE), DAY)
+    assert plan.committed is not None and plan.committed.run_id == dead and plan.rows > 0 and plan.files > 0
+    result = cli("quarantine", "--table", TABLE, "--date", str(DAY), "--yes", "--reason", "bad file", cwd=lake.project.root)
+    assert result.code == 0, result.err
+    assert f"run {dead} took its {plan.rows} rows" in result.out and f"pre-{dead}" in result.out
+
+    lake = Lake.open(lake.project.root)
+    assert _cells(lake)[TABLE][DAY] == "quarantined" and DAY not in lake.state.partition_states(TABLE)
+    assert _marks(lake)[("gold.daily_revenue", DAY)] == "stale"
+    again = cli("quarantine", "--table", TABLE, "--date", str(DAY), "--yes", "--reason", "bad file", cwd=lake.project.root)
+    assert again.code == 2 and "has no published partition" in again.err

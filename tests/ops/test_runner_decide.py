@@ -129,7 +129,7 @@ def test_files_changed_outside_lakemend_force_a_rebuild(one_day: Lake) -> None:
 
 
 def test_files_changed_outside_lakemend_win_over_changed_input(one_day: Lake) -> None:
-    one_day.state.update_partition_files("silver.orders_clean", START, "not-the-published-files", None, 0)
+    one_day.state.restore_partition("silver.orders_clean", START, "not-the-published-files", None, 0)
     spec = one_day.project.tables["silver.orders_clean"]
     decision = decide(one_day, dataclasses.replace(spec, sql=spec.sql + " "), START, {})
     assert (decision.action, decision.why) == ("build", "published files changed outside lakemend")

@@ -131,12 +131,18 @@ def test_partition_state_marks_and_fingerprints(store: StateStore) -> None:
     store.record_partition(TABLE, D1, input_key="i", files_key="f", snapshot_id=7, run_id="r1", rows=3)
     assert store.partition_states(TABLE)[D1]["snapshot_id"] == 7
     assert store.marks() == {}  # a new build clears the mark
-    store.update_partition_files(TABLE, D1, "f2", 8, 2)
+    store.mark(TABLE, D1, "stale", "upstream rebuilt", "r1")
+    store.restore_partition(TABLE, D1, "f2", 8, 2)  # a rollback: other files, the same build, no mark
     assert (store.partition_states(TABLE)[D1]["files_key"], store.partition_states(TABLE)[D1]["rows"]) == ("f2", 2)
+    assert store.partition_states(TABLE)[D1]["input_key"] == "i" and store.marks() == {}
     store.mark(TABLE, D2, "stale", "upstream rebuilt", "r2")
     assert store.marks(TABLE)[(TABLE, D2)]["mark"] == "stale"
     store.clear_mark(TABLE, D2)
+    store.quarantine_partition(TABLE, D1, "truncated file", "r3")
+    assert store.partition_states(TABLE) == {}
+    assert [(m["mark"], m["reason"], m["run_id"]) for m in store.marks().values()] == [("damaged", "truncated file", "r3")]
     store.forget_partition(TABLE, D1)
+    store.clear_mark(TABLE, D1)
     assert store.partition_states(TABLE) == {} and store.marks() == {}
 
     prints = [Fingerprint("b.csv", 2, "m2", "h2"), Fingerprint("a.csv", 1, "m1", "h1")]

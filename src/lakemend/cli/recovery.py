@@ -103,8 +103,13 @@ def quarantine(
     plan = plan_quarantine(lake, lake.project.find_table(table), parse_day(date))
 
     def show(target: Output) -> None:
-        target.text(f"Quarantine {plan.table} {plan.day}: {plan.rows} rows in {plan.files} file(s) leave the table "
-                    f"(its current snapshot {plan.snapshot} is tagged first, as a restore point named after the run).")
+        if plan.committed is not None:
+            target.text(f"Quarantine {plan.table} {plan.day}: run {plan.committed.run_id} took its {plan.rows} rows in "
+                        f"{plan.files} file(s) out of the table (snapshot {plan.committed.snapshot_id}; restore point: "
+                        f"snapshot {plan.snapshot}) and was stopped before recording it; it is recorded now.")
+        else:
+            target.text(f"Quarantine {plan.table} {plan.day}: {plan.rows} rows in {plan.files} file(s) leave the table "
+                        f"(its current snapshot {plan.snapshot} is tagged first, as a restore point named after the run).")
         if plan.dependants:
             target.text("Marked stale: " + ", ".join(f"{t} {d}" for t, d in plan.dependants))
 
@@ -119,7 +124,8 @@ def quarantine(
         document(None, "Nothing quarantined.")
         raise typer.Exit(1)
     run_id = apply_quarantine(lake, plan, why)
-    message = f"Quarantined {plan.table} {plan.day} (run {run_id}; {restore_point(lake, plan.table, run_id)})."
+    tagged_by = run_id if plan.committed is None else plan.committed.run_id
+    message = f"Quarantined {plan.table} {plan.day} (run {run_id}; {restore_point(lake, plan.table, tagged_by)})."
     document(run_id, message)
     out.text(message)
 
@@ -147,28 +153,36 @@ def rollback(
     lake = context.open_lake()
     plan = plan_rollback(lake, lake.project.find_table(table), to, parse_day(date) if date else None)
 
+    recorded = [left.day for left in plan.unrecorded]
+
     def show(target: Output) -> None:
         target.text(f"Roll back {plan.table} to {plan.target_label} ({plan.target}): {len(plan.days)} day(s) change.")
         for diff in plan.diffs:
             print_diff(diff, target)
+        if recorded:
+            target.text(f"Already at the target (published by an interrupted rollback, not yet recorded): "
+                        f"{', '.join(str(d) for d in recorded)}.")
 
     def document(run_id: str | None, message: str) -> None:
-        out.document({"table": plan.table, "target": plan.target, "days": plan.days,
+        out.document({"table": plan.table, "target": plan.target, "days": plan.days, "recorded": recorded,
                       "diffs": [diff_json(d) for d in plan.diffs], "dependants": plan.dependants,
                       "run_id": run_id, "rolled_back": run_id is not None, "message": message})
 
     show(out)
-    if not plan.days:
+    if not plan.days and not recorded:
         message = "Nothing to roll back: the table already matches the target."
         document(None, message)
         out.text(message)
         return
     why = context.resolve_reason(reason, out)
-    if not context.confirm_destructive("Roll back?", yes, out, show_plan=show):
+    # recording what is already published changes no data: only a plan with days to change asks
+    if plan.days and not context.confirm_destructive("Roll back?", yes, out, show_plan=show):
         document(None, "Nothing rolled back.")
         raise typer.Exit(1)
     run_id = apply_rollback(lake, plan, why)
     message = f"Rolled back {len(plan.days)} day(s) of {plan.table} (run {run_id}; {restore_point(lake, plan.table, run_id)})."
+    if recorded:
+        message = message[:-1] + f"; recorded {len(recorded)} day(s) an interrupted rollback had published."
     document(run_id, message)
     out.text(message)
 

@@ -103,3 +103,30 @@ def records_hold(table: Table | MetadataView | None, records: Mapping[dt.date, M
         if snapshot_id is None or snapshot_id in history or not truncated:
             return False
     return True
+
+
+def lineage(table: Table) -> list[Snapshot]:
+    """Main's current snapshot and its ancestors still in the metadata, newest first."""
+    found: list[Snapshot] = []
+    seen: set[int] = set()
+    snapshot = table.current_snapshot()
+    while snapshot is not None and snapshot.snapshot_id not in seen:
+        seen.add(snapshot.snapshot_id)
+        found.append(snapshot)
+        parent = snapshot.parent_snapshot_id
+        snapshot = table.snapshot_by_id(parent) if parent is not None else None
+    return found
+
+
+def newest_change(snapshots: list[Snapshot], day: dt.date) -> Snapshot | None:
+    """The newest of ``snapshots`` (a :func:`lineage`) that changed ``day``; None when none did, or
+    when a commit that does not name its days (another writer's) comes first: it may have."""
+    for snapshot in snapshots:
+        days = changed_days(snapshot)
+        if days is None:
+            if _empty_first(snapshot):
+                continue
+            return None
+        if day in days:
+            return snapshot
+    return None

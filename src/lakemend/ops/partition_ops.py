@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import ExitStack
+from functools import cache
 from dataclasses import dataclass
 
 from lakemend.build.diff import PartitionDiff, diff_partition
@@ -19,6 +20,7 @@ from lakemend.ops.plans import downstream_days
 from lakemend.project.project import TableSpec
 from lakemend.iceberg.files import day_files, files_by_day, files_key
 from lakemend.iceberg.publish import PublishResult, replace_day_files, restore_tag
+from lakemend.ops import unrecorded
 from lakemend.ops.job import partition_job, run_scope
 from lakemend.ops.runner import new_run_id
 
@@ -29,8 +31,10 @@ class QuarantinePlan:
     day: dt.date
     rows: int
     files: int
-    snapshot: int
+    snapshot: int  # the snapshot tagged as the restore point
     dependants: tuple[tuple[str, dt.date], ...]
+    committed: unrecorded.Unrecorded | None = None
+    """An earlier quarantine of the day, killed after its commit: only its records are left to write."""
 
 
 def plan_quarantine(lake: Lake, spec: TableSpec, day: dt.date) -> QuarantinePlan:
@@ -38,12 +42,18 @@ def plan_quarantine(lake: Lake, spec: TableSpec, day: dt.date) -> QuarantinePlan
     if table is None or table.current_snapshot() is None:
         raise UsageError(f"{spec.qualified} does not exist yet", "nothing to quarantine")
     files = day_files(table, day)
-    if not files:
-        raise UsageError(f"{spec.qualified} has no published partition {day}", "see lakemend status")
     dependants = downstream_days(lake, {spec.qualified: {day}})
-    return QuarantinePlan(spec.qualified, day, sum(f.record_count for f in files), len(files),
-                          table.current_snapshot().snapshot_id,
-                          tuple(sorted((t, d) for t, days in dependants.items() for d in days)))
+    dependant_days = tuple(sorted((t, d) for t, days in dependants.items() for d in days))
+    if files:
+        return QuarantinePlan(spec.qualified, day, sum(f.record_count for f in files), len(files),
+                              table.current_snapshot().snapshot_id, dependant_days)
+    committed = unrecorded.quarantined(lake, table, spec.qualified, day)
+    if committed is None:
+        raise UsageError(f"{spec.qualified} has no published partition {day}", "see lakemend status")
+    commit = table.snapshot_by_id(committed.snapshot_id)
+    summary = commit.summary or {}
+    return QuarantinePlan(spec.qualified, day, int(summary.get("deleted-records") or 0),
+                          int(summary.get("deleted-data-files") or 0), commit.parent_snapshot_id, dependant_days, committed)
 
 
 def _mark_dependants_stale(lake: Lake, dependants: list[tuple[str, dt.date]], reason: str, run_id: str) -> None:
@@ -53,17 +63,20 @@ def _mark_dependants_stale(lake: Lake, dependants: list[tuple[str, dt.date]], re
 
 
 def apply_quarantine(lake: Lake, plan: QuarantinePlan, reason: str) -> str:
-    """Take the day out of the table in one new snapshot; its rows stay reachable via the tag."""
+    """Take the day out of the table in one new snapshot; its rows stay reachable via the tag.
+    For a plan that finishes a killed quarantine (``plan.committed``), only the records are written."""
     run_id = new_run_id()
     spec = lake.project.table(plan.table)
+    why = "quarantine" if plan.committed is None else f"quarantine: record what run {plan.committed.run_id} committed"
     with run_scope(lake, run_id, "quarantine", {"table": plan.table, "day": plan.day.isoformat()}, reason), \
             partition_job(lake, run_id=run_id, command="quarantine", spec=spec, day=plan.day, reason=reason,
-                          why="quarantine", check_pause=False) as running:
+                          why=why, check_pause=False) as running:
         running.result.rows_read = plan.rows
-        result = replace_day_files(lake.table(plan.table), plan.day, [], run_id, "quarantine")
-        running.published(result)
-        lake.state.forget_partition(plan.table, plan.day)
-        lake.state.mark(plan.table, plan.day, "damaged", reason, run_id)
+        if plan.committed is None:
+            running.published(replace_day_files(lake.table(plan.table), plan.day, [], run_id, "quarantine"))
+        else:
+            running.result.snapshot_before, running.result.snapshot_after = plan.snapshot, plan.committed.snapshot_id
+        lake.state.quarantine_partition(plan.table, plan.day, reason, run_id)
         _mark_dependants_stale(lake, list(plan.dependants), f"input {plan.table} {plan.day} was quarantined", run_id)
     return run_id
 
@@ -81,6 +94,8 @@ class RollbackPlan:
     diffs: tuple[PartitionDiff, ...]
     dependants: tuple[tuple[str, dt.date], ...]
     whole_table: bool
+    unrecorded: tuple[unrecorded.Unrecorded, ...] = ()
+    """Days already at the target that an earlier rollback to it, killed, published and did not record."""
 
 
 def resolve_target(table, target: str) -> tuple[int, str]:  # noqa: ANN001
@@ -127,17 +142,19 @@ def plan_rollback(lake: Lake, spec: TableSpec, target: str, day: dt.date | None)
             "roll back only to an earlier state of this table: a pre-<run_id> tag or a snapshot id from its history",
         )
     then, now = files_by_day(table, snapshot_id), files_by_day(table, current)
-    days = sorted(_changed_days(then, now))
-    if day is not None:
-        days = [d for d in days if d == day]
+    changed = _changed_days(then, now)
+    days = sorted(d for d in changed if day is None or d == day)
+    left = unrecorded.rolled_back(lake, table, spec.qualified, snapshot_id, now, changed, day)
     diffs = []
     for changed in days:
         new_rows = table.scan(snapshot_id=snapshot_id, row_filter=f"day = '{changed}'").to_arrow()
         old_rows = table.scan(row_filter=f"day = '{changed}'").to_arrow()
         diffs.append(diff_partition(lake.engine, spec.qualified, changed, old_rows, new_rows, spec.unique_key))
-    dependants = downstream_days(lake, {spec.qualified: set(days)}) if days else {}
+    touched = set(days) | {u.day for u in left}
+    dependants = downstream_days(lake, {spec.qualified: touched}) if touched else {}
     return RollbackPlan(spec.qualified, snapshot_id, label, current, tuple(days), tuple(diffs),
-                        tuple(sorted((t, d) for t, ds in dependants.items() for d in ds)), whole_table=day is None)
+                        tuple(sorted((t, d) for t, ds in dependants.items() for d in ds)), whole_table=day is None,
+                        unrecorded=left)
 
 
 def _target_files(table, plan: RollbackPlan) -> dict[dt.date, list]:  # noqa: ANN001
@@ -163,13 +180,17 @@ def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
     - the whole table on an engine with its own writer (Spark): main itself is moved to the target
       with Iceberg's procedures (:func:`_move_main`), one commit for every day, so all its jobs
       succeed or fail together.
+
+    Then the days an earlier, killed rollback to the same target published without recording them
+    (``plan.unrecorded``) are recorded, each in its own job; nothing is published for them.
     """
     run_id = new_run_id()
     spec = lake.project.table(plan.table)
     args = {"table": plan.table, "to": plan.target, "days": [d.isoformat() for d in plan.days]}
-    then: dict[dt.date, list] = {}
-    with run_scope(lake, run_id, "rollback", args, reason, hold=[(plan.table, d) for d in plan.days]):
+    held = [(plan.table, d) for d in (*plan.days, *(left.day for left in plan.unrecorded))]
+    with run_scope(lake, run_id, "rollback", args, reason, hold=held):
         table = lake.table(plan.table)
+        target_files = cache(lambda: _target_files(table, plan))  # read once, in the first job that needs it
         if plan.whole_table and lake.writer is not None:
             if plan.days:
                 _move_main(lake, plan, spec, run_id, reason)
@@ -179,22 +200,30 @@ def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
         for day in days:
             with partition_job(lake, run_id=run_id, command="rollback", spec=spec, day=day, reason=reason,
                                why=f"rollback to {plan.target_label}", check_pause=False) as running:
-                if not then:  # read in the first job, so a vanished target is that job's failure
-                    then = _target_files(table, plan)
-                files = then.get(day, [])
+                files = target_files().get(day, [])  # a vanished target is the first job's failure
                 result = replace_day_files(table, day, files, run_id, "rollback")
                 running.published(result)
-                _record_day(lake, plan.table, day, files, result)
+                _record_day(lake, plan.table, day, files, result.snapshot_after)
+        for left in plan.unrecorded:
+            by = f"run {left.run_id}" if left.run_id else "the move of main"
+            with partition_job(lake, run_id=run_id, command="rollback", spec=spec, day=left.day, reason=reason,
+                               why=f"rollback to {plan.target_label}: record what {by} published",
+                               check_pause=False) as running:
+                files = target_files().get(left.day, [])
+                if {f.file_path for f in files} != {f.file_path for f in day_files(table, left.day)}:
+                    raise LakemendError(f"{plan.table} {left.day} changed since the rollback was planned; "
+                                        "nothing recorded for it", "plan the rollback again")
+                running.result.snapshot_before = running.result.snapshot_after = left.snapshot_id
+                _record_day(lake, plan.table, left.day, files, left.snapshot_id)
         _mark_dependants_stale(lake, list(plan.dependants), f"{plan.table} rolled back to {plan.target_label}", run_id)
     return run_id
 
 
-def _record_day(lake: Lake, qualified: str, day: dt.date, files: list, result: PublishResult) -> None:
-    """The partition state of a rolled-back day: the target's files, or no partition at all."""
+def _record_day(lake: Lake, qualified: str, day: dt.date, files: list, snapshot_id: int | None) -> None:
+    """The partition state of a rolled-back day: the target's files (and no mark), or no partition at all."""
     if files:
         paths = [f.file_path for f in files]
-        lake.state.update_partition_files(qualified, day, files_key(paths), result.snapshot_after, result.rows, paths)
-        lake.state.clear_mark(qualified, day)
+        lake.state.restore_partition(qualified, day, files_key(paths), snapshot_id, sum(f.record_count for f in files), paths)
     else:
         lake.state.forget_partition(qualified, day)
 
@@ -246,4 +275,4 @@ def _move_main(lake: Lake, plan: RollbackPlan, spec: TableSpec, run_id: str, rea
             result = PublishResult(current, after.snapshot_id, tuple(f.file_path for f in files),
                                    sum(f.record_count for f in files))
             job.published(result)
-            _record_day(lake, plan.table, day, files, result)
+            _record_day(lake, plan.table, day, files, result.snapshot_after)

@@ -541,12 +541,20 @@ class StateStore:
         with self.engine.begin() as conn:
             conn.execute(delete(partitions).where(partitions.c.table_name == table, partitions.c.day == day))
 
-    def update_partition_files(self, table: str, day: dt.date, files_key: str, snapshot_id: int | None, rows: int,
-                               files: Sequence[str] | None = None) -> None:
-        """Record that the day now holds other files (rollback) without claiming a new build."""
+    def restore_partition(self, table: str, day: dt.date, files_key: str, snapshot_id: int | None, rows: int,
+                          files: Sequence[str] | None = None) -> None:
+        """A rolled-back day: its record names other files (without claiming a new build) and its
+        mark goes, in one transaction — a kill leaves both or neither."""
         with self.engine.begin() as conn:
             conn.execute(update(partitions).where(partitions.c.table_name == table, partitions.c.day == day)
                          .values(files_key=files_key, snapshot_id=snapshot_id, rows=rows, files=_joined_files(files)))
+            conn.execute(delete(marks).where(marks.c.table_name == table, marks.c.day == day))
+
+    def quarantine_partition(self, table: str, day: dt.date, reason: str, run_id: str) -> None:
+        """A quarantined day: no record (it has no files) and the mark ``damaged``, in one transaction."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(partitions).where(partitions.c.table_name == table, partitions.c.day == day))
+            upsert(conn, marks, dict(table_name=table, day=day, mark="damaged", reason=reason, run_id=run_id, at=utcnow()))
 
     def fill_partition_files(self, table: str, entries: Sequence[tuple[dt.date, str, Sequence[str]]]) -> int:
         """Record the data file paths of days whose record has none (made before revision 0003):
