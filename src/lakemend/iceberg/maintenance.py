@@ -13,10 +13,12 @@ manifest of the snapshot).
   snapshot's manifest list and manifests are separate files that only ``vacuum`` deletes.
 * **Manifests.** A publish is one OVERWRITE commit, which adds a manifest for its new files and
   one recording the files it removed; pyiceberg never merges them on overwrite
-  (``commit.manifest-merge.enabled`` only applies to appends), so a table grows about one
-  manifest per commit. :func:`compact_manifests` rewrites them into as few as fit the target
-  size (8 MB of manifest: tens of thousands of files) in one commit that changes no data;
-  ``vacuum`` runs it on tables past :data:`COMPACT_AT` manifests.
+  (``commit.manifest-merge.enabled`` only applies to appends). lakemend's overwrite carries no
+  manifest without live files into the next snapshot (``iceberg.transaction``), so a table
+  grows one manifest per commit that publishes new days. :func:`compact_manifests` rewrites them
+  into as few as fit the target size (8 MB of manifest: tens of thousands of files) in one commit
+  that changes no data; a batch's publish and ``vacuum`` run it on tables past
+  :data:`COMPACT_AT` manifests.
 """
 
 from __future__ import annotations

@@ -265,9 +265,11 @@ def _swap_in(tx, table, old: list, new: list, tag: str, properties: dict[str, st
     one OVERWRITE snapshot that removes the data files ``old`` and adds ``new``."""
     from pyiceberg.table.update.snapshot import ManageSnapshots
 
+    from lakemend.iceberg.transaction import overwrite
+
     if tag not in table.metadata.refs:
         ManageSnapshots(tx).create_tag(table.current_snapshot().snapshot_id, tag).commit()
-    with tx.update_snapshot(snapshot_properties=properties).overwrite() as swap:
+    with overwrite(tx, table, properties) as swap:
         for data_file in old:
             swap.delete_data_file(data_file)
         for data_file in new:
