@@ -120,7 +120,8 @@ def quarantine(
 
     show(out)
     why = context.resolve_reason(reason, out)
-    if not context.confirm_destructive("Quarantine this partition?", yes, out, show_plan=show):
+    # recording what a killed quarantine already published changes no data: only a new one asks
+    if plan.committed is None and not context.confirm_destructive("Quarantine this partition?", yes, out, show_plan=show):
         document(None, "Nothing quarantined.")
         raise typer.Exit(1)
     run_id = apply_quarantine(lake, plan, why)
@@ -180,9 +181,9 @@ def rollback(
         document(None, "Nothing rolled back.")
         raise typer.Exit(1)
     run_id = apply_rollback(lake, plan, why)
-    message = f"Rolled back {len(plan.days)} day(s) of {plan.table} (run {run_id}; {restore_point(lake, plan.table, run_id)})."
-    if recorded:
-        message = message[:-1] + f"; recorded {len(recorded)} day(s) an interrupted rollback had published."
+    also = f"; recorded {len(recorded)} day(s) an interrupted rollback had published" if recorded else ""
+    message = (f"Rolled back {len(plan.days)} day(s) of {plan.table} "
+               f"(run {run_id}; {restore_point(lake, plan.table, run_id)}){also}.")
     document(run_id, message)
     out.text(message)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import ExitStack
-from functools import cache
 from dataclasses import dataclass
+from functools import cache
 
 from lakemend.build.diff import PartitionDiff, diff_partition
 from lakemend.errors import LakemendError, UsageError
@@ -146,10 +146,10 @@ def plan_rollback(lake: Lake, spec: TableSpec, target: str, day: dt.date | None)
     days = sorted(d for d in changed if day is None or d == day)
     left = unrecorded.rolled_back(lake, table, spec.qualified, snapshot_id, now, changed, day)
     diffs = []
-    for changed in days:
-        new_rows = table.scan(snapshot_id=snapshot_id, row_filter=f"day = '{changed}'").to_arrow()
-        old_rows = table.scan(row_filter=f"day = '{changed}'").to_arrow()
-        diffs.append(diff_partition(lake.engine, spec.qualified, changed, old_rows, new_rows, spec.unique_key))
+    for changed_day in days:
+        new_rows = table.scan(snapshot_id=snapshot_id, row_filter=f"day = '{changed_day}'").to_arrow()
+        old_rows = table.scan(row_filter=f"day = '{changed_day}'").to_arrow()
+        diffs.append(diff_partition(lake.engine, spec.qualified, changed_day, old_rows, new_rows, spec.unique_key))
     touched = set(days) | {u.day for u in left}
     dependants = downstream_days(lake, {spec.qualified: touched}) if touched else {}
     return RollbackPlan(spec.qualified, snapshot_id, label, current, tuple(days), tuple(diffs),
