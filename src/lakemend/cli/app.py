@@ -156,7 +156,7 @@ def invoked(args: list[str]) -> str | None:
             values = False
         elif arg in _GLOBAL_VALUES:
             values = True
-        elif arg == "--debug" or arg.startswith(tuple(f"{name}=" for name in _GLOBAL_VALUES if name.startswith("--"))):
+        elif arg == "--debug" or (arg.startswith("--") and arg.split("=", 1)[0] in _GLOBAL_VALUES):
             continue
         elif arg.startswith("-"):
             return None

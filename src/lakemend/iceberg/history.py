@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from lakemend.iceberg.metadata_json import MetadataView, SnapshotEntry
 
 RUN_ID = "lakemend.run-id"
+ACTION = "lakemend.action"  # what a commit that is not a build did: rollback, quarantine, compact-manifests
 
 
 def changed_days(snapshot: Snapshot | SnapshotEntry) -> dict[dt.date, bool] | None:
@@ -105,11 +106,11 @@ def records_hold(table: Table | MetadataView | None, records: Mapping[dt.date, M
     return True
 
 
-def lineage(table: Table) -> list[Snapshot]:
-    """Main's current snapshot and its ancestors still in the metadata, newest first."""
+def lineage(table: Table, snapshot_id: int | None = None) -> list[Snapshot]:
+    """A snapshot (main's current one by default) and its ancestors still in the metadata, newest first."""
     found: list[Snapshot] = []
     seen: set[int] = set()
-    snapshot = table.current_snapshot()
+    snapshot = table.current_snapshot() if snapshot_id is None else table.snapshot_by_id(snapshot_id)
     while snapshot is not None and snapshot.snapshot_id not in seen:
         seen.add(snapshot.snapshot_id)
         found.append(snapshot)

@@ -19,6 +19,7 @@ from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
 from lakemend.project.project import TableSpec
 from lakemend.iceberg.files import day_files, files_by_day, files_key
+from lakemend.iceberg.history import lineage
 from lakemend.iceberg.publish import PublishResult, replace_day_files, restore_tag
 from lakemend.ops import unrecorded
 from lakemend.ops.job import partition_job, run_scope
@@ -42,14 +43,14 @@ def plan_quarantine(lake: Lake, spec: TableSpec, day: dt.date) -> QuarantinePlan
     if table is None or table.current_snapshot() is None:
         raise UsageError(f"{spec.qualified} does not exist yet", "nothing to quarantine")
     files = day_files(table, day)
+    committed = None if files else unrecorded.quarantined(lake, table, spec.qualified, day)
+    if not files and committed is None:
+        raise UsageError(f"{spec.qualified} has no published partition {day}", "see lakemend status")
     dependants = downstream_days(lake, {spec.qualified: {day}})
     dependant_days = tuple(sorted((t, d) for t, days in dependants.items() for d in days))
-    if files:
+    if committed is None:
         return QuarantinePlan(spec.qualified, day, sum(f.record_count for f in files), len(files),
                               table.current_snapshot().snapshot_id, dependant_days)
-    committed = unrecorded.quarantined(lake, table, spec.qualified, day)
-    if committed is None:
-        raise UsageError(f"{spec.qualified} has no published partition {day}", "see lakemend status")
     commit = table.snapshot_by_id(committed.snapshot_id)
     summary = commit.summary or {}
     return QuarantinePlan(spec.qualified, day, int(summary.get("deleted-records") or 0),
@@ -122,12 +123,7 @@ def resolve_target(table, target: str) -> tuple[int, str]:  # noqa: ANN001
 
 
 def _ancestors(table, snapshot_id: int) -> set[int]:  # noqa: ANN001
-    seen = set()
-    current = table.metadata.snapshot_by_id(snapshot_id)
-    while current is not None and current.snapshot_id not in seen:
-        seen.add(current.snapshot_id)
-        current = table.metadata.snapshot_by_id(current.parent_snapshot_id) if current.parent_snapshot_id else None
-    return seen
+    return {snapshot.snapshot_id for snapshot in lineage(table, snapshot_id)}
 
 
 def plan_rollback(lake: Lake, spec: TableSpec, target: str, day: dt.date | None) -> RollbackPlan:

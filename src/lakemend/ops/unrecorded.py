@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lakemend.iceberg.files import files_key
-from lakemend.iceberg.history import RUN_ID, lineage, newest_change
+from lakemend.iceberg.history import ACTION, RUN_ID, lineage, newest_change
 from lakemend.lake import Lake
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
     from pyiceberg.table.snapshots import Snapshot
-
-ACTION = "lakemend.action"
 
 
 @dataclass(frozen=True)
@@ -67,9 +65,12 @@ def rolled_back(lake: Lake, table: Table, qualified: str, target: int, now: dict
             continue
         paths = [f.file_path for f in now.get(day, [])]
         record = records.get(day)
-        damaged = marks.get((qualified, day), {}).get("mark") == "damaged"
-        if not ((record is not None and record["files_key"] != files_key(paths)) if paths else record is not None) \
-                and not (paths and damaged):
+        if paths:  # files under a damaged mark, or a record naming other files
+            disagrees = (marks.get((qualified, day), {}).get("mark") == "damaged"
+                         or (record is not None and record["files_key"] != files_key(paths)))
+        else:  # a record of files the day no longer has
+            disagrees = record is not None
+        if not disagrees:
             continue
         commit = _killed_commit(lake, history, qualified, day, "rollback")
         if commit is not None:
