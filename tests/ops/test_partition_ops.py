@@ -219,3 +219,45 @@ def test_the_rerun_of_a_quarantine_killed_after_its_commit_records_it(lake: Lake
     assert _marks(lake)[("gold.daily_revenue", DAY)] == "stale"
     again = cli("quarantine", "--table", TABLE, "--date", str(DAY), "--yes", "--reason", "bad file", cwd=lake.project.root)
     assert again.code == 2 and "has no published partition" in again.err
+
+
+
+def _to_build(lake: Lake, table: str) -> list[dt.date]:
+    from lakemend.ops.runner import plan_run
+
+    decisions = plan_run(lake, [START + dt.timedelta(days=n) for n in range(3)], [lake.project.find_table(table)])
+    return [d.day for d in decisions if d.action == "build"]
+
+
+def test_rolling_a_quarantine_back_records_the_day_as_built_before(lake: Lake) -> None:
+    spec = lake.project.find_table(TABLE)
+    before = lake.state.partition_states(TABLE)[DAY]
+    quarantine = apply_quarantine(lake, plan_quarantine(lake, spec, DAY), "suspect file")
+    assert [j["input_key"] for j in lake.state.list_jobs(run_id=quarantine)] == [before["input_key"]]
+
+    apply_rollback(lake, plan_rollback(lake, spec, f"pre-{quarantine}", DAY), "the file was fine")
+
+    lake = Lake.open(lake.project.root)
+    after = lake.state.partition_states(TABLE)[DAY]
+    assert (after["input_key"], after["files_key"], after["rows"]) == (before["input_key"], before["files_key"], before["rows"])
+    assert _cells(lake)[TABLE][DAY] == "published" and (TABLE, DAY) not in _marks(lake)
+    assert _to_build(lake, TABLE) == []
+    # its dependants stay marked: their input was out of the table between their build and now
+    assert _marks(lake)[("gold.daily_revenue", DAY)] == "stale"
+
+
+def test_a_rollback_past_a_rebuild_and_its_quarantine_records_no_build(tmp_path: Path, _pristine_example: Path) -> None:
+    """The files a rollback brings back are older than those the quarantine took: the key the
+    quarantine kept is not theirs, so the day stays unrecorded (stale) and the next run rebuilds it."""
+    root = tmp_path / "lake"
+    shutil.copytree(_pristine_example, root, symlinks=True)
+    lake, rebuild = _lake_with_two_builds(root)
+    orders = lake.project.find_table("bronze.orders")
+    quarantine = apply_quarantine(lake, plan_quarantine(lake, orders, DAY), "suspect late file")
+    assert lake.state.list_jobs(run_id=quarantine)[0]["input_key"] is not None
+
+    apply_rollback(lake, plan_rollback(lake, orders, f"pre-{rebuild}", DAY), "back to the first files")
+
+    lake = Lake.open(root)
+    assert DAY not in lake.state.partition_states("bronze.orders")
+    assert _cells(lake)["bronze.orders"][DAY] == "stale" and DAY in _to_build(lake, "bronze.orders")

@@ -36,6 +36,9 @@ class QuarantinePlan:
     dependants: tuple[tuple[str, dt.date], ...]
     committed: unrecorded.Unrecorded | None = None
     """An earlier quarantine of the day, killed after its commit: only its records are left to write."""
+    input_key: str | None = None
+    """The key the day's record was built under: the quarantine's ledger row keeps it, so a rollback
+    to before the quarantine can record the day as built again."""
 
 
 def plan_quarantine(lake: Lake, spec: TableSpec, day: dt.date) -> QuarantinePlan:
@@ -48,13 +51,15 @@ def plan_quarantine(lake: Lake, spec: TableSpec, day: dt.date) -> QuarantinePlan
         raise UsageError(f"{spec.qualified} has no published partition {day}", "see lakemend status")
     dependants = downstream_days(lake, {spec.qualified: {day}})
     dependant_days = tuple(sorted((t, d) for t, days in dependants.items() for d in days))
+    input_key = (lake.state.partition_states(spec.qualified).get(day) or {}).get("input_key")
     if committed is None:
         return QuarantinePlan(spec.qualified, day, sum(f.record_count for f in files), len(files),
-                              table.current_snapshot().snapshot_id, dependant_days)
+                              table.current_snapshot().snapshot_id, dependant_days, input_key=input_key)
     commit = table.snapshot_by_id(committed.snapshot_id)
     summary = commit.summary or {}
     return QuarantinePlan(spec.qualified, day, int(summary.get("deleted-records") or 0),
-                          int(summary.get("deleted-data-files") or 0), commit.parent_snapshot_id, dependant_days, committed)
+                          int(summary.get("deleted-data-files") or 0), commit.parent_snapshot_id, dependant_days,
+                          committed, input_key)
 
 
 def _mark_dependants_stale(lake: Lake, dependants: list[tuple[str, dt.date]], reason: str, run_id: str) -> None:
@@ -71,7 +76,7 @@ def apply_quarantine(lake: Lake, plan: QuarantinePlan, reason: str) -> str:
     why = "quarantine" if plan.committed is None else f"quarantine: record what run {plan.committed.run_id} committed"
     with run_scope(lake, run_id, "quarantine", {"table": plan.table, "day": plan.day.isoformat()}, reason), \
             partition_job(lake, run_id=run_id, command="quarantine", spec=spec, day=plan.day, reason=reason,
-                          why=why, check_pause=False) as running:
+                          why=why, input_key=plan.input_key, check_pause=False) as running:
         running.result.rows_read = plan.rows
         if plan.committed is None:
             running.published(replace_day_files(lake.table(plan.table), plan.day, [], run_id, "quarantine"))
@@ -199,7 +204,7 @@ def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
                 files = target_files().get(day, [])  # a vanished target is the first job's failure
                 result = replace_day_files(table, day, files, run_id, "rollback")
                 running.published(result)
-                _record_day(lake, plan.table, day, files, result.snapshot_after)
+                _record_day(lake, table, plan.table, day, files, result.snapshot_after, run_id)
         for left in plan.unrecorded:
             by = f"run {left.run_id}" if left.run_id else "the move of main"
             with partition_job(lake, run_id=run_id, command="rollback", spec=spec, day=left.day, reason=reason,
@@ -210,18 +215,41 @@ def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
                     raise LakemendError(f"{plan.table} {left.day} changed since the rollback was planned; "
                                         "nothing recorded for it", "plan the rollback again")
                 running.result.snapshot_before = running.result.snapshot_after = left.snapshot_id
-                _record_day(lake, plan.table, left.day, files, left.snapshot_id)
+                _record_day(lake, table, plan.table, left.day, files, left.snapshot_id, run_id)
         _mark_dependants_stale(lake, list(plan.dependants), f"{plan.table} rolled back to {plan.target_label}", run_id)
     return run_id
 
 
-def _record_day(lake: Lake, qualified: str, day: dt.date, files: list, snapshot_id: int | None) -> None:
-    """The partition state of a rolled-back day: the target's files (and no mark), or no partition at all."""
-    if files:
-        paths = [f.file_path for f in files]
-        lake.state.restore_partition(qualified, day, files_key(paths), snapshot_id, sum(f.record_count for f in files), paths)
-    else:
+def _record_day(lake: Lake, table, qualified: str, day: dt.date, files: list, snapshot_id: int | None,  # noqa: ANN001
+                run_id: str) -> None:
+    """The partition state of a rolled-back day: the target's files (and no mark), or no partition at all.
+
+    A day without a record whose files are exactly those its newest quarantine took out is recorded
+    under the input key it had then (rolling a quarantine back leaves the day as it was, not stale)."""
+    if not files:
         lake.state.forget_partition(qualified, day)
+        return
+    paths = [f.file_path for f in files]
+    built_from = None
+    if day not in lake.state.partition_states(qualified):
+        input_key = _key_before_quarantine(lake, table, qualified, day, paths)
+        built_from = (input_key, run_id) if input_key is not None else None
+    lake.state.restore_partition(qualified, day, files_key(paths), snapshot_id, sum(f.record_count for f in files), paths,
+                                 built_from=built_from)
+
+
+def _key_before_quarantine(lake: Lake, table, qualified: str, day: dt.date, paths: list[str]) -> str | None:  # noqa: ANN001
+    """The input key the day's record had when its newest quarantine ran, if that quarantine took out
+    exactly ``paths`` (its restore point still in the table); else None."""
+    quarantine = next((job for job in lake.state.list_jobs(status="succeeded", table=qualified, day=day)
+                       if job["command"] == "quarantine"), None)
+    if quarantine is None or quarantine["input_key"] is None:
+        return None
+    before = quarantine["snapshot_before"]
+    if before is None or table.snapshot_by_id(before) is None:
+        return None
+    taken = {f.file_path for f in day_files(table, day, before)}
+    return quarantine["input_key"] if taken == set(paths) else None
 
 
 def _changed_days(then: dict[dt.date, list], now: dict[dt.date, list]) -> set[dt.date]:
@@ -271,4 +299,4 @@ def _move_main(lake: Lake, plan: RollbackPlan, spec: TableSpec, run_id: str, rea
             result = PublishResult(current, after.snapshot_id, tuple(f.file_path for f in files),
                                    sum(f.record_count for f in files))
             job.published(result)
-            _record_day(lake, plan.table, day, files, result.snapshot_after)
+            _record_day(lake, table, plan.table, day, files, result.snapshot_after, run_id)
