@@ -618,7 +618,7 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("state DB path: prove the records current from snapshot history (Lake.recorded_partitions, own part)",
      "lakemend.lake", "Lake.recorded_partitions"),
     ("state DB path: prove the records current from snapshot history (records_hold)", "lakemend.ops.reads", "records_hold"),
-    ("state DB path: one listing of the day folders + files-key match (own part)", "lakemend.ops.recovery",
+    ("state DB path: the recorded files looked up in the day folders (own part)", "lakemend.ops.recovery",
      "_present_from_records"),
     ("present_days from manifests (own part: os.path.exists per data file)", "lakemend.ops.recovery",
      "present_days_from_manifests"),
@@ -866,8 +866,8 @@ def section(lakes: list[LakeInfo], pairs: list[tuple[Timed, Timed]] | None, vinf
         "Which path answered: "
         + "; ".join(f"{info.name}: the state DB for {info.state_answers} of {info.tables} tables" for info in lakes)
         + " (their partition records are proven to be the current snapshot's from the snapshot history — every "
-        "commit lakemend's and recorded, `iceberg/history.py` — and checked against one listing of the day folders "
-        "per table, so the deleted data files are gaps; a table that fails the proof is read from its manifests).",
+        "commit lakemend's and recorded, `iceberg/history.py` — and their recorded data files looked up in the day folders "
+        "(one lstat per file; on S3 one listing per table), so the deleted data files are gaps; a table that fails the proof is read from its manifests).",
         "",
         "Each command is a whole CLI subprocess (`lakemend -C PROJECT …`: interpreter start-up, imports, catalog "
         "and state DB, Iceberg metadata, landing listing); *wall s* is the median of the repeats, *peak RSS* the "

@@ -263,17 +263,40 @@ def test_a_batch_commit_recorded_for_only_some_of_its_days_falls_back(lake_root:
     assert D(2025, 10, 22) in found["stale"][ORDERS] and D(2025, 10, 21) not in found["stale"].get(ORDERS, set())
 
 
-@pytest.mark.parametrize(("files", "names", "expected"), [
-    (("/t/data/day=2025-10-21/a.parquet", "/t/data/day=2025-10-21/b.parquet"), ["a.parquet", "b.parquet", "old.parquet"], True),
-    (("/t/data/day=2025-10-21/a.parquet", "/t/data/day=2025-10-21/b.parquet"), ["a.parquet"], False),
-    (("/t/data/day=2025-10-21/a.parquet",), [], False),
-    (None, ["a.parquet"], None),  # recorded before the paths were kept: the files key decides
-    ((), [], None),
-    (("/elsewhere/a.parquet",), ["a.parquet"], None),  # not in the day's folder: the manifests decide
-    (("/t/data/day=2025-10-21/sub/a.parquet",), ["a.parquet"], None),  # below it, not listed there
+@pytest.mark.parametrize(("files", "expected"), [
+    (("/t/data/day=2025-10-21/a.parquet", "/t/data/day=2025-10-21/b.parquet"), ["a.parquet", "b.parquet"]),
+    (None, None),  # recorded before the paths were kept: the files key decides
+    ((), None),
+    (("/elsewhere/a.parquet",), None),  # not in the day's folder: the manifests decide
+    (("/t/data/day=2025-10-21/sub/a.parquet",), None),  # below it, not listed there
 ])
-def test_recorded_paths_settle_a_day_only_when_they_lie_in_its_folder(files: tuple[str, ...] | None, names: list[str],
-                                                                       expected: bool | None) -> None:
-    from lakemend.ops.recovery import _recorded_files_listed
+def test_recorded_paths_settle_a_day_only_when_they_lie_in_its_folder(files: tuple[str, ...] | None,
+                                                                       expected: list[str] | None) -> None:
+    from lakemend.ops.recovery import _names_in_folder
 
-    assert _recorded_files_listed("/t/data/day=2025-10-21/", names, files) is expected
+    assert _names_in_folder("/t/data/day=2025-10-21/", files) == expected
+
+
+def test_recorded_files_are_looked_at_as_the_listing_sees_them(tmp_path: Path) -> None:
+    """One lstat per recorded file answers what the listing of the day folders answered: regular
+    files (not links) in a real day folder (not a link)."""
+    from lakemend.ops.reads import LocalDayFiles, day_folder_listing
+
+    root = tmp_path / "data"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.parquet").write_bytes(b"x")
+    days = {n: D(2025, 10, n) for n in range(1, 6)}
+    for n in (1, 2, 3):
+        (root / f"day={days[n]}").mkdir(parents=True)
+        (root / f"day={days[n]}" / "a.parquet").write_bytes(b"x")
+    (root / f"day={days[2]}" / "b.parquet").symlink_to(elsewhere / "a.parquet")  # a file that is a link
+    (root / f"day={days[4]}").symlink_to(elsewhere, target_is_directory=True)  # a folder that is a link
+    asked = {days[1]: ["a.parquet"], days[2]: ["a.parquet", "b.parquet"], days[3]: ["a.parquet", "gone.parquet"],
+             days[4]: ["a.parquet"], days[5]: ["a.parquet"]}
+    listing = day_folder_listing(None, str(root))  # a local root: the project is not consulted
+    by_listing = {day for day, names in asked.items() if set(names) <= set(listing.get(day, []))}
+    assert by_listing == {days[1]}
+    for whole in (True, False):
+        local = LocalDayFiles(str(root), whole=whole)
+        assert {day for day, names in asked.items() if local.hold(day, names)} == by_listing

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -121,6 +123,12 @@ class LakeReads:
             self.landing[spec.qualified] = landing_listing(self.lake.project, spec)
         return self.landing[spec.qualified]
 
+    def local_day_files(self, qualified: str) -> LocalDayFiles | None:
+        """The checker of the table's recorded files against its local day folders; None on S3."""
+        root = self.data_root(qualified)
+        local = None if s3_uri(root) is not None else local_path(root)
+        return None if local is None else LocalDayFiles(local, whole=True)
+
     def day_folders(self, qualified: str) -> DayFolders:
         """The table's ``day=`` folders and their files (:func:`day_folder_listing` of its data root)."""
         if qualified not in self.folders:
@@ -154,6 +162,42 @@ def day_folder_listing(project: Project, root: str) -> DayFolders:
             if day is not None and entry.is_dir(follow_symlinks=False):
                 listing[day] = _files_in(entry.path)
     return listing
+
+
+@dataclass
+class LocalDayFiles:
+    """Whether a day's recorded data files are in its ``day=`` folder under a local data root, one
+    ``lstat`` per file: a day written once has one file, so this costs a system call where listing
+    its folder costs four (10,950 days: 30–40 ms instead of 120 ms). The answer is the listing's —
+    regular files (not links) in a real folder (not a link).
+
+    ``whole``: the days of the whole table are asked, so the real day folders come from one
+    listing of the root; else each asked day's folder is looked at by itself."""
+
+    root: str
+    """The data root's local path."""
+    whole: bool
+    _folders: set[str] | None = None
+
+    def hold(self, day: dt.date, names: list[str]) -> bool:
+        folder = f"day={day.isoformat()}"
+        if self.whole:
+            if self._folders is None:
+                with os.scandir(self.root) as entries:
+                    self._folders = {e.name for e in entries if e.is_dir(follow_symlinks=False)}
+            if folder not in self._folders:
+                return False
+        elif not _is(f"{self.root}/{folder}", stat.S_ISDIR):
+            return False
+        return all(_is(f"{self.root}/{folder}/{name}", stat.S_ISREG) for name in names)
+
+
+def _is(path: str, kind: Callable[[int], bool]) -> bool:
+    """Whether ``path`` itself (not what a link points to) exists and is of that ``stat`` kind."""
+    try:
+        return kind(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def one_day_folder(root: str, day: dt.date) -> DayFolders:

@@ -25,7 +25,7 @@ from lakemend.dates import to_ranges
 from lakemend.iceberg.files import EMPTY_FILES_KEY, files_by_day, files_key, files_of_days
 from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
-from lakemend.ops.reads import DayFolders, LakeReads, one_day_folder
+from lakemend.ops.reads import DayFolders, LakeReads, LocalDayFiles, one_day_folder
 from lakemend.project.project import TableSpec
 from lakemend.project.sources import landing_day_candidates, landing_days, landing_entries
 from lakemend.project.storage import S3Path, is_s3, local_path, s3_uri
@@ -48,7 +48,7 @@ def present_days(lake: Lake, qualified: str, reads: LakeReads | None = None) -> 
     records = reads.records(qualified)
     if records is not None:
         return _present_from_records(records, reads.data_root(qualified), lambda: reads.day_folders(qualified),
-                                     lambda: reads.table(qualified))
+                                     lambda: reads.table(qualified), reads.local_day_files(qualified))
     return present_days_from_manifests(lake, qualified, reads.partition_states(qualified))
 
 
@@ -105,9 +105,11 @@ class PresentDays:
             self._asked[qualified] += 1
             if self._asked[qualified] > LISTED_FROM:
                 return day in self.full(qualified)
+            local = local_path(root)
             self._held[key] = day in _present_from_records({day: records[day]}, root,
                                                            lambda: one_day_folder(root, day),
-                                                           lambda: self.reads.table(qualified))
+                                                           lambda: self.reads.table(qualified),
+                                                           None if local is None else LocalDayFiles(local, whole=False))
         return self._held[key]
 
 
@@ -124,7 +126,7 @@ def present_days_from_manifests(lake: Lake, qualified: str, states: dict[dt.date
 
 
 def _present_from_records(records: dict[dt.date, dict], root: str, folders: Callable[[], DayFolders],
-                          table: Callable[[], Table | None]) -> set[dt.date]:
+                          table: Callable[[], Table | None], local: LocalDayFiles | None = None) -> set[dt.date]:
     """``present_days`` from records that hold for the current snapshot, against one listing of
     the day folders under ``root`` (where the table writes its data files; ``folders``: that
     listing; ``table``: loads the table for reading the manifests of the days the listing does
@@ -137,24 +139,34 @@ def _present_from_records(records: dict[dt.date, dict], root: str, folders: Call
     (the files' shared write id — a day rebuilt before ``vacuum`` removed its old files). A day
     neither settles (no candidate matches: a deleted file; files not under
     ``<data path>/day=…/``) has its files read from the manifests, for those days alone.
+
+    ``local``: the root is a local folder, so a day whose recorded paths all lie in its folder is
+    settled by looking at those files alone (:class:`LocalDayFiles`); ``folders`` is listed only
+    for the days that leaves (records without paths).
     """
     present = {day for day, r in records.items() if r["files_key"] == EMPTY_FILES_KEY and r["rows"] == 0}
     wanted = {day: r for day, r in records.items() if r["files_key"] != EMPTY_FILES_KEY}
     if not wanted:
         return present
-    listing = folders()
+    listing: DayFolders | None = None
     unresolved = []
     for day, record in wanted.items():
         prefix = f"{root}/day={day.isoformat()}/"
-        names = listing.get(day) or []
-        settled = _recorded_files_listed(prefix, names, record.get("files"))
-        if settled is None:
-            settled = True if names and _listed_match(prefix, names, record["files_key"]) else None
+        recorded = _names_in_folder(prefix, record.get("files"))
+        if local is not None and recorded is not None:
+            settled: bool | None = local.hold(day, recorded)
+        else:
+            listing = folders() if listing is None else listing
+            names = listing.get(day) or []
+            settled = None if recorded is None else set(recorded) <= set(names)
+            if settled is None:
+                settled = True if names and _listed_match(prefix, names, record["files_key"]) else None
         if settled:
             present.add(day)
         elif settled is None:
             unresolved.append(day)
     if unresolved:
+        listing = folders() if listing is None else listing
         listed = ({s3_uri(f"{root}/day={day.isoformat()}/{n}") for day, names in listing.items() for n in names}
                   if s3_uri(root) is not None else None)
         for day, data_files in files_of_days(table(), unresolved).items():
@@ -163,13 +175,12 @@ def _present_from_records(records: dict[dt.date, dict], root: str, folders: Call
     return present
 
 
-def _recorded_files_listed(prefix: str, names: list[str], files: tuple[str, ...] | None) -> bool | None:
-    """Whether every recorded file of a day is among the names listed in its folder (``prefix``);
-    None when that does not settle it: no paths recorded, or one not directly in the folder."""
+def _names_in_folder(prefix: str, files: tuple[str, ...] | None) -> list[str] | None:
+    """The names of a day's recorded files in its folder (``prefix``); None when the folder does not
+    settle the day: no paths recorded, or one not directly in the folder."""
     if not files or not all(path.startswith(prefix) and "/" not in path[len(prefix):] for path in files):
         return None
-    listed = set(names)
-    return all(path[len(prefix):] in listed for path in files)
+    return [path[len(prefix):] for path in files]
 
 
 _WRITE_ID = re.compile(r"^\d+-\d+-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
