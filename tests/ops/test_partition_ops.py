@@ -229,13 +229,18 @@ def _to_build(lake: Lake, table: str) -> list[dt.date]:
     return [d.day for d in decisions if d.action == "build"]
 
 
-def test_rolling_a_quarantine_back_records_the_day_as_built_before(lake: Lake) -> None:
+def test_rolling_a_quarantine_back_records_the_day_as_built_before(lake: Lake, cli) -> None:
     spec = lake.project.find_table(TABLE)
     before = lake.state.partition_states(TABLE)[DAY]
     quarantine = apply_quarantine(lake, plan_quarantine(lake, spec, DAY), "suspect file")
     assert [j["input_key"] for j in lake.state.list_jobs(run_id=quarantine)] == [before["input_key"]]
+    plan = plan_rollback(lake, spec, f"pre-{quarantine}", DAY)
+    assert (plan.built_again, plan.unbuilt) == ((DAY,), ())
 
-    apply_rollback(lake, plan_rollback(lake, spec, f"pre-{quarantine}", DAY), "the file was fine")
+    result = cli("rollback", "--table", TABLE, "--to", f"pre-{quarantine}", "--date", str(DAY), "--yes",
+                 "--reason", "the file was fine", "-o", "json", cwd=lake.project.root)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["built_again"] == [str(DAY)]
 
     lake = Lake.open(lake.project.root)
     after = lake.state.partition_states(TABLE)[DAY]
@@ -256,7 +261,9 @@ def test_a_rollback_past_a_rebuild_and_its_quarantine_records_no_build(tmp_path:
     quarantine = apply_quarantine(lake, plan_quarantine(lake, orders, DAY), "suspect late file")
     assert lake.state.list_jobs(run_id=quarantine)[0]["input_key"] is not None
 
-    apply_rollback(lake, plan_rollback(lake, orders, f"pre-{rebuild}", DAY), "back to the first files")
+    plan = plan_rollback(lake, orders, f"pre-{rebuild}", DAY)
+    assert (plan.built_again, plan.unbuilt) == ((), (DAY,))
+    apply_rollback(lake, plan, "back to the first files")
 
     lake = Lake.open(root)
     assert DAY not in lake.state.partition_states("bronze.orders")

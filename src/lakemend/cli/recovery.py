@@ -163,9 +163,16 @@ def rollback(
         if recorded:
             target.text(f"Already at the target (published by an interrupted rollback, not yet recorded): "
                         f"{', '.join(str(d) for d in recorded)}.")
+        if plan.built_again:
+            target.text(f"Back as built before their quarantine (nothing to rebuild): "
+                        f"{', '.join(str(d) for d in plan.built_again)}.")
+        if plan.unbuilt:
+            target.text(f"Back without a build record (stale until rebuilt: lakemend repair --stale): "
+                        f"{', '.join(str(d) for d in plan.unbuilt)}.")
 
     def document(run_id: str | None, message: str) -> None:
         out.document({"table": plan.table, "target": plan.target, "days": plan.days, "recorded": recorded,
+                      "built_again": plan.built_again, "unbuilt": plan.unbuilt,
                       "diffs": [diff_json(d) for d in plan.diffs], "dependants": plan.dependants,
                       "run_id": run_id, "rolled_back": run_id is not None, "message": message})
 

@@ -102,6 +102,12 @@ class RollbackPlan:
     whole_table: bool
     unrecorded: tuple[unrecorded.Unrecorded, ...] = ()
     """Days already at the target that an earlier rollback to it, killed, published and did not record."""
+    built_again: tuple[dt.date, ...] = ()
+    """Changed days without a record now that come back with the files their quarantine took: they
+    are recorded as built then (nothing to rebuild)."""
+    unbuilt: tuple[dt.date, ...] = ()
+    """Changed days without a record now that come back with files no quarantine of theirs took:
+    they stay stale until rebuilt."""
 
 
 def resolve_target(table, target: str) -> tuple[int, str]:  # noqa: ANN001
@@ -153,9 +159,14 @@ def plan_rollback(lake: Lake, spec: TableSpec, target: str, day: dt.date | None)
         diffs.append(diff_partition(lake.engine, spec.qualified, changed_day, old_rows, new_rows, spec.unique_key))
     touched = set(days) | {u.day for u in left}
     dependants = downstream_days(lake, {spec.qualified: touched}) if touched else {}
+    records = lake.state.partition_states(spec.qualified)
+    returning = {d: [f.file_path for f in then[d]] for d in days if then.get(d) and d not in records}
+    built_again = {d for d, paths in returning.items()
+                   if _key_before_quarantine(lake, table, spec.qualified, d, paths) is not None}
     return RollbackPlan(spec.qualified, snapshot_id, label, current, tuple(days), tuple(diffs),
                         tuple(sorted((t, d) for t, ds in dependants.items() for d in ds)), whole_table=day is None,
-                        unrecorded=left)
+                        unrecorded=left, built_again=tuple(sorted(built_again)),
+                        unbuilt=tuple(sorted(set(returning) - built_again)))
 
 
 def _target_files(table, plan: RollbackPlan) -> dict[dt.date, list]:  # noqa: ANN001
