@@ -268,3 +268,23 @@ def test_a_rollback_past_a_rebuild_and_its_quarantine_records_no_build(tmp_path:
     lake = Lake.open(root)
     assert DAY not in lake.state.partition_states("bronze.orders")
     assert _cells(lake)["bronze.orders"][DAY] == "stale" and DAY in _to_build(lake, "bronze.orders")
+
+
+def test_the_rerun_of_a_killed_rollback_of_a_quarantine_records_the_day_as_built_before(lake: Lake) -> None:
+    from lakemend.iceberg.files import day_files
+
+    spec = lake.project.find_table(TABLE)
+    before = lake.state.partition_states(TABLE)[DAY]
+    taken = day_files(lake.table(TABLE), DAY)
+    quarantine = apply_quarantine(lake, plan_quarantine(lake, spec, DAY), "suspect file")
+    _killed_commit(lake, TABLE, DAY, taken, "rollback")  # the day's files are back, nothing recorded
+    assert _cells(lake)[TABLE][DAY] != "published"
+
+    rerun = plan_rollback(lake, spec, f"pre-{quarantine}", DAY)
+    assert rerun.days == () and [u.day for u in rerun.unrecorded] == [DAY]
+    apply_rollback(lake, rerun, "the file was fine")
+
+    lake = Lake.open(lake.project.root)
+    after = lake.state.partition_states(TABLE)[DAY]
+    assert (after["input_key"], after["files_key"]) == (before["input_key"], before["files_key"])
+    assert _cells(lake)[TABLE][DAY] == "published" and _to_build(lake, TABLE) == []
