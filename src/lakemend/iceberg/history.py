@@ -33,8 +33,11 @@ if TYPE_CHECKING:
 
     from lakemend.iceberg.metadata_json import MetadataView, SnapshotEntry
 
+# The snapshot-summary keys every lakemend commit writes (``iceberg.publish``, ``iceberg.maintenance``).
 RUN_ID = "lakemend.run-id"
 ACTION = "lakemend.action"  # what a commit that is not a build did: rollback, quarantine, compact-manifests
+DAY = "lakemend.day"  # the one day a commit changed
+DAY_ROWS = "lakemend.day-rows"  # JSON {day: [rows before, rows after]} of the days a batch commit changed
 
 
 def changed_days(snapshot: Snapshot | SnapshotEntry) -> dict[dt.date, bool] | None:
@@ -44,10 +47,10 @@ def changed_days(snapshot: Snapshot | SnapshotEntry) -> dict[dt.date, bool] | No
     if summary is None or summary.get(RUN_ID) is None:
         return None
     try:
-        day_rows = summary.get("lakemend.day-rows")
+        day_rows = summary.get(DAY_ROWS)
         if day_rows is not None:
             return {dt.date.fromisoformat(day): int(rows[1]) == 0 for day, rows in json.loads(day_rows).items()}
-        day = summary.get("lakemend.day")
+        day = summary.get(DAY)
         if day is not None:  # one day per commit: its added files are the day's files
             return {dt.date.fromisoformat(day): int(summary.get("added-data-files") or 0) == 0}
     except (ValueError, TypeError, IndexError, AttributeError):

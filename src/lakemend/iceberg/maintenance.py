@@ -63,7 +63,9 @@ def data_manifests(table: Table) -> int:
 
 def compaction_properties(run_id: str) -> dict[str, str]:
     """The snapshot summary of a compaction: a lakemend commit that changed no day (``iceberg.history``)."""
-    return {"lakemend.run-id": run_id, "lakemend.action": "compact-manifests", "lakemend.day-rows": json.dumps({})}
+    from lakemend.iceberg.history import ACTION, DAY_ROWS, RUN_ID
+
+    return {RUN_ID: run_id, ACTION: "compact-manifests", DAY_ROWS: json.dumps({})}
 
 
 def compact_manifests(table: Table, run_id: str) -> tuple[int, int]:

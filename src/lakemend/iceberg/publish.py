@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from lakemend.errors import AuditFailed, LakemendError, SchemaChangeRefused, SqlError
 from lakemend.iceberg.catalog import schema_diff
 from lakemend.iceberg.files import day_files, files_key, partition_day
+from lakemend.iceberg.history import ACTION, DAY, DAY_ROWS, RUN_ID
 
 if TYPE_CHECKING:
     from lakemend.engines.base import Writer
@@ -172,10 +173,10 @@ def publish_days(table, staged: list[StagedDay], run_id: str, *,  # noqa: ANN001
         old_rows: dict[dt.date, int] = {d: 0 for d in days}
         for data_file in old:
             old_rows[partition_day(data_file.partition[0])] += data_file.record_count
-        properties = {"lakemend.run-id": run_id, "lakemend.day-rows": json.dumps(
+        properties = {RUN_ID: run_id, DAY_ROWS: json.dumps(
             {s.day.isoformat(): [old_rows[s.day], s.rows] for s in staged}, separators=(",", ":"))}
         if len(days) == 1:
-            properties["lakemend.day"] = days[0].isoformat()
+            properties[DAY] = days[0].isoformat()
         else:
             properties["lakemend.days"] = f"{days[0].isoformat()}..{days[-1].isoformat()}"
         with transaction(table) as tx:
@@ -214,7 +215,7 @@ def publish_day_with(writer: Writer, table, rows: pa.Table, day: dt.date, run_id
     ident = writer.identifier(qualified)
     branch = stage_branch(run_id, day)
     tag = restore_tag(run_id)
-    properties = {"lakemend.run-id": run_id, "lakemend.day": day.isoformat()}
+    properties = {RUN_ID: run_id, DAY: day.isoformat()}
     table.refresh()
     if drop_stale is not None:
         drop_stale_branches(table, lambda other: other != run_id and drop_stale(other))
@@ -286,7 +287,7 @@ def replace_day_files(table, day: dt.date, files: list, run_id: str, action: str
 
     table.refresh()
     before = table.current_snapshot()
-    properties = {"lakemend.run-id": run_id, "lakemend.day": day.isoformat(), "lakemend.action": action}
+    properties = {RUN_ID: run_id, DAY: day.isoformat(), ACTION: action}
 
     def commit() -> None:
         with transaction(table) as tx:

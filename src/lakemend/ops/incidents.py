@@ -203,8 +203,10 @@ def _day_rows(summary: dict[str, str] | None, day: dt.date) -> tuple[int, int] |
     publish many days), else the summary's totals (a one-day commit of an older lakemend)."""
     if summary is None:
         return None
-    if "lakemend.day-rows" in summary:
-        entry = json.loads(summary["lakemend.day-rows"]).get(day.isoformat())
+    from lakemend.iceberg.history import DAY_ROWS
+
+    if DAY_ROWS in summary:
+        entry = json.loads(summary[DAY_ROWS]).get(day.isoformat())
         return (int(entry[0]), int(entry[1])) if entry else None
     return int(summary.get("deleted-records", 0)), int(summary.get("added-records", 0))
 
