@@ -297,3 +297,10 @@ def test_the_cli_refuses_a_short_name_two_tables_share(two_orders: Path, cli, ar
     assert result.code == 2, (result.out, result.err)
     assert "ambiguous" in result.err and "bronze.orders" in result.err and "gold.orders" in result.err
     assert cli("status", "--table", "gold.orders", cwd=two_orders).code == 0
+
+
+def test_values_are_printed_as_they_are(built_example: Path, cli) -> None:  # noqa: ANN001
+    """Text that looks like rich's emoji codes or markup is data: printed unchanged."""
+    result = cli("query", "SELECT ':smile: [b]x[/b]' AS v FROM bronze.orders LIMIT 1", cwd=built_example)
+    assert result.code == 0, result.err
+    assert ":smile: [b]x[/b]" in result.out

@@ -65,7 +65,9 @@ def _any_terminal() -> bool:
 
 
 def _console(**kwargs: Any) -> Console:
-    made = Console(highlight=False, _environ=_Environ(), **kwargs)
+    # No emoji codes: a value, name or error that holds ":name:" is printed as it is (and rich's
+    # emoji table, 5 ms of every command's start, is not imported).
+    made = Console(highlight=False, emoji=False, _environ=_Environ(), **kwargs)
     made.width = None  # type: ignore[assignment] - decided at each print (rich fixed it from $COLUMNS at creation)
     return made
 
@@ -211,7 +213,7 @@ def plan_json(plan: BackfillPlan) -> dict[str, Any]:
 
 def print_plan(plan: BackfillPlan, out: Output) -> None:
     """The plan as text: one line per partition, what resumes, and the restore points."""
-    from lakemend.ops.vacuum import human_bytes
+    from lakemend.units import human_bytes
 
     rows = [
         [p.table, p.day, p.role, "skip (resumed)" if p.resumed else "rebuild",
@@ -277,9 +279,11 @@ def with_progress(total: int, out: Output, work: Callable[[ProgressHook], RunRep
         TimeRemainingColumn,
     )
 
+    # Plain text columns (no markup, so no emoji codes either): a table name is shown as it is.
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]}", style="red", markup=False), TimeElapsedColumn(),
+        TextColumn("ETA", markup=False), TimeRemainingColumn(),
         console=out.console, transient=True, disable=out.is_json,
     )
     failures = 0
@@ -293,7 +297,7 @@ def with_progress(total: int, out: Output, work: Callable[[ProgressHook], RunRep
             else:  # a JobResult, or a skipped Decision: both count towards the total
                 if getattr(payload, "status", "succeeded") != "succeeded":
                     failures += 1
-                progress.update(task, advance=1, failed=f"[red]{failures} failed[/]" if failures else "")
+                progress.update(task, advance=1, failed=f"{failures} failed" if failures else "")
 
         report = work(on_event)
     print_summary(report, out)

@@ -31,12 +31,8 @@ def vacuum(
 
     The only command that deletes data files; files younger than the retention are never deleted (a write may be in progress). Asks first (default No); --yes skips the question. Example: [bold]lakemend vacuum --older-than 7d --dry-run[/]
     """
-    from lakemend.ops.vacuum import (
-        apply_vacuum,
-        human_bytes,
-        parse_retention,
-        plan_vacuum,
-    )
+    from lakemend.ops.vacuum import apply_vacuum, parse_retention, plan_vacuum
+    from lakemend.units import human_bytes
 
     out = context.output(output)
     retention = parse_retention(older_than)
@@ -71,7 +67,7 @@ def _finish(plan: VacuumPlan, result: VacuumResult | None, out: Output, message:
 
 def print_plan(plan: VacuumPlan, warehouse: str, out: Output) -> None:
     """The summary per table, the refs dropped or kept, and every file to delete."""
-    from lakemend.ops.vacuum import human_bytes
+    from lakemend.units import human_bytes
 
     cutoff = f"{plan.cutoff:%Y-%m-%d %H:%M:%S} UTC"
     summary = [[t.table, len(t.snapshots_expire), len(t.snapshots_kept), len(t.refs_dropped),
@@ -96,7 +92,7 @@ def print_plan(plan: VacuumPlan, warehouse: str, out: Output) -> None:
 
 
 def _print_result(result: VacuumResult, out: Output) -> None:
-    from lakemend.ops.vacuum import human_bytes
+    from lakemend.units import human_bytes
 
     rows = [[t.table, t.snapshots_expired, len(t.refs_dropped), t.files_deleted, human_bytes(t.bytes_freed), len(t.files_skipped),
              t.paths_recorded] for t in result.tables]

@@ -60,6 +60,7 @@ from lakemend.project.storage import (
     stat_file,
     walk_files,
 )
+from lakemend.units import human_bytes
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -198,15 +199,6 @@ class VacuumResult:
     def to_dict(self) -> dict:
         return {"files_deleted": self.files_deleted, "bytes_freed": self.bytes_freed,
                 "tables": [asdict(t) for t in self.tables]}
-
-
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 MAX_RETENTION_DAYS = 36500  # about 100 years
