@@ -304,3 +304,16 @@ def test_values_are_printed_as_they_are(built_example: Path, cli) -> None:  # no
     result = cli("query", "SELECT ':smile: [b]x[/b]' AS v FROM bronze.orders LIMIT 1", cwd=built_example)
     assert result.code == 0, result.err
     assert ":smile: [b]x[/b]" in result.out
+
+
+def test_a_rollback_plan_names_the_dependants_it_marks_stale(built_example: Path, cli) -> None:  # noqa: ANN001
+    """Few are listed; many are summed up per table (a whole-table rollback marks every day's dependants)."""
+    first = Lake.open(built_example).table("bronze.orders").history()[0].snapshot_id  # before any day
+    result = cli("rollback", "--table", "bronze.orders", "--to", str(first), "--date", str(DAY1), "--reason", "r",
+                 cwd=built_example)
+    assert result.code == 2  # no terminal to confirm on: nothing rolled back
+    assert f"Dependants it marks stale (rebuild them after with lakemend repair --stale): " in result.out
+    assert f"silver.orders_clean {DAY1}" in result.out and "3 day(s)" not in result.out
+    whole = cli("rollback", "--table", "bronze.orders", "--to", str(first), "--reason", "r", cwd=built_example)
+    days = sorted(Lake.open(built_example).state.partition_states("silver.orders_clean"))
+    assert f"silver.orders_clean {len(days)} day(s) {days[0]} … {days[-1]}" in whole.out and len(days) > 2

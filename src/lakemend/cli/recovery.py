@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Optional
 
 import typer
@@ -111,7 +113,8 @@ def quarantine(
             target.text(f"Quarantine {plan.table} {plan.day}: {plan.rows} rows in {plan.files} file(s) leave the table "
                         f"(its current snapshot {plan.snapshot} is tagged first, as a restore point named after the run).")
         if plan.dependants:
-            target.text("Marked stale: " + ", ".join(f"{t} {d}" for t, d in plan.dependants))
+            target.text(f"Dependants it marks stale (rebuild them after with lakemend repair --stale): "
+                        f"{_days_by_table(plan.dependants)}.")
 
     def document(run_id: str | None, message: str) -> None:
         out.document({"table": plan.table, "day": plan.day, "rows": plan.rows, "files": plan.files,
@@ -169,6 +172,9 @@ def rollback(
         if plan.unbuilt:
             target.text(f"Back without a build record (stale until rebuilt: lakemend repair --stale): "
                         f"{', '.join(str(d) for d in plan.unbuilt)}.")
+        if plan.dependants:
+            target.text(f"Dependants it marks stale (rebuild them after with lakemend repair --stale): "
+                        f"{_days_by_table(plan.dependants)}.")
 
     def document(run_id: str | None, message: str) -> None:
         out.document({"table": plan.table, "target": plan.target, "days": plan.days, "recorded": recorded,
@@ -193,6 +199,17 @@ def rollback(
                f"(run {run_id}; {restore_point(lake, plan.table, run_id)}){also}.")
     document(run_id, message)
     out.text(message)
+
+
+def _days_by_table(entries: Sequence[tuple[str, dt.date]], listed: int = 6) -> str:
+    """``table day`` pairs, each listed when there are few, else per table: how many days, first … last."""
+    if len(entries) <= listed:
+        return ", ".join(f"{table} {day}" for table, day in entries)
+    by_table: dict[str, list[dt.date]] = {}
+    for table, day in entries:
+        by_table.setdefault(table, []).append(day)
+    return ", ".join(f"{table} {len(days)} day(s) {min(days)} … {max(days)}" if len(days) > 1 else f"{table} {days[0]}"
+                     for table, days in by_table.items())
 
 
 def restore_point(lake, table: str, run_id: str) -> str:  # noqa: ANN001 - Lake, imported lazily
