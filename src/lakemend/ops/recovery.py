@@ -166,9 +166,10 @@ def _present_from_records(records: dict[dt.date, dict], root: str, folders: Call
         elif settled is None:
             unresolved.append(day)
     if unresolved:
-        listing = folders() if listing is None else listing
-        listed = ({s3_uri(f"{root}/day={day.isoformat()}/{n}") for day, names in listing.items() for n in names}
-                  if s3_uri(root) is not None else None)
+        listed = None  # local files are checked one by one (``_exists``); S3 objects against the listing
+        if s3_uri(root) is not None:
+            listing = folders() if listing is None else listing
+            listed = {s3_uri(f"{root}/day={day.isoformat()}/{n}") for day, names in listing.items() for n in names}
         for day, data_files in files_of_days(table(), unresolved).items():
             if data_files and all(_exists(f.file_path, listed) for f in data_files):
                 present.add(day)
