@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -114,12 +115,14 @@ def table_checks(
     contract: Contract | None,
     day: dt.date,
     recent_counts: list[int],
+    columns: Iterable[str] | None = None,
 ) -> list[CheckResult]:
-    """Run the contract's table-level checks on the rows about to be published."""
+    """Run the contract's table-level checks on the rows about to be published (``columns``: the
+    relation's columns when the caller knows them, else they are looked up)."""
     if contract is None:
         return []
     results: list[CheckResult] = []
-    present = {r[0] for r in con.execute(f"DESCRIBE {relation}")}
+    present = set(columns) if columns is not None else {r[0] for r in con.execute(f"DESCRIBE {relation}")}
     checks = contract.checks
     unique = [name for name, col in contract.columns.items() if col.unique and name in present]
     nullable = [name for name in checks.null_rate if name in present]

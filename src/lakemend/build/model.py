@@ -118,13 +118,11 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
         f"SELECT *, {duplicate} AS _dup, {replaced} AS _replaced FROM ({sql}\n) AS _model"
         f") AS _ranked WHERE NOT _dup) AS _masked"
     )
-    deduplicated, quarantined = con.execute(
-        "SELECT coalesce(sum(_replaced), 0), coalesce(sum(CASE WHEN _reason IS NOT NULL THEN 1 ELSE 0 END), 0) "
-        "FROM _checked")[0]
-    good, quarantine, checks = _apply_contract(shared, con, spec, day, columns, rows_read, int(deduplicated),
-                                               int(quarantined), checked)
+    deduplicated, quarantined = _dropped_and_broken(con, checked)
+    good, quarantine, checks = _apply_contract(shared, con, spec, day, columns, rows_read, deduplicated,
+                                               quarantined, checked)
     _pii_gate(con, spec, day)
-    return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=int(deduplicated),
+    return Built(rows=good, quarantine=quarantine, rows_read=rows_read, rows_deduplicated=deduplicated,
                  checks=checks, inputs=tuple(reads))
 
 
@@ -136,6 +134,19 @@ def good_rows(con: Session, columns: list[str], day: dt.date, every_row: pa.Tabl
         return con.arrow(f"SELECT {', '.join(q(c) for c in columns)}, DATE {lit(day.isoformat())} AS day FROM _good")
     rows = every_row.select(columns)
     return rows.append_column(pa.field("day", pa.date32()), pa.repeat(pa.scalar(day, pa.date32()), rows.num_rows))
+
+
+def _dropped_and_broken(con: Session, checked: pa.Table | None) -> tuple[int, int]:
+    """How many duplicates the kept rows of ``_checked`` replaced, and how many rows broke a rule:
+    from the rows this process holds when the engine returned them (DuckDB), else by the engine."""
+    if checked is not None:
+        import pyarrow.compute as pc
+
+        return int(pc.sum(checked["_replaced"]).as_py() or 0), checked.num_rows - checked["_reason"].null_count
+    deduplicated, quarantined = con.execute(
+        "SELECT coalesce(sum(_replaced), 0), coalesce(sum(CASE WHEN _reason IS NOT NULL THEN 1 ELSE 0 END), 0) "
+        "FROM _checked")[0]
+    return int(deduplicated), int(quarantined)
 
 
 def _masked_columns(lake: Lake, con: Session, spec: TableSpec, columns: list[str]) -> str:
@@ -193,7 +204,7 @@ def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt
     recent = []
     if contract and contract.checks.row_count_vs_recent:
         recent = recent_counts(shared.counts_before(day), day, contract.checks.row_count_vs_recent.days)
-    checks = table_checks(con, "_good", contract, day, recent)
+    checks = table_checks(con, "_good", contract, day, recent, columns)
     failed = problems + [c.describe() for c in checks if not c.passed]
     if failed:
         rules = dict(con.execute("SELECT _reason, count(*) FROM _checked WHERE _reason IS NOT NULL "
