@@ -312,7 +312,7 @@ def test_a_rollback_plan_names_the_dependants_it_marks_stale(built_example: Path
     result = cli("rollback", "--table", "bronze.orders", "--to", str(first), "--date", str(DAY1), "--reason", "r",
                  cwd=built_example)
     assert result.code == 2  # no terminal to confirm on: nothing rolled back
-    assert f"Dependants it marks stale (rebuild them after with lakemend repair --stale): " in result.out
+    assert "Dependants it marks stale (rebuild them after with lakemend repair --stale): " in result.out
     assert f"silver.orders_clean {DAY1}" in result.out and "3 day(s)" not in result.out
     whole = cli("rollback", "--table", "bronze.orders", "--to", str(first), "--reason", "r", cwd=built_example)
     days = sorted(Lake.open(built_example).state.partition_states("silver.orders_clean"))

@@ -27,17 +27,14 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from lakemend.iceberg.summary import DAY, DAY_ROWS, RUN_ID
+
 if TYPE_CHECKING:
     from pyiceberg.table import Table
     from pyiceberg.table.snapshots import Snapshot
 
     from lakemend.iceberg.metadata_json import MetadataView, SnapshotEntry
 
-# The snapshot-summary keys every lakemend commit writes (``iceberg.publish``, ``iceberg.maintenance``).
-RUN_ID = "lakemend.run-id"
-ACTION = "lakemend.action"  # what a commit that is not a build did: rollback, quarantine, compact-manifests
-DAY = "lakemend.day"  # the one day a commit changed
-DAY_ROWS = "lakemend.day-rows"  # JSON {day: [rows before, rows after]} of the days a batch commit changed
 
 
 def changed_days(snapshot: Snapshot | SnapshotEntry) -> dict[dt.date, bool] | None:

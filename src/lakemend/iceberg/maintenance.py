@@ -26,6 +26,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from lakemend.iceberg.summary import ACTION, DAY_ROWS, RUN_ID
+
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
@@ -63,8 +65,6 @@ def data_manifests(table: Table) -> int:
 
 def compaction_properties(run_id: str) -> dict[str, str]:
     """The snapshot summary of a compaction: a lakemend commit that changed no day (``iceberg.history``)."""
-    from lakemend.iceberg.history import ACTION, DAY_ROWS, RUN_ID
-
     return {RUN_ID: run_id, ACTION: "compact-manifests", DAY_ROWS: json.dumps({})}
 
 

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from lakemend.errors import AuditFailed, LakemendError, SchemaChangeRefused, SqlError
 from lakemend.iceberg.catalog import schema_diff
 from lakemend.iceberg.files import day_files, files_key, partition_day
-from lakemend.iceberg.history import ACTION, DAY, DAY_ROWS, RUN_ID
+from lakemend.iceberg.summary import ACTION, DAY, DAY_ROWS, RUN_ID
 
 if TYPE_CHECKING:
     from lakemend.engines.base import Writer

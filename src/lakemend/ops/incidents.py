@@ -203,7 +203,7 @@ def _day_rows(summary: dict[str, str] | None, day: dt.date) -> tuple[int, int] |
     publish many days), else the summary's totals (a one-day commit of an older lakemend)."""
     if summary is None:
         return None
-    from lakemend.iceberg.history import DAY_ROWS
+    from lakemend.iceberg.summary import DAY_ROWS
 
     if DAY_ROWS in summary:
         entry = json.loads(summary[DAY_ROWS]).get(day.isoformat())

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lakemend.iceberg.files import files_key
-from lakemend.iceberg.history import ACTION, RUN_ID, lineage, newest_change
+from lakemend.iceberg.history import lineage, newest_change
+from lakemend.iceberg.summary import ACTION, RUN_ID
 from lakemend.lake import Lake
 
 if TYPE_CHECKING:
