@@ -300,3 +300,5 @@ def test_recorded_files_are_looked_at_as_the_listing_sees_them(tmp_path: Path) -
     for whole in (True, False):
         local = LocalDayFiles(str(root), whole=whole)
         assert {day for day, names in asked.items() if local.hold(day, names)} == by_listing
+        gone = LocalDayFiles(str(tmp_path / "no-such-root"), whole=whole)  # the whole data folder deleted
+        assert not any(gone.hold(day, names) for day, names in asked.items())

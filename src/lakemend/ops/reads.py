@@ -183,13 +183,21 @@ class LocalDayFiles:
         folder = f"day={day.isoformat()}"
         if self.whole:
             if self._folders is None:
-                with os.scandir(self.root) as entries:
-                    self._folders = {e.name for e in entries if e.is_dir(follow_symlinks=False)}
+                self._folders = _real_folders(self.root)
             if folder not in self._folders:
                 return False
         elif not _is(f"{self.root}/{folder}", stat.S_ISDIR):
             return False
         return all(_is(f"{self.root}/{folder}/{name}", stat.S_ISREG) for name in names)
+
+
+def _real_folders(root: str) -> set[str]:
+    """The names of the folders (not links to folders) in ``root``; none when it is gone or not a folder."""
+    try:
+        with os.scandir(root) as entries:
+            return {e.name for e in entries if e.is_dir(follow_symlinks=False)}
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
 
 
 def _is(path: str, kind: Callable[[int], bool]) -> bool:
