@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from lakemend.iceberg.metadata_json import MetadataView, SnapshotEntry
 
 
-
 def changed_days(snapshot: Snapshot | SnapshotEntry) -> dict[dt.date, bool] | None:
     """Day → whether the day was left without data files, for a lakemend commit; None for any
     other snapshot (or a lakemend one whose days its summary does not name)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakemend.errors import LakemendError, UsageError
+from lakemend.iceberg.summary import DAY_ROWS
 from lakemend.state import incidents as stored
 from lakemend.state.incidents import ID_PATTERN, Incident, Note, list_incidents
 from lakemend.state.store import StateStore, utcnow, whoami
@@ -203,8 +204,6 @@ def _day_rows(summary: dict[str, str] | None, day: dt.date) -> tuple[int, int] |
     publish many days), else the summary's totals (a one-day commit of an older lakemend)."""
     if summary is None:
         return None
-    from lakemend.iceberg.summary import DAY_ROWS
-
     if DAY_ROWS in summary:
         entry = json.loads(summary[DAY_ROWS]).get(day.isoformat())
         return (int(entry[0]), int(entry[1])) if entry else None

@@ -241,12 +241,14 @@ def _record_day(lake: Lake, table, qualified: str, day: dt.date, files: list, sn
         lake.state.forget_partition(qualified, day)
         return
     paths = [f.file_path for f in files]
-    built_from = None
-    if day not in lake.state.partition_states(qualified):
-        input_key = _key_before_quarantine(lake, table, qualified, day, paths)
-        built_from = (input_key, run_id) if input_key is not None else None
-    lake.state.restore_partition(qualified, day, files_key(paths), snapshot_id, sum(f.record_count for f in files), paths,
-                                 built_from=built_from)
+    key, rows = files_key(paths), sum(f.record_count for f in files)
+    input_key = None if day in lake.state.partition_states(qualified) else \
+        _key_before_quarantine(lake, table, qualified, day, paths)
+    if input_key is not None:  # the record and the cleared mark in one transaction, as below
+        lake.state.record_partition(qualified, day, input_key=input_key, files_key=key, snapshot_id=snapshot_id,
+                                    run_id=run_id, rows=rows, files=paths)
+    else:
+        lake.state.restore_partition(qualified, day, key, snapshot_id, rows, paths)
 
 
 def _key_before_quarantine(lake: Lake, table, qualified: str, day: dt.date, paths: list[str]) -> str | None:  # noqa: ANN001

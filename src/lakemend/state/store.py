@@ -542,18 +542,10 @@ class StateStore:
             conn.execute(delete(partitions).where(partitions.c.table_name == table, partitions.c.day == day))
 
     def restore_partition(self, table: str, day: dt.date, files_key: str, snapshot_id: int | None, rows: int,
-                          files: Sequence[str] | None = None, *, built_from: tuple[str, str] | None = None) -> None:
+                          files: Sequence[str] | None = None) -> None:
         """A rolled-back day: its record names other files (without claiming a new build) and its
-        mark goes, in one transaction — a kill leaves both or neither.
-
-        ``built_from`` (input key, run id): a day without a record gets one with that input key,
-        recorded by that run — the key its files were built under (a quarantine deleted the record)."""
+        mark goes, in one transaction — a kill leaves both or neither."""
         with self.engine.begin() as conn:
-            if built_from is not None:
-                input_key, run_id = built_from
-                _record_partitions(conn, [dict(table=table, day=day, input_key=input_key, files_key=files_key,
-                                               snapshot_id=snapshot_id, rows=rows, files=files)], run_id, utcnow())
-                return
             conn.execute(update(partitions).where(partitions.c.table_name == table, partitions.c.day == day)
                          .values(files_key=files_key, snapshot_id=snapshot_id, rows=rows, files=_joined_files(files)))
             conn.execute(delete(marks).where(marks.c.table_name == table, marks.c.day == day))
