@@ -37,8 +37,10 @@ class BuildSession:
     windows those days read.
     """
 
-    def __init__(self, lake: Lake, engine: Engine, spec: TableSpec, days: list[dt.date]) -> None:
+    def __init__(self, lake: Lake, engine: Engine, spec: TableSpec, days: list[dt.date], *, threads: int = 1) -> None:
+        """``threads``: the build threads that will share the batch (one engine session each)."""
         self.lake, self.engine, self.spec, self.days = lake, engine, spec, sorted(days)
+        self.threads = threads
         self._stack = ExitStack()
         self._tables: dict[str, Table | None] = {}
         self._files: dict[str, dict[dt.date, tuple[list[str], int]] | None] = {}
@@ -66,7 +68,7 @@ class BuildSession:
         con: Session | None = getattr(self._thread, "con", None)
         if con is None:
             with self._lock:
-                con = self._stack.enter_context(self.engine.session())
+                con = self._stack.enter_context(self.engine.session(side_by_side=self.threads))
                 self._sessions.append(con)
             self._thread.con = con
         return con

@@ -124,5 +124,7 @@ class Engine(Protocol):
     dialect: str
     writer: Writer | None
 
-    def session(self) -> Session:
-        """A new, empty session working in UTC."""
+    def session(self, *, side_by_side: int = 1) -> Session:
+        """A new, empty session working in UTC. ``side_by_side``: how many sessions of this
+        process work at once (a batch's build threads); an engine with its own thread pool per
+        session gives each its share of the cores instead of all of them."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -26,8 +27,18 @@ class DuckDBEngine:
     def __init__(self, project: object = None) -> None:
         """``project`` is accepted for a uniform constructor; DuckDB needs nothing from it."""
 
-    def session(self) -> Connection:
-        return Connection()
+    def session(self, *, side_by_side: int = 1) -> Connection:
+        return Connection(threads=_share_of_cores(side_by_side))
+
+
+def _share_of_cores(side_by_side: int) -> int | None:
+    """DuckDB threads for one of ``side_by_side`` sessions working at once: each database has its
+    own pool of one thread per core, so two sessions side by side on two cores ran four threads.
+    Their share instead: a 30-day build of the example lake, two days at a time, 0.91× the wall
+    and CPU time (5 interleaved pairs). None (DuckDB's default) for a session working alone."""
+    if side_by_side <= 1:
+        return None
+    return max(1, (os.cpu_count() or 1) // side_by_side)
 
 
 class Connection:
@@ -39,8 +50,11 @@ class Connection:
 
     dialect = CANONICAL_DIALECT
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
+        """``threads``: DuckDB's worker threads for this session (default: one per core)."""
         self.raw = duckdb.connect(":memory:")
+        if threads is not None:
+            self.execute(f"SET threads = {int(threads)}")
         self.execute("SET TimeZone = 'UTC'")
         self.execute("SET preserve_insertion_order = true")
         # Memory a statement freed goes back to the system about a second later, instead of

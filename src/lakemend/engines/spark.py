@@ -294,7 +294,8 @@ class SparkEngine:
                     raise SqlError(f"spark setting {key}: {first_line(exc)}") from None
         return spark
 
-    def session(self) -> SparkSqlSession:
+    def session(self, *, side_by_side: int = 1) -> SparkSqlSession:
+        """A new Spark session of the one JVM (its executors are shared: ``side_by_side`` changes nothing)."""
         return SparkSqlSession(self.new_spark())
 
     @property

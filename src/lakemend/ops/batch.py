@@ -186,7 +186,8 @@ def _build(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions, sta
     spec = days[0].job.spec
     engine = parser_engine() if spec.layer == "bronze" else lake.engine
     gate = _TableGate()
-    with BuildSession(lake, engine, spec, [d.job.day for d in days]) as shared:
+    threads = 1 if lake.writer is not None else max(1, min(options.threads, len(days)))
+    with BuildSession(lake, engine, spec, [d.job.day for d in days], threads=threads) as shared:
         work_begins()  # the process's imports are done: collect garbage as usual from here
 
         def build(day: _Day) -> None:
@@ -205,7 +206,7 @@ def _build(lake: Lake, days: list[_Day], run_id: str, options: BatchOptions, sta
         # running ones are interrupted (files written meanwhile stay unreferenced, vacuum removes
         # them). A day's own failure is recorded on the day; only StateUnavailable or BuildStopped
         # leaves a thread.
-        in_threads(days, build, max(1, min(options.threads, len(days))), name="lakemend-build", stop=shared.stop)
+        in_threads(days, build, threads, name="lakemend-build", stop=shared.stop)
 
 
 class _TableGate:
