@@ -640,3 +640,13 @@ def test_mixed_line_breaks_lose_no_record(project: Project, files: list[LandingF
 @given(files=landing_day("orders", Mode()))
 def test_quote_after_blank_swallows_no_record(project: Project, files: list[LandingFile]) -> None:
     check_day(project, "orders", files)
+
+
+@EXPLICIT
+@example(files=_csv(f'{HEADER}\n "1000,c@x,10.00,{STAMPS}\no1001,"c\n@x",10.00,{STAMPS}\n', Record(2), Record(3, "o1001")))
+@given(files=landing_day("orders", Mode(multiline=True)))
+def test_quote_after_blank_before_a_value_over_two_lines_keeps_record_bounds(project: Project, files: list[LandingFile]) -> None:
+    """The quote after a blank ran to the quote of the next record's value: both counts said two
+    records, so DuckDB's bounds were kept, and the rest of the second record was quarantined as
+    a record of line 4 (its text kept, its first line and bounds wrong)."""
+    check_day(project, "orders", files)

@@ -317,3 +317,25 @@ def test_a_rollback_plan_names_the_dependants_it_marks_stale(built_example: Path
     whole = cli("rollback", "--table", "bronze.orders", "--to", str(first), "--reason", "r", cwd=built_example)
     days = sorted(Lake.open(built_example).state.partition_states("silver.orders_clean"))
     assert f"silver.orders_clean {len(days)} day(s) {days[0]} … {days[-1]}" in whole.out and len(days) > 2
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_the_progress_bar_is_drawn_only_on_a_terminal(terminal: bool) -> None:
+    """A transient bar shows nothing on a file or pipe: there it is not drawn at all (no refresh thread)."""
+    import io
+    import threading
+
+    from rich.console import Console
+
+    from lakemend.cli.output import Output, with_progress
+    from lakemend.ops.runner import RunReport
+
+    out = Output("text", target=Console(file=io.StringIO(), force_terminal=terminal))
+    drawing: list[bool] = []
+
+    def work(hook) -> RunReport:  # noqa: ANN001 - the progress hook
+        drawing.append(any(type(t).__name__ == "_RefreshThread" for t in threading.enumerate()))
+        return RunReport("r")
+
+    with_progress(3, out, work)
+    assert drawing == [terminal]

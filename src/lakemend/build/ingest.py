@@ -596,10 +596,10 @@ def _csv_rows(con: Connection, cfg: BronzeTableConfig, source: LandingSource, he
         else "CAST(NULL AS VARCHAR)"
     )
     raw_sql = "to_json(struct_pack(" + ", ".join(f"{q(h)} := {q(h)}" for h in header) + "))::VARCHAR"
-    first_error = _duckdb_rejects(con)
+    first_error, quote_lost = _duckdb_rejects(con)
     read = con.scalar("SELECT count(*) FROM _file")
     starts: list[int] | None = None
-    if (source.mixed_line_breaks
+    if (source.mixed_line_breaks or quote_lost
             or count_records(source.path, source.compression, len(header), cfg.max_line_bytes) != read + len(first_error)):
         starts, first_error = _reread_csv(con, source, header, types, cfg.max_line_bytes)  # DuckDB lost records
         read = len(starts)
@@ -628,8 +628,11 @@ def _csv_rows(con: Connection, cfg: BronzeTableConfig, source: LandingSource, he
     return good, quarantine, good.num_rows + quarantine.num_rows
 
 
-def _duckdb_rejects(con: Connection) -> dict[int, tuple[int, str, str | None]]:
-    """The records DuckDB's reader rejected, by byte position: (line, reason, raw text); its tables dropped.
+def _duckdb_rejects(con: Connection) -> tuple[dict[int, tuple[int, str, str | None]], bool]:
+    """The records DuckDB's reader rejected, by byte position: (line, reason, raw text); its tables
+    dropped. And whether it lost track of a quote (an unterminated or misplaced one): its records'
+    bounds may then differ from RFC 4180's although the counts agree (a quote after a blank opened
+    a value that ran into the next record, and what was left of that record was rejected on its own).
 
     DuckDB may report several errors for one record: it is quarantined once, with its first error.
     """
@@ -643,7 +646,7 @@ def _duckdb_rejects(con: Connection) -> dict[int, tuple[int, str, str | None]]:
     first_error: dict[int, tuple[int, str, str | None]] = {}
     for position, line, kind, column, message, raw in rejects:
         first_error.setdefault(position if position is not None else -line, (line, _reject_reason(kind, column, message), raw))
-    return first_error
+    return first_error, any(kind == "UNQUOTED VALUE" for _, _, kind, _, _, _ in rejects)
 
 
 _CAST_PROBLEM = "_lakemend cast problem"

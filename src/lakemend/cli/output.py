@@ -284,7 +284,9 @@ def with_progress(total: int, out: Output, work: Callable[[ProgressHook], RunRep
         TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[failed]}", style="red", markup=False), TimeElapsedColumn(),
         TextColumn("ETA", markup=False), TimeRemainingColumn(),
-        console=out.console, transient=True, disable=out.is_json,
+        # Off where nothing would be shown: a transient bar on a console that is not a terminal
+        # prints nothing, yet its refresh thread would render it ten times a second.
+        console=out.console, transient=True, disable=out.is_json or not out.console.is_terminal,
     )
     failures = 0
     with progress:
