@@ -34,8 +34,9 @@ class DuckDBEngine:
 def _share_of_cores(side_by_side: int) -> int | None:
     """DuckDB threads for one of ``side_by_side`` sessions working at once: each database has its
     own pool of one thread per core, so two sessions side by side on two cores ran four threads.
-    Their share instead: a 30-day build of the example lake, two days at a time, 0.91× the wall
-    and CPU time (5 interleaved pairs). None (DuckDB's default) for a session working alone."""
+    Their share instead: a 30-day build of the example lake, two days at a time, took 0.90× the
+    wall and 0.89× the CPU time (5 interleaved pairs). None (DuckDB's default) for a session
+    working alone."""
     if side_by_side <= 1:
         return None
     return max(1, (os.cpu_count() or 1) // side_by_side)
