@@ -236,7 +236,6 @@ def timed_step(project: Path, lake: str, what: str, args: list[str], cmd_prefix:
 # Each target is wrapped where its callers look it up (``from x import f`` binds f in the caller).
 TIMERS: tuple[tuple[str, str, str], ...] = (
     ("planning: make_plan (downstream, precautions, estimates)", "lakemend.ops.backfill", "make_plan"),
-    ("planning: decide per partition (fingerprints, input key)", "lakemend.ops.backfill", "decide"),
     ("planning: decide per partition (fingerprints, input key)", "lakemend.ops.runner", "decide"),
     ("pause checks", "lakemend.ops.backfill", "check_not_paused"),
     ("pause checks", "lakemend.ops.batch", "check_not_paused"),

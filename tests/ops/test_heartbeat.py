@@ -19,7 +19,7 @@ from sqlalchemy import select
 from lakemend.errors import LeaseHeld
 from lakemend.lake import Lake
 from lakemend.ops.job import run_scope
-from lakemend.ops.runner import Execution, decide, execute, execute_plan
+from lakemend.ops.runner import Execution, execute, execute_plan
 from lakemend.state import leases
 from lakemend.state.store import leases as lease_table
 
@@ -72,7 +72,7 @@ def test_stage_branch_of_a_killed_run_goes_with_the_next_publish(example: Path) 
         table.manage_snapshots().create_branch(head, name).commit()
 
     rebuild = Execution(command="backfill", tables=(spec,), days={spec.qualified: (START,)}, reason="test", args={},
-                        choose=lambda target, s, day, cache: decide(target, s, day, cache, force=True))
+                        choose=lambda target, s, day, reads: reads.decide(target, s, day, force=True))
     report = execute_plan(lake, rebuild)
     assert [r.status for r in report.results] == ["succeeded"]
     refs = set(lake.table("bronze.orders").metadata.refs)

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import START, build
+from conftest import END, START, build
 
 from lakemend.iceberg.files import day_filter
 from lakemend.lake import Lake
@@ -153,3 +153,29 @@ def test_decide_reads_published_days_through_the_cache_it_is_given(built: Lake) 
     decide(built, built.project.tables["gold.customer_orders"], START, cache)
     assert set(cache) == {"silver.orders_clean", "silver.customers_clean", "gold.customer_orders"}
     assert set(cache["silver.orders_clean"]) == {START}
+
+
+def test_a_run_reads_each_tables_recorded_builds_once_not_once_per_day(one_day: Lake,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deciding a table's days reads its and its inputs' recorded builds once: on an aged lake a
+    read is every day of the table, and a month's backfill read them again for each day."""
+    from collections import Counter
+
+    from lakemend.ops.runner import execute
+    from lakemend.state.sqlite_reads import SqliteReads
+    from lakemend.state.store import StateStore
+
+    reads: Counter[str] = Counter()
+    for cls in (StateStore, SqliteReads):
+        real = cls.partition_states
+
+        def counted(self, table: str, _real=real) -> dict:  # noqa: ANN001 - the reader
+            reads[table] += 1
+            return _real(self, table)
+
+        monkeypatch.setattr(cls, "partition_states", counted)
+    days = [START + dt.timedelta(days=n) for n in range((END - START).days + 1)]  # the first built already
+    report = execute(one_day, command="run", days=days, tables=list(one_day.project.ordered), reason="test")
+    assert not report.failed and len(report.results) == (len(days) - 1) * len(one_day.project.ordered)
+    for spec in one_day.project.ordered:  # a few per table (its own days, each dependant's), not per day
+        assert reads[spec.qualified] < len(days), (spec.qualified, len(days), reads)

@@ -23,7 +23,8 @@ from lakemend.ops.plans import BackfillPlan, plan_backfill
 from lakemend.project.project import TableSpec
 from lakemend.iceberg.catalog import SchemaChange, schema_diff
 from lakemend.iceberg.files import day_filter
-from lakemend.ops.runner import DEFAULT_BATCH_DAYS, Decision, Execution, ProgressHook, RunReport, decide, execute_plan, new_run_id
+from lakemend.ops.runner import (DEFAULT_BATCH_DAYS, Decision, Execution, ProgressHook, RunReport, TableReads,
+                                 execute_plan, new_run_id)
 
 
 def target_tables(lake: Lake, layer: str, name: str) -> list[TableSpec]:
@@ -112,10 +113,10 @@ def apply(lake: Lake, plan: BackfillPlan, options: ApplyOptions, *, on_event: Pr
     leases.acquire(lake.state, keys, run_id, wait_seconds=options.wait_seconds)
     planned = {(p.table, p.day) for p in plan.todo}
 
-    def choose(target: Lake, spec: TableSpec, day: dt.date, cache: dict) -> Decision:
+    def choose(target: Lake, spec: TableSpec, day: dt.date, reads: TableReads) -> Decision:
         if (spec.qualified, day) not in planned:
             return Decision(spec, day, "resumed", "published by the interrupted attempt")
-        decision = decide(target, spec, day, cache, force=True)
+        decision = reads.decide(target, spec, day, force=True)
         if decision.action == "no-input":
             raise LakemendError(f"{spec.qualified} {day}: {decision.why}", "the inputs vanished after planning; rerun")
         return decision

@@ -203,17 +203,30 @@ def _reads_built_day(inp, day: dt.date, building: set[tuple[str, dt.date]]) -> b
     return any(table == inp.table and (first is None or first <= built) and built <= last for table, built in building)
 
 
+@dataclass
+class TableReads:
+    """What deciding one table's days reads once for all of them: the published days and the
+    recorded builds of the table and its inputs (nothing deciding writes; the runner builds the
+    table only after all its days are decided, and its inputs before)."""
+
+    published: dict[str, dict[dt.date, str]] = field(default_factory=dict)
+    states: dict[str, dict[dt.date, dict]] = field(default_factory=dict)
+
+    def decide(self, lake: Lake, spec: TableSpec, day: dt.date, force: bool = False) -> Decision:
+        return decide(lake, spec, day, self.published, force, states_cache=self.states)
+
+
 ProgressHook = Callable[[str, "JobResult | Decision"], None]
 DEFAULT_BATCH_DAYS = 31
 """Days of one table per batch: one Iceberg commit each. A batch holds one day's rows in memory at
 a time (plus its quarantined records), so the bound is about commit size and how much work a
 kill throws away, not memory."""
-Chooser = Callable[[Lake, TableSpec, dt.date, dict[str, dict[dt.date, str]]], Decision]
+Chooser = Callable[[Lake, TableSpec, dt.date, TableReads], Decision]
 
 
-def choose_changed(lake: Lake, spec: TableSpec, day: dt.date, cache: dict[str, dict[dt.date, str]]) -> Decision:
+def choose_changed(lake: Lake, spec: TableSpec, day: dt.date, reads: TableReads) -> Decision:
     """The daily pipeline: build what is new or whose inputs changed."""
-    return decide(lake, spec, day, cache)
+    return reads.decide(lake, spec, day)
 
 
 @dataclass(frozen=True)
@@ -262,13 +275,13 @@ def execute_plan(lake: Lake, plan: Execution, *, run_id: str | None = None, on_e
     failed: set[tuple[str, dt.date]] = set()
     with run_scope(lake, run_id, plan.command, plan.args, plan.reason):
         for spec in plan.tables:
-            cache: dict[str, dict[dt.date, str]] = {}
+            reads = TableReads()  # per table: what it reads was written before (its inputs) or is written after
             jobs: list[PartitionJob] = []
             for day in plan.days.get(spec.qualified, ()):
                 if any((inp.table, day) in failed for inp in spec.inputs if inp.mapping == "same"):
                     decision = Decision(spec, day, "blocked", "an input failed in this run")
                 else:
-                    decision = plan.choose(lake, spec, day, cache)
+                    decision = plan.choose(lake, spec, day, reads)
                 if decision.action != "build":
                     if decision.action == "blocked":
                         failed.add((spec.qualified, day))
