@@ -332,9 +332,10 @@ def test_the_progress_bar_is_drawn_only_on_a_terminal(terminal: bool) -> None:
 
     out = Output("text", target=Console(file=io.StringIO(), force_terminal=terminal))
     drawing: list[bool] = []
+    before = set(threading.enumerate())  # another test's bar may still be stopping: only this one's counts
 
     def work(hook) -> RunReport:  # noqa: ANN001 - the progress hook
-        drawing.append(any(type(t).__name__ == "_RefreshThread" for t in threading.enumerate()))
+        drawing.append(any(type(t).__name__ == "_RefreshThread" for t in set(threading.enumerate()) - before))
         return RunReport("r")
 
     with_progress(3, out, work)

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from lakemend.errors import AuditFailed, LakemendError, SchemaChangeRefused, SqlError
 from lakemend.iceberg.catalog import schema_diff
 from lakemend.iceberg.files import day_files, files_key, partition_day
-from lakemend.iceberg.summary import ACTION, DAY, DAY_ROWS, RUN_ID
+from lakemend.iceberg.summary import ACTION, DAY, DAY_ROWS, DAYS, RUN_ID
 
 if TYPE_CHECKING:
     from lakemend.engines.base import Writer
@@ -178,7 +178,7 @@ def publish_days(table, staged: list[StagedDay], run_id: str, *,  # noqa: ANN001
         if len(days) == 1:
             properties[DAY] = days[0].isoformat()
         else:
-            properties["lakemend.days"] = f"{days[0].isoformat()}..{days[-1].isoformat()}"
+            properties[DAYS] = f"{days[0].isoformat()}..{days[-1].isoformat()}"
         with transaction(table) as tx:
             _swap_in(tx, table, old, [f for day in staged for f in day.files], tag, properties)
         seen["before"] = before.snapshot_id

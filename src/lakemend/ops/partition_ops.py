@@ -203,6 +203,7 @@ def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
     with run_scope(lake, run_id, "rollback", args, reason, hold=held):
         table = lake.table(plan.table)
         target_files = cache(lambda: _target_files(table, plan))  # read once, in the first job that needs it
+        recorded = set(lake.state.partition_states(plan.table))  # a day's job changes only that day's record
         if plan.whole_table and lake.writer is not None:
             if plan.days:
                 _move_main(lake, plan, spec, run_id, reason)
@@ -215,7 +216,7 @@ def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
                 files = target_files().get(day, [])  # a vanished target is the first job's failure
                 result = replace_day_files(table, day, files, run_id, "rollback")
                 running.published(result)
-                _record_day(lake, table, plan.table, day, files, result.snapshot_after, run_id)
+                _record_day(lake, table, plan.table, day, files, result.snapshot_after, run_id, day in recorded)
         for left in plan.unrecorded:
             by = f"run {left.run_id}" if left.run_id else "the move of main"
             with partition_job(lake, run_id=run_id, command="rollback", spec=spec, day=left.day, reason=reason,
@@ -226,24 +227,24 @@ def apply_rollback(lake: Lake, plan: RollbackPlan, reason: str) -> str:
                     raise LakemendError(f"{plan.table} {left.day} changed since the rollback was planned; "
                                         "nothing recorded for it", "plan the rollback again")
                 running.result.snapshot_before = running.result.snapshot_after = left.snapshot_id
-                _record_day(lake, table, plan.table, left.day, files, left.snapshot_id, run_id)
+                _record_day(lake, table, plan.table, left.day, files, left.snapshot_id, run_id, left.day in recorded)
         _mark_dependants_stale(lake, list(plan.dependants), f"{plan.table} rolled back to {plan.target_label}", run_id)
     return run_id
 
 
 def _record_day(lake: Lake, table, qualified: str, day: dt.date, files: list, snapshot_id: int | None,  # noqa: ANN001
-                run_id: str) -> None:
+                run_id: str, recorded: bool) -> None:
     """The partition state of a rolled-back day: the target's files (and no mark), or no partition at all.
 
-    A day without a record whose files are exactly those its newest quarantine took out is recorded
-    under the input key it had then (rolling a quarantine back leaves the day as it was, not stale)."""
+    A day without a record (``recorded`` False) whose files are exactly those its newest quarantine
+    took out is recorded under the input key it had then (rolling a quarantine back leaves the day
+    as it was, not stale)."""
     if not files:
         lake.state.forget_partition(qualified, day)
         return
     paths = [f.file_path for f in files]
     key, rows = files_key(paths), sum(f.record_count for f in files)
-    input_key = None if day in lake.state.partition_states(qualified) else \
-        _key_before_quarantine(lake, table, qualified, day, paths)
+    input_key = None if recorded else _key_before_quarantine(lake, table, qualified, day, paths)
     if input_key is not None:  # the record and the cleared mark in one transaction, as below
         lake.state.record_partition(qualified, day, input_key=input_key, files_key=key, snapshot_id=snapshot_id,
                                     run_id=run_id, rows=rows, files=paths)
@@ -307,9 +308,10 @@ def _move_main(lake: Lake, plan: RollbackPlan, spec: TableSpec, run_id: str, rea
         if after is None or after.snapshot_id != plan.target:
             raise LakemendError(f"{plan.table}: main is at {after.snapshot_id if after else None} after the rollback, "
                                 f"not at {plan.target_label} ({plan.target})", "see lakemend tags and rerun the rollback")
+        recorded = set(lake.state.partition_states(plan.table))
         for day, job in zip(plan.days, running, strict=True):
             files = then.get(day, [])
             result = PublishResult(current, after.snapshot_id, tuple(f.file_path for f in files),
                                    sum(f.record_count for f in files))
             job.published(result)
-            _record_day(lake, table, plan.table, day, files, result.snapshot_after, run_id)
+            _record_day(lake, table, plan.table, day, files, result.snapshot_after, run_id, day in recorded)

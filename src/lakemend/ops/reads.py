@@ -125,9 +125,7 @@ class LakeReads:
 
     def local_day_files(self, qualified: str) -> LocalDayFiles | None:
         """The checker of the table's recorded files against its local day folders; None on S3."""
-        root = self.data_root(qualified)
-        local = None if s3_uri(root) is not None else local_path(root)
-        return None if local is None else LocalDayFiles(local, whole=True)
+        return LocalDayFiles.under(self.data_root(qualified), whole=True)
 
     def day_folders(self, qualified: str) -> DayFolders:
         """The table's ``day=`` folders and their files (:func:`day_folder_listing` of its data root)."""
@@ -178,6 +176,12 @@ class LocalDayFiles:
     """The data root's local path."""
     whole: bool
     _folders: set[str] | None = None
+
+    @classmethod
+    def under(cls, root: str, *, whole: bool) -> LocalDayFiles | None:
+        """The checker for a data root (URI or path); None when it is not a local folder (S3)."""
+        local = local_path(root)
+        return None if local is None else cls(local, whole)
 
     def hold(self, day: dt.date, names: list[str]) -> bool:
         folder = f"day={day.isoformat()}"

@@ -105,11 +105,10 @@ class PresentDays:
             self._asked[qualified] += 1
             if self._asked[qualified] > LISTED_FROM:
                 return day in self.full(qualified)
-            local = local_path(root)
             self._held[key] = day in _present_from_records({day: records[day]}, root,
                                                            lambda: one_day_folder(root, day),
                                                            lambda: self.reads.table(qualified),
-                                                           None if local is None else LocalDayFiles(local, whole=False))
+                                                           LocalDayFiles.under(root, whole=False))
         return self._held[key]
 
 
