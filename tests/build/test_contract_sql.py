@@ -7,11 +7,13 @@ about to be published; schema problems and the dedup ORDER BY are checked before
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lakemend.build.contracts import (
     CheckResult,
@@ -24,6 +26,7 @@ from lakemend.engines import open_engine
 from lakemend.project.config import Contract
 
 DAY = dt.date(2025, 10, 20)
+Checks = Callable[..., list[CheckResult]]
 
 
 def contract(columns: dict[str, Any] | None = None, checks: dict[str, Any] | None = None) -> Contract:
@@ -143,9 +146,33 @@ def orders(con: Any) -> str:
     return "orders"
 
 
-def test_unique(con: Any, orders: str) -> None:
+@pytest.fixture(params=["statement", "rows in memory"])
+def checks(request: pytest.FixtureRequest) -> Checks:
+    """``table_checks`` measuring by a statement over the relation, or on the same rows as Arrow
+    (what a model build passes): every table-check test runs both ways."""
+    if request.param == "statement":
+        return table_checks
+
+    def from_rows(con: Any, relation: str, rule: Contract | None, day: dt.date, recent: list[int]) -> list[CheckResult]:
+        rows = con.arrow(f"SELECT * FROM {relation}")
+        return table_checks(_NoStatements(con), relation, rule, day, recent, rows.column_names, rows)
+
+    return from_rows
+
+
+class _NoStatements:
+    """A session that fails any statement: the figures must come from the rows."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        raise AssertionError(f"a statement ran: {sql}")
+
+
+def test_unique(con: Any, orders: str, checks: Checks) -> None:
     rule = contract({"order_id": {"unique": True}, "email": {"unique": True}, "gone": {"unique": True}})
-    assert table_checks(con, orders, rule, DAY, []) == [
+    assert checks(con, orders, rule, DAY, []) == [
         CheckResult("unique(order_id)", 1, "0 duplicates", False),
         CheckResult("unique(email)", 0, "0 duplicates", True),  # NULLs are not duplicates
     ]
@@ -157,14 +184,15 @@ def test_unique(con: Any, orders: str) -> None:
     ({"max": 3}, "at most 3", False),
     ({"min": 4, "max": 4}, "between 4 and 4", True),
 ])
-def test_row_count(con: Any, orders: str, bounds: dict, threshold: str, passed: bool) -> None:
-    assert table_checks(con, orders, contract(checks={"row_count": bounds}), DAY, []) == [
+def test_row_count(con: Any, orders: str, bounds: dict, threshold: str, passed: bool,
+                   checks: Checks) -> None:
+    assert checks(con, orders, contract(checks={"row_count": bounds}), DAY, []) == [
         CheckResult("row_count", 4, threshold, passed)]
 
 
-def test_null_rate(con: Any, orders: str) -> None:
+def test_null_rate(con: Any, orders: str, checks: Checks) -> None:
     rule = contract(checks={"null_rate": {"email": 0.5, "ordered_at": 0.2, "order_id": 0.0, "gone": 1.0}})
-    assert table_checks(con, orders, rule, DAY, []) == [
+    assert checks(con, orders, rule, DAY, []) == [
         CheckResult("null_rate(email)", 0.5, "<= 0.5", True),
         CheckResult("null_rate(ordered_at)", 0.25, "<= 0.2", False),
         CheckResult("null_rate(order_id)", 0.0, "<= 0.0", True),
@@ -174,20 +202,27 @@ def test_null_rate(con: Any, orders: str) -> None:
 
 @pytest.mark.parametrize(("max_lag", "passed"), [(6, True), (5.5, False)])
 def test_freshness_measures_the_newest_value_against_the_end_of_the_day(con: Any, orders: str, max_lag: float,
-                                                                          passed: bool) -> None:
+                                                                          passed: bool, checks: Checks) -> None:
     rule = contract(checks={"freshness": {"column": "ordered_at", "max_lag_hours": max_lag}})
-    assert table_checks(con, orders, rule, DAY, []) == [
+    assert checks(con, orders, rule, DAY, []) == [
         CheckResult("freshness(ordered_at)", "6.0h", f"<= {float(max_lag)}h", passed)]
 
 
-def test_freshness_without_values(con: Any, orders: str) -> None:
+def test_freshness_without_values(con: Any, orders: str, checks: Checks) -> None:
     gone = contract(checks={"freshness": {"column": "gone", "max_lag_hours": 6}})
-    assert table_checks(con, orders, gone, DAY, []) == [
+    assert checks(con, orders, gone, DAY, []) == [
         CheckResult("freshness(gone)", None, "within 6.0h of day end", False)]
     con.execute("CREATE TABLE empty AS SELECT * FROM orders WHERE false")
     fresh = contract(checks={"freshness": {"column": "ordered_at", "max_lag_hours": 6}})
-    assert table_checks(con, "empty", fresh, DAY, []) == [
+    assert checks(con, "empty", fresh, DAY, []) == [
         CheckResult("freshness(ordered_at)", None, "within 6.0h of day end", True)]
+
+
+def test_freshness_of_a_column_without_time_fails_the_check(con: Any, orders: str, checks: Checks) -> None:
+    rule = contract(checks={"freshness": {"column": "email", "max_lag_hours": 6}})
+    assert checks(con, orders, rule, DAY, []) == [
+        CheckResult("freshness(email)", "'b@x.io' (not a date or timestamp)",
+                    "a date or timestamp column within 6.0h of day end", False)]
 
 
 @pytest.mark.parametrize(("spec", "recent", "expected"), [
@@ -197,17 +232,55 @@ def test_freshness_without_values(con: Any, orders: str) -> None:
     ({"min_ratio": 0.0, "max_ratio": 1.2}, [3], CheckResult("row_count_vs_recent(1d)", 1.333, ">= 0.0 and <= 1.2", False)),
     ({"min_ratio": 0.5}, [0, 0], CheckResult("row_count_vs_recent(2d)", None, ">= 0.5", True)),
 ])
-def test_row_count_vs_recent(con: Any, orders: str, spec: dict, recent: list[int], expected: CheckResult) -> None:
-    assert table_checks(con, orders, contract(checks={"row_count_vs_recent": spec}), DAY, recent) == [expected]
+def test_row_count_vs_recent(con: Any, orders: str, spec: dict, recent: list[int], expected: CheckResult,
+                             checks: Checks) -> None:
+    assert checks(con, orders, contract(checks={"row_count_vs_recent": spec}), DAY, recent) == [expected]
 
 
-def test_row_count_vs_recent_needs_history(con: Any, orders: str) -> None:
-    assert table_checks(con, orders, contract(checks={"row_count_vs_recent": {"min_ratio": 0.5}}), DAY, []) == []
+def test_row_count_vs_recent_needs_history(con: Any, orders: str, checks: Checks) -> None:
+    assert checks(con, orders, contract(checks={"row_count_vs_recent": {"min_ratio": 0.5}}), DAY, []) == []
 
 
-def test_no_contract_means_no_checks(con: Any, orders: str) -> None:
-    assert table_checks(con, orders, None, DAY, [1]) == []
-    assert table_checks(con, orders, contract({"email": {"nullable": False}}), DAY, [1]) == []
+def test_no_contract_means_no_checks(con: Any, orders: str, checks: Checks) -> None:
+    assert checks(con, orders, None, DAY, [1]) == []
+    assert checks(con, orders, contract({"email": {"nullable": False}}), DAY, [1]) == []
+
+
+_VALUES = {
+    "INTEGER": st.integers(-3, 3),
+    "VARCHAR": st.sampled_from(["a", "A", "a ", "", "é", "ß"]),
+    "DATE": st.sampled_from([dt.date(2025, 10, 19), dt.date(2025, 10, 20)]),
+    "TIMESTAMP": st.sampled_from([dt.datetime(2025, 10, 20, 8), dt.datetime(2025, 10, 20, 8, 0, 0, 1)]),
+    "TIMESTAMPTZ": st.sampled_from([dt.datetime(2025, 10, 20, 8, tzinfo=dt.timezone.utc),
+                                    dt.datetime(2025, 10, 20, 10, tzinfo=dt.timezone(dt.timedelta(hours=2)))]),
+    "DECIMAL(10,2)": st.sampled_from(["1.00", "1.0", "2.50"]),
+    "DOUBLE": st.sampled_from([0.0, -0.0, float("nan"), 1.5]),
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(sorted(_VALUES)), data=st.data())
+def test_figures_from_rows_in_memory_equal_the_statements(con: Any, kind: str, data: st.DataObject) -> None:
+    values = data.draw(st.lists(st.one_of(st.none(), _VALUES[kind]), max_size=8))
+    con.execute(f"CREATE OR REPLACE TABLE t (v {kind})")
+    for value in values:
+        con.execute("INSERT INTO t VALUES (?)", [value])
+    rule = contract({"v": {"unique": True}}, {"null_rate": {"v": 1.0}, "row_count": {"min": 0},
+                                               "freshness": {"column": "v", "max_lag_hours": 48}})
+    rows = con.arrow("SELECT * FROM t")
+    by_statement = table_checks(con, "t", rule, DAY, [])
+    assert table_checks(con, "t", rule, DAY, [], rows.column_names, rows) == by_statement
+
+
+def test_floating_point_figures_are_left_to_the_statement(con: Any) -> None:
+    """0.0 and -0.0 are one value to SQL's DISTINCT; a hash of their bits would count two."""
+    con.execute("CREATE TABLE f AS SELECT * FROM (VALUES (0.0::DOUBLE), (-0.0::DOUBLE)) v(x)")
+    rows = con.arrow("SELECT * FROM f")
+    rule = contract({"x": {"unique": True}})
+    with pytest.raises(AssertionError, match="a statement ran"):
+        table_checks(_NoStatements(con), "f", rule, DAY, [], ["x"], rows)
+    assert table_checks(con, "f", rule, DAY, [], ["x"], rows) == [
+        CheckResult("unique(x)", 1, "0 duplicates", False)]
 
 
 def test_check_results_describe_themselves() -> None:

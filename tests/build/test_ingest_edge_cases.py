@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from support import contact
 
 from lakemend.lake import Lake
@@ -270,6 +272,28 @@ def test_mixed_line_breaks_are_found_in_the_same_pass_across_chunk_boundaries(ch
     from lakemend.build.ingest import scan_lines
 
     assert scan_lines(io.BytesIO(data), limit=40, chunk_size=chunk).mixed_line_breaks is mixed
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from([b"a", b",", b" ", b"\n", b"\r\n", b"\r", b'"', b"b,c"]), max_size=30),
+       chunk=st.sampled_from([1, 2, 3, 5, 1 << 20]), gz=st.booleans())
+@example(text=[b"h,h", b"\n", b"a,b", b"\n", b"\n", b"c,d"], chunk=2, gz=False)
+def test_records_counted_by_lines_equal_arrows_count(tmp_path_factory: pytest.TempPathFactory, text: list[bytes],
+                                                     chunk: int, gz: bool) -> None:
+    """Where the line scan answers how many CSV records a file holds (no quote, no bare CR, no
+    empty line), it answers what Arrow's parser counts, the check it replaces."""
+    from lakemend.build.csv_records import count_records
+    from lakemend.build.ingest import scan_lines
+
+    data = b"h,h\n" + b"".join(text)
+    counted = scan_lines(io.BytesIO(data), limit=1000, chunk_size=chunk).line_records
+    plain = b'"' not in data and b"\n\n" not in data and b"\n\r\n" not in data and \
+        data.count(b"\r") == data.count(b"\r\n")
+    assert (counted is not None) is plain
+    if counted is not None:
+        path = tmp_path_factory.mktemp("csv") / "f.csv"
+        path.write_bytes(gzip.compress(data) if gz else data)
+        assert counted == count_records(path, "gzip" if gz else None, 2, 1000)
 
 
 # ----- item 9: symlinks in the landing zone ----------------------------------------------------

@@ -116,9 +116,12 @@ def table_checks(
     day: dt.date,
     recent_counts: list[int],
     columns: Iterable[str] | None = None,
+    rows: pa.Table | None = None,
 ) -> list[CheckResult]:
     """Run the contract's table-level checks on the rows about to be published (``columns``: the
-    relation's columns when the caller knows them, else they are looked up)."""
+    relation's columns when the caller knows them, else they are looked up; ``rows``: the same
+    rows as Arrow, when the caller holds them — the figures are then taken from them, not by a
+    statement over ``relation``)."""
     if contract is None:
         return []
     results: list[CheckResult] = []
@@ -127,11 +130,12 @@ def table_checks(
     unique = [name for name, col in contract.columns.items() if col.unique and name in present]
     nullable = [name for name in checks.null_rate if name in present]
     fresh = checks.freshness if checks.freshness and checks.freshness.column in present else None
-    # every figure in one pass over the rows
-    figures = [f"count({q(name)}) - count(DISTINCT {q(name)})" for name in unique]
-    figures += [f"count(*) - count({q(name)})" for name in nullable]
-    figures += [f"max({q(fresh.column)})"] if fresh else []
-    row = con.execute(f"SELECT {', '.join(['count(*)', *figures])} FROM {relation}")[0]
+    row = _arrow_figures(rows, unique, nullable, fresh.column if fresh else None) if rows is not None else None
+    if row is None:  # every figure in one pass over the rows
+        figures = [f"count({q(name)}) - count(DISTINCT {q(name)})" for name in unique]
+        figures += [f"count(*) - count({q(name)})" for name in nullable]
+        figures += [f"max({q(fresh.column)})"] if fresh else []
+        row = con.execute(f"SELECT {', '.join(['count(*)', *figures])} FROM {relation}")[0]
     total, values = row[0], iter(row[1:])
     for name in unique:
         dupes = next(values)
@@ -153,6 +157,9 @@ def table_checks(
         day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
         if newest is None:
             results.append(CheckResult(f"freshness({column})", None, f"within {max_lag}h of day end", total == 0))
+        elif not isinstance(newest, dt.date):  # a number or text: no time to measure a lag from
+            results.append(CheckResult(f"freshness({column})", f"{newest!r} (not a date or timestamp)",
+                                       f"a date or timestamp column within {max_lag}h of day end", False))
         else:
             newest = newest.replace(tzinfo=None) if isinstance(newest, dt.datetime) else dt.datetime.combine(newest, dt.time())
             lag = round((day_end - newest).total_seconds() / 3600, 2)
@@ -165,6 +172,37 @@ def table_checks(
         passed = ratio is None or (ratio >= spec.min_ratio and (spec.max_ratio is None or ratio <= spec.max_ratio))
         results.append(CheckResult(f"row_count_vs_recent({len(recent_counts)}d)", ratio, f">= {spec.min_ratio}{high}", passed))
     return results
+
+
+def _arrow_figures(rows: pa.Table, unique: list[str], nullable: list[str], fresh: str | None) -> tuple[object, ...] | None:
+    """:func:`table_checks`' figures (row count, duplicates per unique column, NULLs per
+    ``null_rate`` column, newest ``fresh`` value) from rows in memory, as its SQL gives them; None
+    where a column's type could compare otherwise than in SQL (floating point: NaN and -0.0;
+    nested types; timestamps finer than microseconds), so the statement decides.
+
+    Each figure costs a pass over one column, without the engine's per-statement cost (about
+    2 ms on DuckDB, most of a small day's checks).
+    """
+    import pyarrow.compute as pc
+
+    def plain(name: str) -> bool:
+        kind = rows.schema.field(name).type
+        if pa.types.is_timestamp(kind):
+            return kind.unit != "ns"
+        return (pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                or pa.types.is_date(kind) or pa.types.is_decimal(kind) or pa.types.is_boolean(kind))
+
+    if not all(plain(name) for name in [*unique, *([fresh] if fresh else [])]):
+        return None
+    figures: list[object] = [rows.num_rows]
+    for name in unique:
+        column = rows.column(name)
+        distinct = pc.count_distinct(column, mode="only_valid").as_py() if len(column) else 0
+        figures.append(len(column) - column.null_count - distinct)
+    figures += [rows.column(name).null_count for name in nullable]
+    if fresh:
+        figures.append(pc.max(rows.column(fresh)).as_py())
+    return tuple(figures)
 
 
 _SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*( (ASC|DESC))?( NULLS (FIRST|LAST))?$", re.IGNORECASE)

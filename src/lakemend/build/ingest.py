@@ -207,22 +207,23 @@ def _missing_required(cfg: BronzeTableConfig, present: set[str], relative: str) 
 def _split(con: Connection, staged: str, cfg: BronzeTableConfig, reason_sql: str,
            relative: str, ctx: IngestContext, rows: int | None = None,
            raw_from: str | None = None) -> tuple[pa.Table, pa.Table]:
-    """Split a staged relation into good rows and quarantine rows by ``reason_sql``.
+    """Split the staged rows (``staged``: a relation, or a parenthesised query) into good rows
+    and quarantine rows by ``reason_sql``.
 
-    A view, not a table: the raw text of a record is only rendered for the few quarantined ones
-    (``_raw``, or with ``raw_from`` the ``raw`` of that relation's row of the same ``_line``).
-    ``rows``: how many rows the relation holds, when known; if all of them are good, the rules
-    are not evaluated a second time to find none quarantined.
+    The checked rows are a subquery of each statement, not a view: a view is bound once more when
+    it is made (1–2 ms a file on DuckDB, whatever its size), and the raw text of a record is only
+    rendered for the few quarantined ones (``_raw``, or with ``raw_from`` the ``raw`` of that
+    relation's row of the same ``_line``). ``rows``: how many rows ``staged`` holds, when known;
+    if all of them are good, the rules are not evaluated a second time to find none quarantined.
     """
     declared = list(cfg.columns)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT *, {reason_sql} AS _reason FROM {staged}")
+    checked = f"(SELECT *, {reason_sql} AS _reason FROM {staged}) AS _checked"
     cols = ", ".join(q(c) for c in declared)
-    good = con.arrow(f"SELECT {cols}, _extra, {_meta_sql(relative, ctx, declared + ['_extra'])} FROM _checked WHERE _reason IS NULL",
+    good = con.arrow(f"SELECT {cols}, _extra, {_meta_sql(relative, ctx, declared + ['_extra'])} FROM {checked} WHERE _reason IS NULL",
     )
-    bad_sql = (_with_raw_text("SELECT _line, _reason FROM _checked WHERE _reason IS NOT NULL", raw_from) if raw_from
-               else "SELECT _line, _reason, _raw FROM _checked WHERE _reason IS NOT NULL ORDER BY _line")
+    bad_sql = (_with_raw_text(f"SELECT _line, _reason FROM {checked} WHERE _reason IS NOT NULL", raw_from) if raw_from
+               else f"SELECT _line, _reason, _raw FROM {checked} WHERE _reason IS NOT NULL ORDER BY _line")
     bad_rows = [] if rows == good.num_rows else con.execute(bad_sql)
-    con.execute("DROP VIEW _checked")
     records = [{"line": line, "reason": reason, "raw": raw} for line, reason, raw in bad_rows]
     return good, _quarantine_table(records, relative, ctx)
 
@@ -265,11 +266,16 @@ class LineScan:
     """Whether some lines end with CRLF and others with a bare LF: DuckDB's CSV reader takes one
     style per file and can merge or split records of such a file while its counts still add up,
     so it is always read record by record (``csv_records.read_records``)."""
+    line_records: int | None = None
+    """The lines after the first, when each line is one CSV record: no quote anywhere (a quoted
+    value may hold a line break), no bare CR (a line break to RFC 4180) and no empty line (none
+    to RFC 4180). Then it is the count ``csv_records.count_records`` gives, without a second parse."""
 
 
 def scan_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20, check_utf8: bool = False) -> LineScan:
     """Every line of ``stream`` longer than ``limit`` bytes (the line break not counted), in
-    order, whether the whole stream is UTF-8 and whether its line breaks are mixed.
+    order, whether the whole stream is UTF-8, whether its line breaks are mixed and, when each
+    line is one CSV record, how many follow the first (:attr:`LineScan.line_records`).
 
     One pass in chunks, at memchr speed: a line within one chunk is only inspected when the
     chunk holds more than ``limit`` bytes between its first and last line break, and only a
@@ -281,13 +287,21 @@ def scan_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20, check_ut
     pattern: re.Pattern[bytes] | None = None
     utf8 = True
     decoder = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
-    crlf = 0
+    crlf = cr = 0
     carry = False  # the previous chunk ended in CR
+    one_per_line = True  # no quote, no empty line so far (bare CRs: cr > crlf at the end)
+    tail = b"\n"  # the last two bytes before the chunk: the file starts as if after a line break
     while chunk := stream.read(chunk_size):
         if b"\r" in chunk:  # a memchr; counting CRLF pairs is a slower search, needless in a LF-only chunk
             crlf += chunk.count(b"\r\n")
+            cr += chunk.count(b"\r")
         crlf += 1 if carry and chunk[:1] == b"\n" else 0
         carry = chunk[-1:] == b"\r"
+        if one_per_line:  # memchr / memmem searches
+            edge = tail + chunk[:2]
+            one_per_line = not (b'"' in chunk or b"\n\n" in chunk or b"\n\r\n" in chunk
+                                or b"\n\n" in edge or b"\n\r\n" in edge)
+            tail = (tail + chunk[-2:])[-2:]
         if decoder is not None and not (chunk.isascii() and not decoder.getstate()[0]):
             try:
                 decoder.decode(chunk)
@@ -318,7 +332,9 @@ def scan_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20, check_ut
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return LineScan(found, utf8, 0 < crlf < line_no - 1)  # line_no - 1: the LFs counted
+    lines = line_no - (1 if offset == line_start else 0)  # a last line without its LF counts
+    line_records = max(lines - 1, 0) if one_per_line and cr == crlf else None
+    return LineScan(found, utf8, 0 < crlf < line_no - 1, line_records)  # line_no - 1: the LFs counted
 
 
 def find_long_lines(stream: BinaryIO, limit: int, chunk_size: int = 1 << 20) -> list[LongLine]:
@@ -418,6 +434,9 @@ class LandingSource:
     """The first line (a CSV header), decompressed, without its line break."""
     mixed_line_breaks: bool = False
     """Whether the file mixes CRLF and bare LF line breaks (see :class:`LineScan`)."""
+    line_records: int | None = None
+    """The CSV records below the header when each line is one (see :class:`LineScan`); None
+    when they must be counted by parsing (or lines were set aside)."""
 
     def quarantine_records(self) -> list[dict[str, Any]]:
         return [{"line": s.line, "reason": s.reason, "raw": s.raw} for s in self.set_aside]
@@ -475,7 +494,7 @@ def landing_source(path: Path, relative: str, max_line_bytes: int, csv_file: boo
             raise IngestError(f"{relative}: is gzip-compressed but cannot be decompressed ({exc})",
                               "re-deliver the file") from None
         if not aside:
-            yield LandingSource(path, compression, [], first_line, scan.mixed_line_breaks)
+            yield LandingSource(path, compression, [], first_line, scan.mixed_line_breaks, scan.line_records)
             return
         with tempfile.TemporaryDirectory(prefix="lakemend-ingest-") as folder:
             copy = Path(folder) / "landing"
@@ -558,7 +577,7 @@ def _read_csv_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative
         types = {h: _csv_read_type(cfg.columns[h]) if h in cfg.columns else "VARCHAR" for h in header}
         columns_arg = "{" + ", ".join(f"{lit(h)}: {lit(t)}" for h, t in types.items()) + "}"
         try:
-            con.execute(
+            [(read,)] = con.execute(  # a CREATE … AS answers the rows it holds
                 f"""CREATE OR REPLACE TEMP TABLE _file AS
                 SELECT * FROM read_csv({lit(duckdb_path(source.path))}, header = true, columns = {columns_arg},
                                        auto_detect = false, delim = ',', quote = '"', escape = '"',
@@ -569,15 +588,15 @@ def _read_csv_file(con: Connection, cfg: BronzeTableConfig, path: Path, relative
         except SqlError as exc:  # the reader gave up on the whole file (its records are quarantined otherwise)
             raise IngestError(f"{relative}: not a readable CSV file ({str(exc).strip().splitlines()[0]})",
                               "fix the export (one delimiter, quote and line break style throughout)") from None
-        return _csv_rows(con, cfg, source, header, types, relative, ctx)
+        return _csv_rows(con, cfg, source, header, types, relative, ctx, read)
 
 
 _ROW = q("_lakemend row")
 
 
 def _csv_rows(con: Connection, cfg: BronzeTableConfig, source: LandingSource, header: list[str],
-              types: dict[str, str], relative: str, ctx: IngestContext) -> tuple[pa.Table, pa.Table, int]:
-    """``_file`` (as read) → typed rows + quarantine, every quarantined record with its first line."""
+              types: dict[str, str], relative: str, ctx: IngestContext, read: int) -> tuple[pa.Table, pa.Table, int]:
+    """``_file`` (as read, ``read`` rows) → typed rows + quarantine, every quarantined record with its first line."""
     extras = [h for h in header if h not in cfg.columns]
     selects, problems, parsed = [], [], []
     for name, col in cfg.columns.items():
@@ -597,23 +616,18 @@ def _csv_rows(con: Connection, cfg: BronzeTableConfig, source: LandingSource, he
     )
     raw_sql = "to_json(struct_pack(" + ", ".join(f"{q(h)} := {q(h)}" for h in header) + "))::VARCHAR"
     first_error, quote_lost = _duckdb_rejects(con)
-    read = con.scalar("SELECT count(*) FROM _file")
     starts: list[int] | None = None
-    if (source.mixed_line_breaks or quote_lost
-            or count_records(source.path, source.compression, len(header), cfg.max_line_bytes) != read + len(first_error)):
+    if source.mixed_line_breaks or quote_lost or _records(source, header, cfg) != read + len(first_error):
         starts, first_error = _reread_csv(con, source, header, types, cfg.max_line_bytes)  # DuckDB lost records
         read = len(starts)
         problems.append(q(_CAST_PROBLEM))
     problem_sql = f"coalesce({', '.join(problems)})" if problems else "CAST(NULL AS VARCHAR)"
     # _line holds the row's index in the file until the quarantined few are given their lines
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT {', '.join(selects)}, {extra_sql} AS _extra, "
-        f"CAST({_ROW} AS BIGINT) AS _line, {raw_sql} AS _raw, {problem_sql} AS _type_problem "
-        f"FROM (SELECT {', '.join([f'rowid AS {_ROW}', '*', *parsed])} FROM _file)"
-    )
-    good, bad = _split(con, "_staged", cfg, f"coalesce(_type_problem, {bronze_rule_sql(cfg)})", relative, ctx, rows=read)
-    con.execute("DROP VIEW _staged")
-    con.execute("DROP TABLE _file")
+    staged = (f"(SELECT {', '.join(selects)}, {extra_sql} AS _extra, "
+              f"CAST({_ROW} AS BIGINT) AS _line, {raw_sql} AS _raw, {problem_sql} AS _type_problem "
+              f"FROM (SELECT {', '.join([f'rowid AS {_ROW}', '*', *parsed])} FROM _file))")
+    good, bad = _split(con, staged, cfg, f"coalesce(_type_problem, {bronze_rule_sql(cfg)})", relative, ctx, rows=read)
+    con.execute("DROP TABLE _file")  # the file's rows: not held while the next file or day is read
     lines = _reject_lines(source, first_error)
     rejected = [{"line": lines[key], "raw": raw.lstrip("\r\n") if raw else raw, "reason": reason}
                 for key, (_, reason, raw) in first_error.items()]
@@ -628,6 +642,14 @@ def _csv_rows(con: Connection, cfg: BronzeTableConfig, source: LandingSource, he
     return good, quarantine, good.num_rows + quarantine.num_rows
 
 
+def _records(source: LandingSource, header: list[str], cfg: BronzeTableConfig) -> int | None:
+    """The file's records below the header by RFC 4180: its lines when each is one record, else
+    by Arrow's parser (``csv_records.count_records``: 13 ms a 25,000-row file, a second parse)."""
+    if source.line_records is not None:
+        return source.line_records
+    return count_records(source.path, source.compression, len(header), cfg.max_line_bytes)
+
+
 def _duckdb_rejects(con: Connection) -> tuple[dict[int, tuple[int, str, str | None]], bool]:
     """The records DuckDB's reader rejected, by byte position: (line, reason, raw text); its tables
     dropped. And whether it lost track of a quote (an unterminated or misplaced one): its records'
@@ -640,9 +662,9 @@ def _duckdb_rejects(con: Connection) -> tuple[dict[int, tuple[int, str, str | No
         "SELECT line_byte_position, line, error_type, column_name, error_message, csv_line FROM _rejects "
         "ORDER BY line_byte_position, column_idx"
     )
-    # the rejects tables are replaced by the next read_csv; drop them to keep memory flat
-    con.execute("DROP TABLE IF EXISTS _rejects")
-    con.execute("DROP TABLE IF EXISTS _rejects_scan")
+    if rejects:  # the next read_csv adds its rejects to these tables: they must go (empty, they may stay)
+        con.execute("DROP TABLE IF EXISTS _rejects")
+        con.execute("DROP TABLE IF EXISTS _rejects_scan")
     first_error: dict[int, tuple[int, str, str | None]] = {}
     for position, line, kind, column, message, raw in rejects:
         first_error.setdefault(position if position is not None else -line, (line, _reject_reason(kind, column, message), raw))
@@ -849,33 +871,35 @@ def _read_jsonl_file(con: Connection, cfg: BronzeTableConfig, path: Path, relati
     # also the validity check (``try``: NULL for a line that is not JSON; the other parses skip
     # it). The line itself is not copied: the file's text stays the registered Arrow lines, read
     # again for the quarantined few.
-    con.execute(
+    [(records,)] = con.execute(  # a CREATE … AS answers the rows it holds
         f"CREATE OR REPLACE TEMP TABLE _records AS SELECT _line, {texts}, {_extra_sql(levels)} AS _extra, "
         f"{_record_problem_sql(cfg, levels)} AS _problem "
         f"FROM (SELECT _line, raw, _t[1] AS _kind, _t, "
         f"CASE WHEN _t IS NOT NULL THEN json_transform(raw, {shape}) END AS _v, {keys} "
         f"FROM (SELECT _line, raw, _t, CASE WHEN _t IS NOT NULL THEN json_keys(raw, {paths}) END AS _k "
-        f"FROM (SELECT _line, raw, try(json_type(raw, {paths})) AS _t FROM _lines)))"
+        f"FROM (SELECT _line, raw, try(json_type(raw, {paths})) AS _t FROM {_NON_BLANK_LINES})))"
     )
+    problems = con.execute(_with_raw_text("SELECT _line, _problem FROM _records WHERE _problem IS NOT NULL", "_raw_lines"))
     rejected += [{"line": line, "raw": raw, "reason": _json_error(raw) if problem == _MALFORMED else problem}
-                 for line, problem, raw in con.execute(
-                     _with_raw_text("SELECT _line, _problem FROM _records WHERE _problem IS NOT NULL", "_raw_lines"))]
-    con.execute("CREATE OR REPLACE TEMP VIEW _text AS SELECT * EXCLUDE (_problem) FROM _records WHERE _problem IS NULL")
-    rows = con.scalar("SELECT count(*) FROM _text")
-    good, bad = _typed_split(con, cfg, "_text", leaves, leaf_names, relative, ctx, rows, raw_from="_raw_lines")
-    con.execute("DROP VIEW _text")
+                 for line, problem, raw in problems]
+    rows = records - len(problems)
+    text = "(SELECT * EXCLUDE (_problem) FROM _records WHERE _problem IS NULL)"
+    good, bad = _typed_split(con, cfg, text, leaves, leaf_names, relative, ctx, rows, raw_from="_raw_lines")
     con.execute("DROP TABLE _records")
     # the lines, the largest thing held: registered, they would stay in memory until the batch's
     # session closes
-    con.execute("DROP VIEW _lines")
     con.unregister("_raw_lines")
     quarantine = pa.concat_tables([bad, _quarantine_table(sorted(rejected, key=lambda r: r["line"]), relative, ctx)])
     return good, quarantine, good.num_rows + quarantine.num_rows
 
 
+_NON_BLANK_LINES = "(SELECT _line, raw FROM _raw_lines WHERE raw <> '' AND trim(raw) <> '')"
+"""The lines :func:`_load_numbered_lines` registered that hold more than blanks."""
+
+
 def _load_numbered_lines(con: Connection, source: LandingSource, limit: int) -> list[dict[str, Any]]:
-    """``_lines(_line, raw)``: the non-blank UTF-8 lines, numbered as in the file (a view over
-    the Arrow lines registered as ``_raw_lines``); returned: the lines that are not UTF-8, as
+    """``_raw_lines(raw, _line)``: the UTF-8 lines, numbered as in the file, registered as Arrow
+    (the non-blank ones: :data:`_NON_BLANK_LINES`); returned: the lines that are not UTF-8, as
     quarantine records.
 
     pyarrow's multithreaded reader splits lines several times faster than a string split in
@@ -903,7 +927,6 @@ def _load_numbered_lines(con: Connection, source: LandingSource, limit: int) -> 
         text, bad = _decode_lines(lines)
     numbered = pa.table({"raw": text, "_line": pa.array(range(1, len(text) + 1), pa.int64())})
     con.register("_raw_lines", numbered)  # read in place: no copy of the file into DuckDB
-    con.execute("CREATE OR REPLACE TEMP VIEW _lines AS SELECT _line, raw FROM _raw_lines WHERE raw <> '' AND trim(raw) <> ''")
     return bad
 
 
@@ -948,9 +971,10 @@ def _json_error(raw: str) -> str:
 def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,
                  leaves: list[tuple[tuple[str, ...], ColumnSpec]], leaf_names: list[str], relative: str,
                  ctx: IngestContext, rows: int | None = None, raw_from: str | None = None) -> tuple[pa.Table, pa.Table]:
-    """Convert text leaves (relation ``source``, of ``rows`` rows when known) to their declared
-    types (``convert_sql``); a value that does not convert, or is out of range, is a bad record.
-    Its raw text is ``source``'s ``_raw``, or (``raw_from``) the ``raw`` of that relation's ``_line``."""
+    """Convert text leaves (``source``: a relation or a parenthesised query, of ``rows`` rows when
+    known) to their declared types (``convert_sql``); a value that does not convert, or is out of
+    range, is a bad record. Its raw text is ``source``'s ``_raw``, or (``raw_from``) the ``raw``
+    of that relation's row of the same ``_line``."""
     casts: dict[str, str] = {}
     problems: list[str] = []
     parsed: list[str] = []
@@ -975,15 +999,10 @@ def _typed_split(con: Connection, cfg: BronzeTableConfig, source: str,
                 parts.append(f"{q(name)} := {expr}" if prefix else f"{expr} AS {q(name)}")
         return parts
 
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT {', '.join(build(cfg.columns, ()))}, _extra, _line, "
-        f"{'' if raw_from else '_raw, '}"
-        f"{reason_sql} AS _cast_problem FROM (SELECT {', '.join(['*', *parsed])} FROM {source})"
-    )
+    staged = (f"(SELECT {', '.join(build(cfg.columns, ()))}, _extra, _line, {'' if raw_from else '_raw, '}"
+              f"{reason_sql} AS _cast_problem FROM (SELECT {', '.join(['*', *parsed])} FROM {source}))")
     required = bronze_rule_sql(cfg)
-    result = _split(con, "_staged", cfg, f"coalesce(_cast_problem, {required})", relative, ctx, rows, raw_from)
-    con.execute("DROP VIEW _staged")
-    return result
+    return _split(con, staged, cfg, f"coalesce(_cast_problem, {required})", relative, ctx, rows, raw_from)
 
 
 # ----- Parquet ---------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ def bind_inputs(lake: Lake, con: Session, spec: TableSpec, day: dt.date, overrid
         table = shared.table(inp.table) if shared is not None else lake.table(inp.table)
         if table is None and not replaced:
             raise LakemendError(f"input {inp.table} of {spec.qualified} does not exist yet", f"build it first: lakemend run --date {day}")
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
+        if shared is None or shared.once(f"schema {layer}"):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(layer)}")
         if reads is not None:
             snapshot = table.current_snapshot() if table is not None else None
             reads.append(InputRead(inp.table, first, last, snapshot.snapshot_id if snapshot else None))
@@ -102,12 +103,17 @@ def build_model(lake: Lake, spec: TableSpec, day: dt.date, overrides: Overrides 
     reads: list[InputRead] = []
     rows_read = bind_inputs(lake, con, spec, day, overrides, reads, shared)
     sql = transpile(spec.sql, lake.project.config.dialect, CANONICAL_DIALECT)  # sessions take the canonical dialect
-    try:
-        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({sql}\n) AS _model") if r[0] != "day"]
-    except SqlError as exc:  # the model's own SQL mistake
-        message = str(exc).splitlines()[0]
-        raise LakemendError(f"model {spec.model.sql} failed on {day}: {message}", "fix the SQL and rerun") from None
-    masked = _masked_columns(lake, con, spec, columns)
+
+    def describe() -> list[str]:
+        try:
+            return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({sql}\n) AS _model") if r[0] != "day"]
+        except SqlError as exc:  # the model's own SQL mistake
+            message = str(exc).splitlines()[0]
+            raise LakemendError(f"model {spec.model.sql} failed on {day}: {message}", "fix the SQL and rerun") from None
+
+    # a dry run's rows in memory may carry columns the published input days lack: described per day
+    columns = describe() if overrides else shared.model_columns(sql, describe)
+    masked = _masked_columns(lake, shared, spec, columns)
     duplicate, replaced = _duplicate_sql(spec)
     rule = row_rule_sql(spec.contract, set(columns))
     # Duplicates are dropped before anything is held: each kept row counts the ones it replaced
@@ -149,14 +155,14 @@ def _dropped_and_broken(con: Session, checked: pa.Table | None) -> tuple[int, in
     return int(deduplicated), int(quarantined)
 
 
-def _masked_columns(lake: Lake, con: Session, spec: TableSpec, columns: list[str]) -> str:
+def _masked_columns(lake: Lake, shared: BuildSession, spec: TableSpec, columns: list[str]) -> str:
     assert spec.model is not None
     policies = spec.model.mask
     missing = [c for c in policies if c not in columns]
     if missing:
         raise LakemendError(f"{spec.qualified}: mask names column {missing[0]!r}, which the model does not output", "fix mask in lakemend.yaml")
-    if policies:
-        install_key(con, mask_key(lake.project.config.masking, lake.project.root))
+    if policies and shared.once("masking key"):
+        install_key(shared.con, mask_key(lake.project.config.masking, lake.project.root))
     return ", ".join(f"{mask_expression(c, policies[c])} AS {q(c)}" if c in policies else q(c) for c in columns)
 
 
@@ -198,13 +204,13 @@ def _apply_contract(shared: BuildSession, con: Session, spec: TableSpec, day: dt
                     checked: pa.Table | None) -> tuple[pa.Table, pa.Table, list[CheckResult]]:
     contract = spec.contract
     cols = ", ".join(q(c) for c in columns)
-    con.execute(f"CREATE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE _reason IS NULL")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _good AS SELECT {cols} FROM _checked WHERE _reason IS NULL")
     good = good_rows(con, columns, day, checked if not quarantined else None)
     problems = schema_problems(contract, good.schema)
     recent = []
     if contract and contract.checks.row_count_vs_recent:
         recent = recent_counts(shared.counts_before(day), day, contract.checks.row_count_vs_recent.days)
-    checks = table_checks(con, "_good", contract, day, recent, columns)
+    checks = table_checks(con, "_good", contract, day, recent, columns, good)
     failed = problems + [c.describe() for c in checks if not c.passed]
     if failed:
         rules = dict(con.execute("SELECT _reason, count(*) FROM _checked WHERE _reason IS NOT NULL "
