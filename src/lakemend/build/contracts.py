@@ -197,7 +197,7 @@ def _arrow_figures(rows: pa.Table, unique: list[str], nullable: list[str], fresh
     figures: list[object] = [rows.num_rows]
     for name in unique:
         column = rows.column(name)
-        distinct = pc.count_distinct(column, mode="only_valid").as_py() if len(column) else 0
+        distinct = pc.count_distinct(column, mode="only_valid").as_py()
         figures.append(len(column) - column.null_count - distinct)
     figures += [rows.column(name).null_count for name in nullable]
     if fresh:

@@ -652,7 +652,7 @@ def _records(source: LandingSource, header: list[str], cfg: BronzeTableConfig) -
 
 def _duckdb_rejects(con: Connection) -> tuple[dict[int, tuple[int, str, str | None]], bool]:
     """The records DuckDB's reader rejected, by byte position: (line, reason, raw text); its tables
-    dropped. And whether it lost track of a quote (an unterminated or misplaced one): its records'
+    dropped when they hold any. And whether it lost track of a quote (an unterminated or misplaced one): its records'
     bounds may then differ from RFC 4180's although the counts agree (a quote after a blank opened
     a value that ran into the next record, and what was left of that record was rejected on its own).
 
