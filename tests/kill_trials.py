@@ -334,7 +334,7 @@ def _short(value: Any) -> str:
 def startup_seconds() -> float:
     """How long the CLI takes to import what every mutating command imports (the fastest of two);
     without the interpreter's teardown, which the CLI skips too (``cli/app._leave``)."""
-    code = "import lakemend.cli.app, lakemend.lake, lakemend.ops.runner, pyiceberg.catalog.sql, duckdb, os; os._exit(0)"
+    code = "import lakemend.cli.app, lakemend.lake, lakemend.ops.runner, lakemend.iceberg.sql_catalog, duckdb, os; os._exit(0)"
     times = []
     for _ in range(2):
         started = time.monotonic()

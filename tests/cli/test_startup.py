@@ -1,8 +1,8 @@
 """Start-up stays light (issue 10): each command imports only the heavy libraries its work needs.
 
-``status`` and ``gaps`` never import OpenLineage, boto3, pyspark, Alembic, sqlglot or typer's help
-renderer; ``--help`` only the help renderer; a one-day bronze backfill and a silver rebuild (file
-lineage, DuckDB dialect) none of them either. Checked in a real subprocess, from ``sys.modules``
+``status`` and ``gaps`` never import OpenLineage, boto3, pyspark, Alembic, sqlglot, SQLAlchemy's ORM
+or typer's help renderer; ``--help`` only the help renderer; a one-day bronze backfill and a silver
+rebuild (file lineage, DuckDB dialect, SQLite catalog) none of them either. Checked in a real subprocess, from ``sys.modules``
 after the command ran.
 """
 
@@ -24,6 +24,9 @@ from lakemend.project.project import _written_reads, model_reads
 HEAVY = ("openlineage", "boto3", "botocore", "pyspark", "alembic", "sqlglot", "httpx")
 HELP_ONLY = ("typer.rich_utils", "rich.markdown")
 """typer's help renderer and what it loads: only help needs them."""
+ORM = ("sqlalchemy.orm", "pyiceberg.catalog.sql")
+"""pyiceberg's SqlCatalog and the ORM it maps its tables with (0.11 CPU s): the SQL catalog is
+opened on SQLAlchemy Core instead (``iceberg.sql_catalog``)."""
 PROBE = """
 import sys
 from lakemend.cli.app import main
@@ -33,7 +36,7 @@ except SystemExit as exc:
     print("EXIT:%%s" %% (exc.code or 0))
 heavy = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in %r} | {m for m in sys.modules if m in %r})
 print("HEAVY:" + ",".join(heavy))
-""" % (HEAVY, HELP_ONLY)
+""" % (HEAVY, HELP_ONLY + ORM)
 
 
 def probe(root: Path, args: list[str]) -> tuple[str, str, str]:

@@ -117,7 +117,7 @@ def test_recent_count_check_sees_what_a_day_by_day_build_sees_whatever_the_build
 
 KILLER = r"""
 import os, signal, sys, datetime as dt
-from pyiceberg.catalog.sql import SqlCatalog
+from lakemend.iceberg.sql_catalog import CoreSqlCatalog as SqlCatalog
 import pyiceberg.io.pyarrow as pyarrow_io
 
 root, where, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -56,8 +56,9 @@ def catalog_properties(project: Project) -> dict[str, str]:
 def open_catalog(project: Project, *, read_only: bool = False) -> Catalog:
     """The project's catalog, with lakemend's namespaces (one per layer) created when missing.
 
-    ``sql`` / ``jdbc``: pyiceberg's SqlCatalog on the database Spark's JdbcCatalog shares (same
-    catalog name on both sides); ``glue``: the Glue Data Catalog of ``aws.region``; ``rest``: an
+    ``sql`` / ``jdbc``: the tables of pyiceberg's SqlCatalog in the database Spark's JdbcCatalog
+    shares (same catalog name on both sides), opened without SQLAlchemy's ORM
+    (``iceberg.sql_catalog``); ``glue``: the Glue Data Catalog of ``aws.region``; ``rest``: an
     Iceberg REST catalog. ``read_only`` (dry runs): nothing is created — no warehouse folder, no
     namespace, and a SQLite catalog file that does not exist yet is stood in for by an empty one
     in memory.
@@ -76,9 +77,9 @@ def open_catalog(project: Project, *, read_only: bool = False) -> Catalog:
         else:
             database.parent.mkdir(parents=True, exist_ok=True)
     if config.is_sql:
-        from pyiceberg.catalog.sql import SqlCatalog
+        from lakemend.iceberg.sql_catalog import CoreSqlCatalog
 
-        catalog: Catalog = SqlCatalog(config.name, **props)
+        catalog: Catalog = CoreSqlCatalog(config.name, **props)
     elif config.type == "glue":
         from pyiceberg.catalog.glue import GlueCatalog
 
