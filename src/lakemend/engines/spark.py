@@ -77,9 +77,9 @@ def jdbc_url(sqlalchemy_url: str) -> tuple[str, dict[str, str]]:
 def catalog_conf(project: Project) -> dict[str, str]:
     """``spark.sql.catalog.<name>.*``: the project's Iceberg catalog as Spark sees it.
 
-    ``sql``/``jdbc``: a JdbcCatalog on the very database pyiceberg's SqlCatalog uses, under the same
-    catalog name (the name is part of every row's key); pyiceberg creates the catalog tables, so
-    Spark must not (``jdbc.init-catalog-tables=false``; Spark's own init locks SQLite on old
+    ``sql``/``jdbc``: a JdbcCatalog on the very database lakemend's SQL catalog uses (the tables of
+    pyiceberg's SqlCatalog, ``iceberg.sql_catalog``), under the same catalog name (the name is part
+    of every row's key); lakemend creates the catalog tables, so Spark must not (``jdbc.init-catalog-tables=false``; Spark's own init locks SQLite on old
     runtimes). ``glue``: the Glue Data Catalog of ``aws.region``. ``rest``: a REST catalog.
     Caching is off: pyiceberg commits too, and a cached table would be read stale.
     """

@@ -209,7 +209,7 @@ CATALOG_DEFAULT_URI = "sqlite:///lake/catalog.db"
 class CatalogConfig(StrictModel):
     """Where the Iceberg tables are registered.
 
-    ``sql``: a SQLAlchemy database (pyiceberg SqlCatalog); ``jdbc`` is the same database shared with
+    ``sql``: a SQLAlchemy database (the tables of pyiceberg's SqlCatalog); ``jdbc`` is the same database shared with
     Spark's JdbcCatalog (one catalog name on both sides). ``glue``: the AWS Glue Data Catalog of
     ``aws.region`` (``aws.endpoint_url`` for a local moto_server). ``rest``: an Iceberg REST catalog.
     """
@@ -244,7 +244,7 @@ class CatalogConfig(StrictModel):
 
     @property
     def is_sql(self) -> bool:
-        """``sql`` and ``jdbc`` name the same kind of catalog: a database pyiceberg's SqlCatalog opens."""
+        """``sql`` and ``jdbc`` name the same kind of catalog: a database with the tables of pyiceberg's SqlCatalog."""
         return self.type in ("sql", "jdbc")
 
 
