@@ -1,6 +1,7 @@
-"""The state DB schema is made by Alembic on SQLite and PostgreSQL: created at the head revision,
-equal to the model the queries use, a pre-Alembic state DB adopted without loss, concurrent
-first opens migrate once, the fast path when at head, and the ledger's external job columns."""
+"""The state DB schema on SQLite and PostgreSQL: the Alembic revisions make the model the queries
+use, a new state DB is created from that model at the head revision (no Alembic), a pre-Alembic
+state DB adopted without loss, concurrent first opens create or migrate once, the fast path when
+at head, and the ledger's external job columns."""
 
 from __future__ import annotations
 
@@ -47,17 +48,50 @@ def test_head_is_alembics_head() -> None:
     assert [s.revision for s in script.walk_revisions()][-1] == migrate.BASELINE
 
 
-def test_a_new_state_db_is_created_at_head_equal_to_the_model(state_url: str) -> None:
-    """Baseline + every revision == the tables the code queries (Alembic's own comparison)."""
+def test_the_revisions_make_the_model(state_url: str) -> None:
+    """Baseline + every revision, run by Alembic on an empty database == the tables the code
+    queries (Alembic's own comparison): what a new state DB is created from directly."""
+    from alembic import command
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    store = StateStore(state_url)
-    assert revision(state_url) == migrate.HEAD
-    with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
-        assert diff == []
+    engine = create_engine(state_url)
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "head")
+    with engine.connect() as conn:
+        assert migrate.current_revision(conn) == migrate.HEAD
+        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata) == []
         assert set(inspect(conn).get_table_names()) == set(metadata.tables) | {"alembic_version"}
+    engine.dispose()
+
+
+def test_a_new_state_db_is_created_at_head_without_alembic(state_url: str) -> None:
+    """The model's tables and Alembic's version table at head, Alembic not imported; Alembic then
+    reads it as its own (its comparison finds nothing to do; it downgrades and upgrades it)."""
+    probe = textwrap.dedent("""
+        import sys
+        from lakemend.state.store import StateStore
+        StateStore(sys.argv[1]).start_run("r1", "run", {}, None)
+        print("alembic" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", probe, state_url], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"], out.stderr
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine(state_url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert context.get_current_revision() == migrate.HEAD
+        assert compare_metadata(context, metadata) == []
+        assert set(inspect(conn).get_table_names()) == set(metadata.tables) | {"alembic_version"}
+    with engine.begin() as conn:
+        command.downgrade(migrate._config(conn), migrate.BASELINE)
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "head")
+    engine.dispose()
+    assert [r["run_id"] for r in StateStore(state_url).list_runs()] == ["r1"]
 
 
 def test_external_job_columns_are_set_and_listed(state_url: str) -> None:

@@ -4,9 +4,10 @@ SQLite by default, any SQLAlchemy URL (PostgreSQL for teams). It records what la
 decisions about what is published or stale are checked against Iceberg metadata as well.
 
 This package is the only place that knows the tables or writes SQL against them. Every table is
-defined here on one ``metadata``, the model the queries use; the schema itself is made by the
-Alembic revisions under ``migrations/`` that ``migrate.upgrade`` runs when a store is opened
-(cheaply when the DB is already at the head revision; a state DB made before Alembic is adopted).
+defined here on one ``metadata``, the model the queries use; a new state DB is created from it,
+stamped at the head revision, and an older one is brought there by the Alembic revisions under
+``migrations/`` that ``migrate.upgrade`` runs when a store is opened (cheaply when the DB is
+already at the head revision; a state DB made before Alembic is adopted).
 :class:`StateStore` reads and writes the ledger, partition state, marks and fingerprints, :class:`PauseFlags` the pauses; the other topics have a module each that
 takes a store: ``leases``, ``metrics``, ``dq`` (check results), ``incidents`` (incidents and notes).
 Imports point one way (those modules → this one), so nothing outside ``state`` needs SQLAlchemy.
@@ -313,7 +314,7 @@ class StateStore:
         sqlite = self.engine.dialect.name == "sqlite"
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        upgrade(self.engine, _sqlite_pragmas if sqlite else None)  # Alembic: create, adopt or migrate
+        upgrade(self.engine, _sqlite_pragmas if sqlite else None, model=metadata)  # create, adopt or migrate
         try:
             self.close_interrupted()
         except SQLAlchemyError as exc:  # a read-only state DB still opens for reading
