@@ -130,13 +130,15 @@ class CoreSqlCatalog(MetastoreCatalog):
             row["iceberg_type"] = TABLE_TYPE
         return row
 
-    def _where_table(self, namespace: str, table_name: str) -> list[Any]:
-        """The row of one table (never a view another engine keeps in the same table)."""
-        where = [TABLES.c.catalog_name == self.name, TABLES.c.table_namespace == namespace,
-                 TABLES.c.table_name == table_name]
+    def _tables_in(self, namespace: str) -> list[Any]:
+        """The rows of a namespace's tables (never a view another engine keeps in the same table)."""
+        where = [TABLES.c.catalog_name == self.name, TABLES.c.table_namespace == namespace]
         if self._schema_version == "v1":
             where.append(or_(TABLES.c.iceberg_type == TABLE_TYPE, TABLES.c.iceberg_type.is_(None)))
         return where
+
+    def _where_table(self, namespace: str, table_name: str) -> list[Any]:
+        return [*self._tables_in(namespace), TABLES.c.table_name == table_name]
 
     @staticmethod
     def _split(identifier: str | Identifier) -> tuple[str, str]:
@@ -216,10 +218,7 @@ class CoreSqlCatalog(MetastoreCatalog):
     def list_tables(self, namespace: str | Identifier) -> list[Identifier]:
         if namespace and not self.namespace_exists(namespace):
             raise NoSuchNamespaceError(f"Namespace does not exist: {namespace}")
-        name = Catalog.namespace_to_string(namespace)
-        where = [TABLES.c.catalog_name == self.name, TABLES.c.table_namespace == name]
-        if self._schema_version == "v1":
-            where.append(or_(TABLES.c.iceberg_type == TABLE_TYPE, TABLES.c.iceberg_type.is_(None)))
+        where = self._tables_in(Catalog.namespace_to_string(namespace))
         with self.engine.connect() as connection:
             rows = connection.execute(select(TABLES.c.table_namespace, TABLES.c.table_name).where(*where)).all()
         return [Catalog.identifier_to_tuple(row[0]) + (row[1],) for row in rows]
