@@ -94,6 +94,22 @@ def test_a_new_state_db_is_created_at_head_without_alembic(state_url: str) -> No
     assert [r["run_id"] for r in StateStore(state_url).list_runs()] == ["r1"]
 
 
+def test_a_state_db_downgraded_to_nothing_is_created_again(state_url: str) -> None:
+    """Alembic's downgrade to base drops every table but leaves its version table, empty: the
+    next open makes the tables again at head."""
+    from alembic import command
+
+    StateStore(state_url).engine.dispose()
+    engine = create_engine(state_url)
+    with engine.begin() as conn:
+        command.downgrade(migrate._config(conn), "base")
+    with engine.connect() as conn:
+        assert set(inspect(conn).get_table_names()) == {"alembic_version"}
+    engine.dispose()
+    StateStore(state_url).start_run("r1", "run", {}, None)
+    assert revision(state_url) == migrate.HEAD
+
+
 def test_external_job_columns_are_set_and_listed(state_url: str) -> None:
     store = StateStore(state_url)
     store.start_run("r1", "backfill", {}, "emr")

@@ -4,8 +4,9 @@ Every command opens the state DB, so :func:`upgrade` is cheap when there is noth
 small queries (is there an ``alembic_version`` table, which revision does it hold) and no Alembic
 import. A new database is made at the head revision in one step, also without Alembic (its
 cookbook's "create_all, then stamp head"): the tables of the model the queries use, then
-Alembic's version table holding :data:`HEAD` — importing Alembic and running every revision cost
-0.2 s on the first command of each new project. A test keeps the revisions equal to the model.
+Alembic's version table holding :data:`HEAD` (importing Alembic alone costs 0.17 CPU s; the first
+``status`` of a new project went from 0.67 to 0.59 CPU s). A test keeps the revisions equal to
+the model.
 Only a database that is older or made before Alembic takes the slow path:
 
 - one writer at a time (a new database too): on PostgreSQL a transaction-scoped advisory lock, on SQLite a
@@ -68,9 +69,9 @@ def _upgrade_locked(conn: Connection, engine: Engine, model: MetaData | None) ->
     revision = current_revision(conn)
     if revision == HEAD:
         return  # another process migrated it while we waited for the lock
-    if revision is None and model is not None and not is_legacy(conn):
-        model.create_all(conn)
-        _VERSIONS.create(conn)
+    if revision is None and model is not None and not set(inspect(conn).get_table_names()) & set(model.tables):
+        model.create_all(conn)  # a new database: none of lakemend's tables yet
+        _VERSIONS.create(conn, checkfirst=True)  # Alembic's downgrade to base leaves it, empty
         conn.execute(insert(_VERSIONS).values(version_num=HEAD))
         return
     config = _config(conn)
