@@ -53,20 +53,21 @@ NAMESPACE_MINIMAL_PROPERTIES = {"exists": "true"}
 """What pyiceberg stores for a namespace created without properties."""
 
 _SCHEMA = MetaData()
+
+
+def _key(name: str) -> Column:
+    """A column of a catalog table's primary key."""
+    return Column(name, String(255), nullable=False, primary_key=True)
+
+
 TABLES = SqlTable(
-    "iceberg_tables", _SCHEMA,
-    Column("catalog_name", String(255), nullable=False, primary_key=True),
-    Column("table_namespace", String(255), nullable=False, primary_key=True),
-    Column("table_name", String(255), nullable=False, primary_key=True),
+    "iceberg_tables", _SCHEMA, _key("catalog_name"), _key("table_namespace"), _key("table_name"),
     Column("metadata_location", String(1000), nullable=True),
     Column("previous_metadata_location", String(1000), nullable=True),
     Column("iceberg_type", String(5), nullable=True),
 )
 NAMESPACES = SqlTable(
-    "iceberg_namespace_properties", _SCHEMA,
-    Column("catalog_name", String(255), nullable=False, primary_key=True),
-    Column("namespace", String(255), nullable=False, primary_key=True),
-    Column("property_key", String(255), nullable=False, primary_key=True),
+    "iceberg_namespace_properties", _SCHEMA, _key("catalog_name"), _key("namespace"), _key("property_key"),
     Column("property_value", String(1000), nullable=False),
 )
 """The two tables as pyiceberg's ORM classes declare them (v1: with ``iceberg_type``)."""

@@ -50,9 +50,9 @@ _VERSIONS = Table("alembic_version", MetaData(), Column("version_num", String(32
 """Alembic's version table, as ``alembic stamp`` creates it."""
 
 
-def upgrade(engine: Engine, sqlite_connect: Any = None, *, model: MetaData | None = None) -> None:
+def upgrade(engine: Engine, model: MetaData, sqlite_connect: Any = None) -> None:
     """Bring the state DB behind ``engine`` to :data:`HEAD` (see the module docstring); a new
-    database is created from ``model`` (the tables at :data:`HEAD`) when it is given.
+    database is created from ``model``, the tables at :data:`HEAD`.
 
     ``sqlite_connect`` is the engine's connect-event hook (pragmas), reused by the migration
     connection of a SQLite DB."""
@@ -63,13 +63,13 @@ def upgrade(engine: Engine, sqlite_connect: Any = None, *, model: MetaData | Non
         _upgrade_locked(conn, engine, model)
 
 
-def _upgrade_locked(conn: Connection, engine: Engine, model: MetaData | None) -> None:
+def _upgrade_locked(conn: Connection, engine: Engine, model: MetaData) -> None:
     from lakemend.state.migrations.baseline import adopt, is_legacy
 
     revision = current_revision(conn)
     if revision == HEAD:
         return  # another process migrated it while we waited for the lock
-    if revision is None and model is not None and not set(inspect(conn).get_table_names()) & set(model.tables):
+    if revision is None and not set(inspect(conn).get_table_names()) & set(model.tables):
         model.create_all(conn)  # a new database: none of lakemend's tables yet
         _VERSIONS.create(conn, checkfirst=True)  # Alembic's downgrade to base leaves it, empty
         conn.execute(insert(_VERSIONS).values(version_num=HEAD))

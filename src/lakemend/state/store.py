@@ -314,7 +314,7 @@ class StateStore:
         sqlite = self.engine.dialect.name == "sqlite"
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        upgrade(self.engine, _sqlite_pragmas if sqlite else None, model=metadata)  # create, adopt or migrate
+        upgrade(self.engine, metadata, _sqlite_pragmas if sqlite else None)  # create, adopt or migrate
         try:
             self.close_interrupted()
         except SQLAlchemyError as exc:  # a read-only state DB still opens for reading
