@@ -120,6 +120,35 @@ def test_one_day_backfill_and_rebuild_with_file_lineage_import_no_heavy_dependen
     assert (line, code) == ("HEAVY:", "0"), (line, code, err)
 
 
+ENTRY = """
+import atexit, sys
+from lakemend.cli import main
+from lakemend.startup import DEFERRED
+
+@atexit.register  # the process leaves from main(), after its exit handlers (cli.app._leave)
+def ran():
+    print("RAN:" + ",".join(sorted(m for m in (*DEFERRED, "pyparsing") if m in sys.modules
+                                   and type(sys.modules[m]).__name__ != "_Deferred")), flush=True)
+
+sys.argv = ["lakemend", *sys.argv[1:]]
+main()
+"""
+
+
+def test_the_lakemend_process_defers_what_a_backfill_never_uses(example: Path) -> None:
+    """Through the process's entry point (``lakemend.cli.main``), as ``lakemend`` runs: pyiceberg's
+    text filter parser (with pyparsing), its YAML reader and ``pyarrow.dataset`` are imported but
+    not run by a one-day backfill (``lakemend.startup``); a rebuild that reads tables through
+    pyiceberg's scan runs ``pyarrow.dataset`` when it needs it, and works."""
+    assert not build(example, dt.date(2025, 10, 22), dt.date(2025, 10, 22)).failed
+    for args, ran in ((["backfill", "bronze", "orders", "2025-10-22", "--yes"], ""),
+                      (["rebuild", "silver", "--table", "orders_clean", "--date", "2025-10-22", "--downstream", "--yes"],
+                       "pyarrow.dataset")):
+        done = subprocess.run([sys.executable, "-c", ENTRY, *args], cwd=example, capture_output=True, text=True,
+                              timeout=300, check=False, env={**_env(), "LAKEMEND_REASON": "startup test"})
+        assert done.returncode == 0 and f"RAN:{ran}\n" in done.stdout, (args, done.stdout[-2000:], done.stderr[-2000:])
+
+
 # ----- what the light paths stand in for agrees with the heavy library -----------------------------------
 
 
