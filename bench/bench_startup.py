@@ -13,9 +13,10 @@ What it does:
    table (issue 10's target: < 0.8 s CPU), a no-op ``run`` of that day, ``status``, ``gaps``,
    ``verify`` of one tiny day and ``--help``.
 3. Runs each command once more in a child that writes the names of every module in
-   ``sys.modules`` when it ends (the order they were imported in), then times ``--repeats``
-   processes that only import those modules, in that order, with the garbage collector set as
-   ``lakemend`` starts it (``lakemend.startup``), and leave without the interpreter's teardown
+   ``sys.modules`` that ran when it ends (the order they were imported in; not those the
+   process defers and the command never used), then times ``--repeats`` processes that only
+   import those modules, in that order, with the garbage collector set and the same modules
+   deferred as ``lakemend`` starts (``lakemend.startup``), and leave without the interpreter's teardown
    (as ``lakemend`` does): the *import floor*, what the command costs before any of its
    work (interpreter start-up included). The command's CPU minus its floor is what its own work
    (planning, engine, commits, ledger, exit handlers) costs.
@@ -53,19 +54,22 @@ TINY_ROWS = 10
 
 RECORD_MODULES = """\
 import json, sys
+from lakemend.startup import defer_unused_imports
+defer_unused_imports()  # as the lakemend process starts (lakemend.cli.main)
 from lakemend.cli.app import main
 try:
     main(sys.argv[2:])
 except SystemExit:
     pass
-with open(sys.argv[1], "w") as out:
-    json.dump(list(sys.modules), out)
+with open(sys.argv[1], "w") as out:  # the modules that ran: not those still deferred
+    json.dump([name for name, module in list(sys.modules.items()) if type(module).__name__ != "_Deferred"], out)
 """
 
 IMPORT_ALL = """\
 import importlib, json, os, sys
-from lakemend.startup import collect_rarely
+from lakemend.startup import collect_rarely, defer_unused_imports
 collect_rarely()  # as the lakemend process starts (lakemend.cli.main)
+defer_unused_imports()
 for name in json.load(open(sys.argv[1])):
     try:
         importlib.import_module(name)
@@ -147,7 +151,8 @@ def section(args: argparse.Namespace, measured: list[Command], days: int) -> str
         f"What is measured: the example company project with {days} tiny days ({TINY_ROWS} orders a day) built; each "
         "command a whole CLI subprocess, its *CPU s* the user + system seconds from `os.wait4` (median of "
         f"{args.repeats}). The *import floor* is a process that only imports the modules the same command "
-        "had imported when it ended (recorded in a child, imported in their order; interpreter start-up included; it "
+        "had run when it ended (recorded in a child, imported in their order, the modules `lakemend` defers deferred as "
+        "it defers them, `lakemend.startup`; interpreter start-up included; it "
         "leaves without the interpreter's teardown, as `lakemend` itself does since 2026-11-28 — freeing the modules "
         "cost 0.15–0.25 CPU s — and with the garbage collector set as `lakemend` starts it since 2026-11-29: it collects "
         "only every 50,000 allocations until a build's first day, `lakemend.startup`): what the command costs before "
