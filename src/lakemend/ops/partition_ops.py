@@ -18,7 +18,7 @@ from lakemend.errors import LakemendError, UsageError
 from lakemend.lake import Lake
 from lakemend.ops.plans import downstream_days
 from lakemend.project.project import TableSpec
-from lakemend.iceberg.files import day_files, files_by_day, files_key
+from lakemend.iceberg.files import day_files, day_filter, files_by_day, files_key
 from lakemend.iceberg.history import lineage
 from lakemend.iceberg.publish import PublishResult, replace_day_files, restore_tag
 from lakemend.ops import unrecorded
@@ -154,8 +154,8 @@ def plan_rollback(lake: Lake, spec: TableSpec, target: str, day: dt.date | None)
     left = unrecorded.rolled_back(lake, table, spec.qualified, snapshot_id, now, changed, day)
     diffs = []
     for changed_day in days:
-        new_rows = table.scan(snapshot_id=snapshot_id, row_filter=f"day = '{changed_day}'").to_arrow()
-        old_rows = table.scan(row_filter=f"day = '{changed_day}'").to_arrow()
+        new_rows = table.scan(snapshot_id=snapshot_id, row_filter=day_filter(changed_day)).to_arrow()
+        old_rows = table.scan(row_filter=day_filter(changed_day)).to_arrow()
         diffs.append(diff_partition(lake.engine, spec.qualified, changed_day, old_rows, new_rows, spec.unique_key))
     touched = set(days) | {u.day for u in left}
     dependants = downstream_days(lake, {spec.qualified: touched}) if touched else {}
