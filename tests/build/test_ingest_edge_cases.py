@@ -477,3 +477,20 @@ def test_a_quote_never_closed_quarantines_the_rest_of_the_file_with_its_text(exa
     (bad,) = quarantine_rows(example, "orders")
     assert bad["line"] == 3 and "end of data" in bad["reason"]
     assert "o2@example.com" in bad["raw"] and bad["raw"].endswith(order_line("o3").rstrip("\n"))
+
+
+def test_a_record_broken_before_a_value_over_two_lines_is_quarantined_once_at_its_first_line(example: Path) -> None:
+    """A byte after a closing quote breaks the record (`"10.00"\xff,`); its next field is a quoted
+    value over two lines. The record is lines 3–4: it is quarantined once, at line 3, with both
+    lines in its raw text; line 4 is no record of its own, and the record after it lands (found by
+    the fuzz test: the reader used to resume at line 4 and quarantine it as a second record)."""
+    (orders_folder(example) / "orders-0001.csv").write_bytes(
+        ORDERS_HEADER.encode() + order_line("o1").encode()
+        + b'o2,o2@example.com,"10.00"\xff,"USD\nand more",paid,2025-11-02T01:00:00Z,2025-11-02T01:00:00Z\n'
+        + order_line("o5").encode())
+    report = build_bronze_day(example)
+    assert result_of(report, "bronze.orders").status == "succeeded"
+    assert sorted(r["order_id"] for r in bronze_rows(example, "orders")) == ["o1", "o5"]
+    (bad,) = quarantine_rows(example, "orders")
+    assert bad["line"] == 3 and "malformed CSV line" in bad["reason"]
+    assert "o2@example.com" in bad["raw"] and "and more" in bad["raw"]

@@ -94,6 +94,7 @@ def read_records(path: Path, compression: str | None, header: list[str], limit: 
     with open_decompressed(path, compression) as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
         reader = csv.reader(recorded(text), strict=True)
+        skipped = 0  # lines the strict reader did not see: the rest of malformed records
         before = 1  # lines read so far: the header
         next(reader, None)
         while True:
@@ -103,10 +104,12 @@ def read_records(path: Path, compression: str | None, header: list[str], limit: 
             except StopIteration:
                 break
             except csv.Error as exc:  # e.g. a quote never closed: the record runs to the end of the file
-                malformed.append(Malformed(before + 1, f"malformed CSV line: {exc}", "".join(consumed).rstrip("\r\n")))
-                before = reader.line_num
+                rest = _rest_of_record(consumed, text)
+                malformed.append(Malformed(before + 1, f"malformed CSV line: {exc}", "".join(consumed + rest).rstrip("\r\n")))
+                skipped += len(rest)
+                before = reader.line_num + skipped
                 continue
-            start, before = before + 1, reader.line_num
+            start, before = before + 1, reader.line_num + skipped
             if not record:
                 continue  # a blank line
             if len(record) != len(header):
@@ -119,3 +122,21 @@ def read_records(path: Path, compression: str | None, header: list[str], limit: 
     table = pa.table({**{h: pa.array(v, pa.string()) for h, v in zip(header, values, strict=True)},
                       LINE_COLUMN: pa.array(lines, pa.int64())})
     return table, malformed
+
+
+def _rest_of_record(lines: list[str], text: Iterator[str]) -> list[str]:
+    """The lines after ``lines`` (a record the strict reader refused at its last line) that still
+    belong to it, taken from ``text``: where a lenient reading ends it. A quote that opens a value
+    at the start of a field keeps the record going over line breaks even after an earlier field
+    broke the rules (``"10.00"x,"two\nlines"``); resuming after the refused line would make the
+    record's second half a record of its own, quarantined under a line that starts none."""
+    rest: list[str] = []
+
+    def fed() -> Iterator[str]:
+        yield from lines
+        for line in text:
+            rest.append(line)
+            yield line
+
+    next(csv.reader(fed()), None)  # not strict: reads exactly the lines of one record
+    return rest
