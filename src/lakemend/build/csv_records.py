@@ -128,7 +128,7 @@ def _rest_of_record(lines: list[str], text: Iterator[str]) -> list[str]:
     """The lines after ``lines`` (a record the strict reader refused at its last line) that still
     belong to it, taken from ``text``: where a lenient reading ends it. A quote that opens a value
     at the start of a field keeps the record going over line breaks even after an earlier field
-    broke the rules (``"10.00"x,"two\nlines"``); resuming after the refused line would make the
+    broke the rules (``"10.00"x,"two\\nlines"``); resuming after the refused line would make the
     record's second half a record of its own, quarantined under a line that starts none."""
     rest: list[str] = []
 
