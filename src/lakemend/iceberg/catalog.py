@@ -112,20 +112,11 @@ def load_table(catalog: Catalog, qualified: str) -> Table | None:
         return None
 
 
-ROW_GROUP_ROWS = 131_072
-"""Rows per Parquet row group in the data files lakemend writes (pyiceberg's default: 1,048,576).
-An engine reads one row group per thread, so a day of a million rows written as one row group is
-read by one core: as 8 groups, the one-day build of the example with 1M orders took 8.6 s instead
-of 9.8 s (2 cores). A day of fewer rows is one group either way."""
-
-
 def create_table(catalog: Catalog, project: Project, qualified: str, schema: pa.Schema) -> Table:
     """Create a day-partitioned table whose data files live under its layer folder.
 
     It keeps a capped metadata history (``iceberg.maintenance.MAINTENANCE_PROPERTIES``: the last
-    20 metadata files, older ones deleted by the commit that drops them from the log), and its
-    files are written in row groups of :data:`ROW_GROUP_ROWS` rows (pyiceberg's
-    ``write.parquet.row-group-limit``; Spark sizes its row groups by bytes).
+    20 metadata files, older ones deleted by the commit that drops them from the log).
     """
     from pyiceberg.transforms import IdentityTransform
 
@@ -138,8 +129,7 @@ def create_table(catalog: Catalog, project: Project, qualified: str, schema: pa.
         qualified,
         schema=schema,
         location=location,
-        properties={"write.data.path": location, "format-version": "2",
-                    "write.parquet.row-group-limit": str(ROW_GROUP_ROWS), **MAINTENANCE_PROPERTIES},
+        properties={"write.data.path": location, "format-version": "2", **MAINTENANCE_PROPERTIES},
     )
     if table.spec().is_unpartitioned():
         day_id = table.schema().find_field("day").field_id
