@@ -54,7 +54,7 @@ TINY_ROWS = 10
 
 RECORD_MODULES = """\
 import json, sys
-from lakemend.startup import defer_unused_imports
+from lakemend.startup import defer_unused_imports, still_deferred
 defer_unused_imports()  # as the lakemend process starts (lakemend.cli.main)
 from lakemend.cli.app import main
 try:
@@ -62,7 +62,7 @@ try:
 except SystemExit:
     pass
 with open(sys.argv[1], "w") as out:  # the modules that ran: not those still deferred
-    json.dump([name for name, module in list(sys.modules.items()) if type(module).__name__ != "_Deferred"], out)
+    json.dump([name for name, module in list(sys.modules.items()) if not still_deferred(module)], out)
 """
 
 IMPORT_ALL = """\

@@ -139,6 +139,11 @@ _waiting: dict[str, tuple[importlib.machinery.SourceFileLoader, threading.RLock]
 _running: set[str] = set()
 
 
+def still_deferred(module: types.ModuleType) -> bool:
+    """Whether ``module`` was deferred and its code has not run yet."""
+    return type(module) is _Deferred
+
+
 def defer_unused_imports() -> None:
     """Defer the modules of :data:`DEFERRED` that are not imported yet (once)."""
     if not any(isinstance(finder, _DeferringFinder) for finder in sys.meta_path):

@@ -123,12 +123,12 @@ def test_one_day_backfill_and_rebuild_with_file_lineage_import_no_heavy_dependen
 ENTRY = """
 import atexit, sys
 from lakemend.cli import main
-from lakemend.startup import DEFERRED
+from lakemend.startup import DEFERRED, still_deferred
 
 @atexit.register  # the process leaves from main(), after its exit handlers (cli.app._leave)
 def ran():
     print("RAN:" + ",".join(sorted(m for m in (*DEFERRED, "pyparsing") if m in sys.modules
-                                   and type(sys.modules[m]).__name__ != "_Deferred")), flush=True)
+                                   and not still_deferred(sys.modules[m]))), flush=True)
 
 sys.argv = ["lakemend", *sys.argv[1:]]
 main()
