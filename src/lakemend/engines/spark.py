@@ -79,8 +79,9 @@ def catalog_conf(project: Project) -> dict[str, str]:
 
     ``sql``/``jdbc``: a JdbcCatalog on the very database lakemend's SQL catalog uses (the tables of
     pyiceberg's SqlCatalog, ``iceberg.sql_catalog``), under the same catalog name (the name is part
-    of every row's key); lakemend creates the catalog tables, so Spark must not (``jdbc.init-catalog-tables=false``; Spark's own init locks SQLite on old
-    runtimes). ``glue``: the Glue Data Catalog of ``aws.region``. ``rest``: a REST catalog.
+    of every row's key); lakemend creates the catalog tables, so Spark must not
+    (``jdbc.init-catalog-tables=false``; Spark's own init locks SQLite on old runtimes). ``glue``:
+    the Glue Data Catalog of ``aws.region``. ``rest``: a REST catalog.
     Caching is off: pyiceberg commits too, and a cached table would be read stale.
     """
     from lakemend.project.storage import is_s3
