@@ -13,6 +13,8 @@ import pytest
 from conftest import START, build
 from lakemend.build.pii import BUILT_IN, any_pii_sql, detectors
 from lakemend.engines.duckdb import DuckDBEngine
+from lakemend.lake import Lake
+from lakemend.ops import day_pass
 
 DAY = str(START)
 
@@ -31,9 +33,14 @@ def set_column(table: pa.Table, name: str, values: list) -> pa.Table:  # noqa: A
     return table.set_column(index, table.schema.field(name), pa.array(values, table.schema.field(name).type))
 
 
-@pytest.fixture
-def built(example: Path) -> Path:
+@pytest.fixture(params=["one pass", "split in 3"])
+def built(example: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example built for one day; verify reads it in one pass, or (as a big day on 3 cores)
+    its columns split into three passes side by side: every finding is the same."""
     assert not build(example, START, START).failed
+    if request.param == "split in 3":
+        monkeypatch.setattr(day_pass, "SPLIT_ROWS", 0)
+        monkeypatch.setattr(day_pass, "PASSES", 3)
     return example
 
 
@@ -136,3 +143,34 @@ def test_a_tables_own_pattern_anchored_on_a_value_still_matches(built: Path, cli
     result = cli("verify", "--table", "gold.customer_orders", "--date", DAY, cwd=built)
     assert result.code == 1
     assert "PII: 1 value(s) matching pii pattern '^[A-Z]{2}[0-9]{2}$' in unmasked column currency" in result.err
+
+
+# ----- a big day's columns in passes side by side ---------------------------------------------------
+
+
+def test_columns_are_grouped_by_their_work_each_group_in_column_order() -> None:
+    weights = {"a": 1, "email": 17, "b": 5, "c": 5, "d": 5, "e": 1}
+    groups = day_pass.column_groups(weights, 2)
+    assert groups == [["email"], ["a", "b", "c", "d", "e"]]  # 17 and 17: the heaviest first, each onto the lighter
+    assert sorted(c for g in groups for c in g) == sorted(weights)
+    assert day_pass.column_groups(weights, 1) == [list(weights)]
+    assert day_pass.column_groups({"a": 1, "b": 1}, 8) == [["a"], ["b"]]  # never an empty group
+
+
+def test_gold_is_split_in_three_passes_that_each_hold_work(built: Path) -> None:
+    """The split the findings above were made with: three passes, each with columns to hash and
+    the regex-heavy checks spread over them (the hash-pattern e-mail in one, PII text in others)."""
+    lake = Lake.open(built)
+    spec = lake.project.table("gold.customer_orders")
+    with lake.engine.session() as con:
+        path = sorted((built / "lake" / "gold" / "customer_orders" / f"day={DAY}").glob("*.parquet"))[0]
+        con.execute(f"CREATE TEMP VIEW _day AS SELECT * FROM {con.parquet_relation([str(path)])}")
+        columns = [r[0] for r in con.execute("DESCRIBE _day")]
+        from lakemend.build.pii import text_columns
+
+        text = text_columns(con, "_day", skip=list(spec.model.mask))
+    groups = day_pass.column_groups(day_pass._weights(spec, columns, text), 3)
+    assert len(groups) == 3 and sorted(c for g in groups for c in g) == sorted(columns)
+    passes = [day_pass._pass(spec, g, text, pii=True) for g in groups]
+    assert ["email" in g for g in groups].count(True) == 1
+    assert sum("pii" in p.checks for p in passes) >= 2

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import START, build
 from support import configure, content
+from lakemend.ops import day_pass
 
 DAYS = (START, START + dt.timedelta(days=1))
 LATE_FILE = f"orders/{START}/orders-0001.csv"
@@ -60,7 +61,7 @@ def both(cli, lakes, *args: str) -> tuple[object, object]:  # noqa: ANN001
     return answers[0], answers[1]
 
 
-def test_s3_lake_matches_the_local_lake(lakes, cli) -> None:  # noqa: ANN001
+def test_s3_lake_matches_the_local_lake(lakes, cli, monkeypatch) -> None:  # noqa: ANN001
     local, remote, bucket = lakes
     assert content(remote) == content(local)
 
@@ -70,6 +71,10 @@ def test_s3_lake_matches_the_local_lake(lakes, cli) -> None:  # noqa: ANN001
 
     verified_local, verified_s3 = both(cli, lakes, "verify")
     assert verified_s3 == verified_local
+    with monkeypatch.context() as big_days:  # each day read as a big one: its columns in passes side by side
+        big_days.setattr(day_pass, "SPLIT_ROWS", 0)
+        big_days.setattr(day_pass, "PASSES", 2)
+        assert both(cli, lakes, "verify") == (verified_local, verified_s3)
 
     # late data: the same file re-delivered with one more record, in both landing zones
     text = (local / "landing" / LATE_FILE).read_text()

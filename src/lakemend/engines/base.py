@@ -123,6 +123,10 @@ class Engine(Protocol):
     name: str
     dialect: str
     writer: Writer | None
+    parallel_sessions: bool
+    """Whether sessions working side by side each run on their own share of the cores (DuckDB),
+    so that one read split over several sessions uses more cores; not where every session
+    shares one pool of executors (Spark)."""
 
     def session(self, *, side_by_side: int = 1) -> Session:
         """A new, empty session working in UTC. ``side_by_side``: how many sessions of this

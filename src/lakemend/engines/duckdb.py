@@ -23,6 +23,7 @@ class DuckDBEngine:
     name = "duckdb"
     dialect = CANONICAL_DIALECT
     writer = None  # lakemend writes the Arrow results itself, with pyiceberg
+    parallel_sessions = True  # each session is its own database with its own threads (_share_of_cores)
 
     def __init__(self, project: object = None) -> None:
         """``project`` is accepted for a uniform constructor; DuckDB needs nothing from it."""

@@ -270,6 +270,7 @@ class SparkEngine:
 
     name = "spark"
     dialect = DIALECT
+    parallel_sessions = False  # the sessions share the one JVM's executors
 
     def __init__(self, project: Project | None = None) -> None:
         if project is None:

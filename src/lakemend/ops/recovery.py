@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lakemend.build.pii import forbids_pii
 from lakemend.dates import to_ranges
 from lakemend.iceberg.files import EMPTY_FILES_KEY, files_by_day, files_key, files_of_days
 from lakemend.lake import Lake
+from lakemend.ops.day_pass import content_problems
 from lakemend.ops.plans import downstream_days
 from lakemend.ops.reads import DayFolders, LakeReads, LocalDayFiles, one_day_folder
 from lakemend.project.project import TableSpec
@@ -492,6 +492,7 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
                 continue
             reasons = []
             readable = []
+            rows_read = 0
             for data_file in data_files:
                 s3 = s3_uri(data_file.file_path)
                 path = s3 or local_path(data_file.file_path)
@@ -510,115 +511,8 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
                 if rows != data_file.record_count:
                     reasons.append(f"row count {rows} in {data_file.file_path}, metadata says {data_file.record_count}")
                 readable.append(path)
+                rows_read += rows
             if not reasons:
-                reasons += _content_problems(lake, spec, day, readable)
+                reasons += content_problems(lake, spec, readable, rows_read)
             damage += [Damage(spec.qualified, day, r) for r in reasons]
     return damage
-
-
-def _content_problems(lake: Lake, spec: TableSpec, day: dt.date, paths: list[str | None]) -> list[str]:
-    """Read the day: it must decode fully, keep its contract's row rules, and (gold) hold no PII.
-
-    One streaming aggregate pass over the day's files does all of it: a hash of every row (every
-    value of every column read and decoded, as a copy of the day would be; ``count(c)`` or
-    ``max(c)`` would not prove that, DuckDB answers them from the Parquet statistics), the rows
-    breaking a row rule, the masked values that are not masked and the rows holding PII. Only a
-    day with findings is read again, to name the rules it breaks and the columns and kinds of PII.
-    """
-    from lakemend.build.contracts import bronze_rule_sql, row_rule_sql
-    from lakemend.build.pii import check_patterns
-    from lakemend.engines.sql import q
-
-    local = [p for p in paths if p]
-    if not local:
-        return []
-    with lake.engine.session() as con:
-        try:
-            remote = [S3Path(p, lake.project.s3) for p in local if is_s3(p)]
-            if remote:  # the engine reads local files; S3 objects are read here and handed over as Arrow
-                import pyarrow.parquet as pq
-
-                con.register("_day", pq.read_table([r.fs_path for r in remote], filesystem=remote[0].fs, partitioning=None))
-            else:  # a view: the pass below streams the files, nothing is copied first
-                con.execute(f"CREATE TEMP VIEW _day AS SELECT * FROM {con.parquet_relation(local)}")
-            columns = [r[0] for r in con.execute("DESCRIBE _day")]
-        except Exception as exc:  # noqa: BLE001
-            return [f"data unreadable: {str(exc).splitlines()[0]}"]
-        assert spec.bronze is not None or spec.layer != "bronze"
-        rule = bronze_rule_sql(spec.bronze) if spec.bronze is not None else row_rule_sql(spec.contract, set(columns))
-        checks = {"read": f"bit_xor(hash({', '.join(map(q, columns))}))", "rule": f"count_if(({rule}) IS NOT NULL)"}
-        pii = spec.model is not None and (bool(spec.model.mask) or forbids_pii(spec))
-        if pii:
-            checks |= _pii_checks(con, spec, columns)
-        try:
-            counts = dict(zip(checks, con.execute(f"SELECT {', '.join(checks.values())} FROM _day")[0], strict=True))
-        except Exception as exc:  # noqa: BLE001
-            if pii:
-                check_patterns(con, spec)  # a pattern RE2 cannot run is a config error, not damage
-            return [f"data unreadable: {str(exc).splitlines()[0]}"]
-        problems = []
-        if counts["rule"]:
-            broken = con.execute(f"SELECT {rule} AS r, count(*) FROM _day WHERE {rule} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
-            problems += [f"contract: {count} row(s) break '{reason}'" for reason, count in broken]
-        if pii:
-            problems += _pii_problems(con, spec, counts)
-        return problems
-
-
-def _pii_checks(con, spec: TableSpec, columns: list[str]) -> dict[str, str]:  # noqa: ANN001
-    """The aggregates of :func:`_content_problems`' pass for masking and PII: per masked column the
-    values that are not masked; (tables that forbid PII) the rows whose unmasked text holds a hit of
-    the publish gate's own detectors (build/pii)."""
-    from lakemend.build.masking import REDACTED
-    from lakemend.build.pii import any_pii_sql, text_columns
-    from lakemend.engines.sql import q
-
-    assert spec.model is not None
-    checks = {}
-    for column, policy in spec.model.mask.items():
-        if column not in columns or _mask_in_contract(spec, column):
-            continue
-        c = q(column)
-        if policy == "hash":
-            bad = f"NOT regexp_full_match({c}, '[0-9a-f]{{64}}')"
-        elif policy == "redact":
-            bad = f"{c} <> '{REDACTED}'"
-        else:
-            bad = f"NOT starts_with({c}, '*')"
-        checks[f"mask {column}"] = f"count_if({c} IS NOT NULL AND {bad})"
-    text = text_columns(con, "_day", skip=list(spec.model.mask)) if forbids_pii(spec) else []
-    if text:
-        checks["pii"] = any_pii_sql(spec, text)
-    return checks
-
-
-_HASH = "[0-9a-f]{64}"  # what masking's ``hash`` policy writes (a SHA-256 in hex)
-
-
-def _mask_in_contract(spec: TableSpec, column: str) -> bool:
-    """A hash-masked column whose contract pattern is the hash's own shape: the row rules already
-    check every value of it, so the masking check runs only on a day that breaks a rule."""
-    contract = spec.contract.columns.get(column) if spec.contract is not None else None
-    return (spec.model is not None and spec.model.mask.get(column) == "hash" and contract is not None
-            and contract.pattern in (_HASH, f"^{_HASH}$"))
-
-
-def _pii_problems(con, spec: TableSpec, counts: dict[str, int]) -> list[str]:  # noqa: ANN001
-    """Masked columns hold masked values; unmasked text holds no PII where the table forbids it
-    (from the counts of :func:`_pii_checks`; where and what PII is found is counted in a second pass)."""
-    from lakemend.build.pii import count_kinds, text_columns
-    from lakemend.engines.sql import q
-
-    assert spec.model is not None
-    counts = dict(counts)
-    present = {r[0] for r in con.execute("DESCRIBE _day")} if counts.get("rule") else set()
-    for column in spec.model.mask:
-        if f"mask {column}" not in counts and column in present and _mask_in_contract(spec, column):
-            counts[f"mask {column}"] = con.scalar(  # only on a day breaking a rule: else no value can be unmasked
-                f"SELECT count(*) FROM _day WHERE {q(column)} IS NOT NULL AND NOT regexp_full_match({q(column)}, '{_HASH}')")
-    problems = [f"PII: {counts[f'mask {column}']} value(s) of {column} are not masked ({policy})"
-                for column, policy in spec.model.mask.items() if counts.get(f"mask {column}")]
-    if counts.get("pii"):
-        hits = count_kinds(con, "_day", spec, text_columns(con, "_day", skip=list(spec.model.mask)))
-        problems += [f"PII: {h.describe()}" for h in hits]
-    return problems
