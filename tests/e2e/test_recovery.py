@@ -79,6 +79,30 @@ def test_verify_finds_truncated_files_and_bad_rows(four_days: Path, cli) -> None
     assert cli("verify", "--date", "2025-10-22", cwd=four_days).code == 0
 
 
+def test_days_read_side_by_side_find_the_same_damage_in_table_then_day_order(four_days: Path, cli,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+
+    from lakemend.ops import recovery
+
+    silver = sorted((four_days / "lake" / "silver" / "orders_clean" / "day=2025-10-21").glob("*.parquet"))[0]
+    silver.write_bytes(silver.read_bytes()[:100])  # truncated
+    for day in ("2025-10-20", "2025-10-23"):  # a required field emptied: a rule broken
+        rewrite_day_file(four_days, "bronze/orders", day,
+                         lambda t: t.set_column(0, t.schema.field(0), pa.nulls(t.num_rows, t.schema.field(0).type)))
+    sorted((four_days / "lake" / "gold" / "daily_revenue" / "day=2025-10-22").glob("*.parquet"))[0].unlink()
+    answers = []
+    for threads in (1, 3):
+        monkeypatch.setattr(recovery, "VERIFY_THREADS", threads)
+        result = cli("verify", "--output", "json", cwd=four_days)
+        assert result.code == 1
+        answers.append(json.loads(result.out))
+    assert answers[0] == answers[1]
+    assert [(d["table"], d["day"]) for d in answers[1]] == [
+        ("bronze.orders", "2025-10-20"), ("bronze.orders", "2025-10-23"),
+        ("silver.orders_clean", "2025-10-21"), ("gold.daily_revenue", "2025-10-22")]
+
+
 def test_verify_finds_pii_in_gold(four_days: Path, cli) -> None:
     import pyarrow.parquet as pq
 

@@ -58,16 +58,17 @@ class _Pass:
         return f"SELECT {', '.join(self.checks.values())} FROM _day"
 
 
-def content_problems(lake: Lake, spec: TableSpec, paths: list[str | None], rows: int) -> list[str]:
+def content_problems(lake: Lake, spec: TableSpec, paths: list[str | None], rows: int, side_by_side: int = 1) -> list[str]:
     """Read the day (``rows`` rows in the files at ``paths``): it must decode fully, keep its
-    contract's row rules, and (gold) hold no PII; the problems found, in words."""
+    contract's row rules, and (gold) hold no PII; the problems found, in words. ``side_by_side``:
+    how many days are read at once (then each is read in one pass)."""
     from lakemend.build.pii import check_patterns, text_columns
 
     local = [p for p in paths if p]
     if not local:
         return []
-    parts = _parts(lake, rows)
-    with lake.engine.session(side_by_side=parts) as con:
+    parts = _parts(lake, rows) if side_by_side <= 1 else 1
+    with lake.engine.session(side_by_side=max(parts, side_by_side)) as con:
         try:
             bind = _binder(lake, con, local)
             bind(con)
