@@ -103,6 +103,22 @@ def test_days_read_side_by_side_find_the_same_damage_in_table_then_day_order(fou
         ("silver.orders_clean", "2025-10-21"), ("gold.daily_revenue", "2025-10-22")]
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_verify_reports_each_day_read_in_order_with_the_total(four_days: Path, threads: int,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the CLI's progress bar is fed: every day once, in table then day order, with the count of all."""
+    from lakemend.lake import Lake
+    from lakemend.ops import recovery
+
+    monkeypatch.setattr(recovery, "VERIFY_THREADS", threads)
+    lake = Lake.open(four_days)
+    tables = [lake.project.table("bronze.orders"), lake.project.table("gold.daily_revenue")]
+    seen: list[tuple[str, dt.date, int]] = []
+    assert recovery.verify(lake, tables, on_day=lambda *step: seen.append(step)) == []
+    days = [D(2025, 10, 20) + dt.timedelta(days=i) for i in range(4)]
+    assert seen == [(t, d, 8) for t in ("bronze.orders", "gold.daily_revenue") for d in days]
+
+
 def test_verify_finds_pii_in_gold(four_days: Path, cli) -> None:
     import pyarrow.parquet as pq
 

@@ -18,6 +18,7 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -268,8 +269,13 @@ def print_diff(diff: PartitionDiff, out: Output) -> None:
 # ----- partition jobs ------------------------------------------------------------------------------------
 
 
-def with_progress(total: int, out: Output, work: Callable[[ProgressHook], RunReport]) -> RunReport:
-    """Run ``work`` with a progress bar fed by its job events (text mode), then print the summary."""
+@contextmanager
+def progress_bar(out: Output, total: int, description: str) -> Iterator[Callable[..., None]]:
+    """A progress bar over ``total`` steps while the block runs, on a terminal in text mode only;
+    yields its update: ``update(advance=1, description=..., failed=..., total=...)``."""
+    if out.is_json or not out.console.is_terminal:  # nothing would be shown: no bar, no refresh thread
+        yield lambda **fields: None
+        return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -283,23 +289,26 @@ def with_progress(total: int, out: Output, work: Callable[[ProgressHook], RunRep
     progress = Progress(
         TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[failed]}", style="red", markup=False), TimeElapsedColumn(),
-        TextColumn("ETA", markup=False), TimeRemainingColumn(),
-        # Off where nothing would be shown: a transient bar on a console that is not a terminal
-        # prints nothing, yet its refresh thread would render it ten times a second.
-        console=out.console, transient=True, disable=out.is_json or not out.console.is_terminal,
+        TextColumn("ETA", markup=False), TimeRemainingColumn(), console=out.console, transient=True,
     )
-    failures = 0
     with progress:
-        task = progress.add_task("planning", total=total, failed="")
+        task = progress.add_task(description, total=total, failed="")
+        yield lambda **fields: progress.update(task, **fields)
+
+
+def with_progress(total: int, out: Output, work: Callable[[ProgressHook], RunReport]) -> RunReport:
+    """Run ``work`` with a progress bar fed by its job events (text mode), then print the summary."""
+    failures = 0
+    with progress_bar(out, total, "planning") as update:
 
         def on_event(event: str, payload: Any) -> None:
             nonlocal failures
             if event == "start":  # payload: the runner's Decision
-                progress.update(task, description=f"{payload.spec.qualified} {payload.day}")
+                update(description=f"{payload.spec.qualified} {payload.day}")
             else:  # a JobResult, or a skipped Decision: both count towards the total
                 if getattr(payload, "status", "succeeded") != "succeeded":
                     failures += 1
-                progress.update(task, advance=1, failed=f"{failures} failed" if failures else "")
+                update(advance=1, failed=f"{failures} failed" if failures else "")
 
         report = work(on_event)
     print_summary(report, out)

@@ -11,7 +11,7 @@ import typer
 
 from lakemend.cli import context
 from lakemend.cli import options as opt
-from lakemend.cli.output import Output, diff_json, print_diff
+from lakemend.cli.output import Output, diff_json, print_diff, progress_bar
 
 
 def gaps(
@@ -76,7 +76,9 @@ def verify(
     out = context.output(output)
     days = resolve_days(date, start, end, required=False) or None
     lake = context.open_lake()
-    damage = run_verify(lake, context.tables(lake, table), days)
+    with progress_bar(out, 0, "verify") as update:
+        damage = run_verify(lake, context.tables(lake, table), days,
+                            on_day=lambda qualified, day, total: update(advance=1, total=total, description=f"{qualified} {day}"))
     out.document([d.__dict__ for d in damage])
     for item in damage:
         out.problem(f"{item.table} {item.day or '(table)'}: {item.reason}")

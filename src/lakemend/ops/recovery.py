@@ -479,8 +479,10 @@ VERIFY_THREADS = os.cpu_count() or 1
 path, 50,000 orders a day, on 2 cores: 3.8 → 2.1 s)."""
 
 
-def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = None) -> list[Damage]:
+def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = None,
+           on_day: Callable[[str, dt.date, int], None] | None = None) -> list[Damage]:
     """Every published day of the tables (or the given days): files, counts, schema, contract, PII.
+    ``on_day(table, day, days in all)`` as each day is read, in order.
 
     On an engine whose sessions run side by side (DuckDB), the days are read side by side, one
     per core (each one's pass on one core: a day's file is mostly one Parquet row group); a single
@@ -504,11 +506,19 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
         items += [(spec, files, listed) for _, files in chosen]
     threads = min(VERIFY_THREADS, len(items)) if lake.engine.parallel_sessions else 1
     found: list[list[str]] = []
+    named = [(spec.qualified, day) for spec, _, chosen_days in plan for day in chosen_days]
+
+    def read(reasons: list[str]) -> None:
+        found.append(reasons)
+        if on_day is not None:
+            on_day(*named[len(found) - 1], len(named))
+
     if threads <= 1:
-        found += [_day_problems(lake, *item, side_by_side=1) for item in items]
+        for item in items:
+            read(_day_problems(lake, *item, side_by_side=1))
     else:
         in_threads(items, lambda item: _day_problems(lake, *item, side_by_side=threads), threads,
-                   name="lakemend-verify-day", each=found.append)
+                   name="lakemend-verify-day", each=read)
     damage: list[Damage] = []
     reasons = iter(found)
     for spec, table_damage, chosen_days in plan:
