@@ -185,3 +185,40 @@ def _run(root: Path, args: list[str], timeout: float = 300) -> tuple[int, str, s
     process = _start(root, args)
     out, err = process.communicate(timeout=timeout)
     return process.returncode, out, err
+
+
+def test_ctrl_c_while_verify_reads_days_side_by_side(example: Path) -> None:
+    """Verify reads its days on threads: a Ctrl-C while it reads (its progress bar past a few days)
+    stops it at once, with one line and exit 130, and no traceback from a thread."""
+    import re
+
+    from conftest import build
+
+    assert not build(example).failed
+    root = example
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: lakemend on a terminal, so that its progress bar is drawn
+        os.chdir(root)
+        os.execve(sys.executable, [sys.executable, "-m", "lakemend", "verify"], cli_env())
+    seen, sent = b"", None
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        steps = re.findall(rb"(\d+)/(\d+)", seen)
+        if sent is None and steps and 3 <= int(steps[-1][0]) < int(steps[-1][1]):
+            os.kill(pid, signal.SIGINT)
+            sent = time.monotonic()
+    _, status = os.waitpid(pid, 0)
+    text = seen.decode(errors="replace")
+    assert sent is not None, f"verify ended before it could be interrupted: {text}"
+    assert time.monotonic() - sent < 10, text  # it stops: the days not started are not read
+    assert os.waitstatus_to_exitcode(status) == 130, text
+    assert len([line for line in text.splitlines() if "Error:" in line]) == 1, text
+    assert "Traceback" not in text and "Verified" not in text
