@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -137,13 +138,7 @@ def test_ctrl_c_at_the_reason_prompt(example: Path) -> None:
                 raise AssertionError(seen.decode(errors="replace")) from None
     _wait_until_blocked_reading(pid)
     os.kill(pid, signal.SIGINT)
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
+    for chunk in _terminal_output(fd):
         seen += chunk
     _, status = os.waitpid(pid, 0)
     text = seen.decode(errors="replace")
@@ -152,6 +147,22 @@ def test_ctrl_c_at_the_reason_prompt(example: Path) -> None:
     assert "interrupted before any run started" in text and "Traceback" not in text
     assert "Aborted" not in text and "unexpected" not in text
     assert _paused(example) == ""  # nothing was paused
+
+
+def _terminal_output(fd: int, wait: float | None = None) -> Iterator[bytes]:
+    """What the child writes to its terminal, as it comes, until it closes it; with ``wait``, also
+    ``b""`` after each ``wait`` seconds without output, so that the caller can act meanwhile."""
+    while True:
+        if wait is not None and not select.select([fd], [], [], wait)[0]:
+            yield b""
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child ended
+            return
+        if not chunk:
+            return
+        yield chunk
 
 
 def _wait_until_blocked_reading(pid: int) -> None:
@@ -201,16 +212,8 @@ def test_ctrl_c_while_verify_reads_days_side_by_side(example: Path) -> None:
         os.chdir(root)
         os.execve(sys.executable, [sys.executable, "-m", "lakemend", "verify"], cli_env())
     seen, sent = b"", None
-    while True:
-        ready, _, _ = select.select([fd], [], [], 0.05)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
+    for chunk in _terminal_output(fd, wait=0.05):
+        seen += chunk
         steps = re.findall(rb"(\d+)/(\d+)", seen)
         if sent is None and steps and 3 <= int(steps[-1][0]) < int(steps[-1][1]):
             os.kill(pid, signal.SIGINT)
