@@ -92,12 +92,14 @@ def test_days_read_side_by_side_find_the_same_damage_in_table_then_day_order(fou
                          lambda t: t.set_column(0, t.schema.field(0), pa.nulls(t.num_rows, t.schema.field(0).type)))
     sorted((four_days / "lake" / "gold" / "daily_revenue" / "day=2025-10-22").glob("*.parquet"))[0].unlink()
     answers = []
-    for threads in (1, 3):
+    for threads, options in ((1, ()), (3, ()), (3, ("--max-parallel", "1")), (1, ("--max-parallel", "4"))):
         monkeypatch.setattr(recovery, "VERIFY_THREADS", threads)
-        result = cli("verify", "--output", "json", cwd=four_days)
+        result = cli("verify", *options, "--output", "json", cwd=four_days)
         assert result.code == 1
         answers.append(json.loads(result.out))
-    assert answers[0] == answers[1]
+    assert all(answer == answers[0] for answer in answers)
+    refused = cli("verify", "--max-parallel", "0", cwd=four_days)
+    assert refused.code == 2 and "--max-parallel 0 is not a number of days to work on at once" in refused.err
     assert [(d["table"], d["day"]) for d in answers[1]] == [
         ("bronze.orders", "2025-10-20"), ("bronze.orders", "2025-10-23"),
         ("silver.orders_clean", "2025-10-21"), ("gold.daily_revenue", "2025-10-22")]

@@ -14,7 +14,7 @@ from conftest import START, build
 from lakemend.build.pii import BUILT_IN, any_pii_sql, detectors
 from lakemend.engines.duckdb import DuckDBEngine
 from lakemend.lake import Lake
-from lakemend.ops import day_pass
+from lakemend.ops import day_pass, recovery
 
 DAY = str(START)
 
@@ -40,7 +40,7 @@ def built(example: Path, request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     assert not build(example, START, START).failed
     if request.param == "split in 3":
         monkeypatch.setattr(day_pass, "SPLIT_ROWS", 0)
-        monkeypatch.setattr(day_pass, "PASSES", 3)
+        monkeypatch.setattr(recovery, "VERIFY_THREADS", 3)
     return example
 
 
@@ -174,3 +174,7 @@ def test_gold_is_split_in_three_passes_that_each_hold_work(built: Path) -> None:
     passes = [day_pass._pass(spec, g, text, pii=True) for g in groups]
     assert ["email" in g for g in groups].count(True) == 1
     assert sum("pii" in p.checks for p in passes) >= 2
+    # one pass per core it may use (``verify --max-parallel`` caps them), for a day big enough
+    assert [day_pass._parts(lake, day_pass.SPLIT_ROWS, cores) for cores in (1, 2, 3)] == [1, 2, 3]
+    if day_pass.SPLIT_ROWS:
+        assert day_pass._parts(lake, day_pass.SPLIT_ROWS - 1, 3) == 1

@@ -42,13 +42,16 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan (and the
 def _at_least_one(value: Optional[int]) -> Optional[int]:
     """``--max-parallel`` below 1 is a usage error on one line (click's range check prints a usage block)."""
     if value is not None and value < 1:
-        raise UsageError(f"--max-parallel {value} is not a number of days to build at once",
+        raise UsageError(f"--max-parallel {value} is not a number of days to work on at once",
                          "use 1 or more (default: the number of cores)")
     return value
 
 
 MaxParallel = Annotated[Optional[int], typer.Option(
     "--max-parallel", callback=_at_least_one, help="Days of one table built at once, 1 or more (default: cores); each holds its day in memory.")]
+VerifyParallel = Annotated[Optional[int], typer.Option(
+    "--max-parallel", callback=_at_least_one,
+    help="Days read at once, and the cores one big day's columns are read on, 1 or more (default: cores).")]
 def _batch_days(value: Optional[int]) -> Optional[int]:
     """``--batch-days`` below 1 is a usage error on one line."""
     if value is not None and value < 1:

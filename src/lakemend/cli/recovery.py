@@ -63,11 +63,13 @@ def verify(
     date: opt.Date = None,
     start: opt.Start = None,
     end: opt.End = None,
+    max_parallel: opt.VerifyParallel = None,
     output: opt.Output = None,
 ) -> None:
     """Prove published days are sound: files present and readable, counts match metadata, contract, no PII in gold.
 
-    Without --date / --start / --end every published day is checked.
+    Without --date / --start / --end every published day is checked. Days are read side by side,
+    one per core (--max-parallel caps it); a single big day has its columns read side by side.
     Exits 1 with one line per damaged partition. Example: [bold]lakemend verify --table silver.orders_clean[/]
     """
     from lakemend.dates import resolve_days
@@ -77,7 +79,7 @@ def verify(
     days = resolve_days(date, start, end, required=False) or None
     lake = context.open_lake()
     with progress_bar(out, 0, "verify") as update:
-        damage = run_verify(lake, context.tables(lake, table), days,
+        damage = run_verify(lake, context.tables(lake, table), days, max_parallel=max_parallel,
                             on_day=lambda qualified, day, total: update(advance=1, total=total, description=f"{qualified} {day}"))
     out.document([d.__dict__ for d in damage])
     for item in damage:

@@ -17,7 +17,6 @@ core) is read in one pass.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -34,9 +33,6 @@ if TYPE_CHECKING:
 
 SPLIT_ROWS = 200_000
 """A day of fewer rows is read in one pass: opening a second session costs more than it saves."""
-
-PASSES = os.cpu_count() or 1
-"""How many passes a big day is split into: one per core."""
 
 REGEX_WEIGHT = 16
 """The work of a regex over every value of a column, in units of reading and hashing the column:
@@ -60,16 +56,18 @@ class _Pass:
         return f"SELECT {', '.join(self.checks.values())} FROM _day"
 
 
-def content_problems(lake: Lake, spec: TableSpec, paths: list[str | None], rows: int, side_by_side: int = 1) -> list[str]:
+def content_problems(lake: Lake, spec: TableSpec, paths: list[str | None], rows: int, side_by_side: int = 1,
+                     cores: int = 1) -> list[str]:
     """Read the day (``rows`` rows in the files at ``paths``): it must decode fully, keep its
     contract's row rules, and (gold) hold no PII; the problems found, in words. ``side_by_side``:
-    how many days are read at once (then each is read in one pass)."""
+    how many days are read at once (then each is read in one pass); ``cores``: how many a day read
+    alone may use (one pass per core)."""
     from lakemend.build.pii import check_patterns, text_columns
 
     local = [p for p in paths if p]
     if not local:
         return []
-    parts = _parts(lake, rows) if side_by_side <= 1 else 1
+    parts = _parts(lake, rows, cores) if side_by_side <= 1 else 1
     with lake.engine.session(side_by_side=max(parts, side_by_side)) as con:
         try:
             bind = _binder(lake, con, local)
@@ -110,10 +108,10 @@ def column_groups(weights: dict[str, int], parts: int) -> list[list[str]]:
     return [sorted(group, key=order.__getitem__) for group in groups]
 
 
-def _parts(lake: Lake, rows: int) -> int:
+def _parts(lake: Lake, rows: int, cores: int) -> int:
     """How many passes to split the day into: one per core on an engine whose sessions side by
     side each get their share of the cores, for a day big enough to gain from it."""
-    return PASSES if rows >= SPLIT_ROWS and lake.engine.parallel_sessions else 1
+    return cores if rows >= SPLIT_ROWS and lake.engine.parallel_sessions else 1
 
 
 def _binder(lake: Lake, con: Session, local: list[str]) -> Callable[[Session], None]:

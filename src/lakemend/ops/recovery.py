@@ -480,9 +480,10 @@ path, 50,000 orders a day, on 2 cores: 3.8 → 2.1 s)."""
 
 
 def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = None,
-           on_day: Callable[[str, dt.date, int], None] | None = None) -> list[Damage]:
+           on_day: Callable[[str, dt.date, int], None] | None = None, max_parallel: int | None = None) -> list[Damage]:
     """Every published day of the tables (or the given days): files, counts, schema, contract, PII.
-    ``on_day(table, day, days in all)`` as each day is read, in order.
+    ``on_day(table, day, days in all)`` as each day is read, in order. ``max_parallel``: at most
+    this many days at once, and a single day's columns over at most this many cores (default: cores).
 
     On an engine whose sessions run side by side (DuckDB), the days are read side by side, one
     per core (each one's pass on one core: a day's file is mostly one Parquet row group); a single
@@ -504,7 +505,8 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
         plan.append((spec, [Damage(spec.qualified, None, f"schema no longer matches the contract: {p}") for p in problems],
                      [day for day, _ in chosen]))
         items += [(spec, files, listed) for _, files in chosen]
-    threads = min(VERIFY_THREADS, len(items)) if lake.engine.parallel_sessions else 1
+    cores = max_parallel or VERIFY_THREADS
+    threads = min(cores, len(items)) if lake.engine.parallel_sessions else 1
     found: list[list[str]] = []
     named = [(spec.qualified, day) for spec, _, chosen_days in plan for day in chosen_days]
 
@@ -515,9 +517,9 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
 
     if threads <= 1:
         for item in items:
-            read(_day_problems(lake, *item, side_by_side=1))
+            read(_day_problems(lake, *item, side_by_side=1, cores=cores))
     else:
-        in_threads(items, lambda item: _day_problems(lake, *item, side_by_side=threads), threads,
+        in_threads(items, lambda item: _day_problems(lake, *item, side_by_side=threads, cores=1), threads,
                    name="lakemend-verify-day", each=read)
     damage: list[Damage] = []
     reasons = iter(found)
@@ -529,9 +531,10 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
 
 
 def _day_problems(lake: Lake, spec: TableSpec, data_files: list[DataFile], listed: set[str] | None,
-                  side_by_side: int) -> list[str]:
+                  side_by_side: int, cores: int) -> list[str]:
     """One published day: its files present (``listed``: the table's objects, on S3), their footers
-    readable and their row counts as in metadata; then its content (``day_pass``)."""
+    readable and their row counts as in metadata; then its content (``day_pass``: read beside
+    ``side_by_side`` days in all; alone, on up to ``cores`` cores)."""
     import pyarrow.parquet as pq
 
     reasons = []
@@ -556,4 +559,4 @@ def _day_problems(lake: Lake, spec: TableSpec, data_files: list[DataFile], liste
             reasons.append(f"row count {rows} in {data_file.file_path}, metadata says {data_file.record_count}")
         readable.append(path)
         rows_read += rows
-    return reasons or content_problems(lake, spec, readable, rows_read, side_by_side)
+    return reasons or content_problems(lake, spec, readable, rows_read, side_by_side, cores)
