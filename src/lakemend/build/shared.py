@@ -20,6 +20,7 @@ from contextlib import ExitStack, suppress
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from lakemend.engines.base import interrupt_all
 from lakemend.iceberg.files import local_files_by_day, partition_counts
 
 if TYPE_CHECKING:
@@ -111,10 +112,7 @@ class BuildSession:
             self._stopped = True
             self._settled_changed.notify_all()
             sessions = list(self._sessions)
-        for con in sessions:
-            interrupt = getattr(con, "interrupt", None)
-            if interrupt is not None:
-                interrupt()
+        interrupt_all(sessions)
 
     def table(self, qualified: str) -> Table | None:
         """An input table, loaded once per batch (inputs are not written while the batch runs)."""

@@ -95,6 +95,15 @@ class Session(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+def interrupt_all(sessions: Sequence[Session]) -> None:
+    """Stop the statements these sessions are running (from another thread), on the engines that
+    can (DuckDB's ``Connection.interrupt``: the statement raises SqlError in its thread)."""
+    for session in sessions:
+        interrupt = getattr(session, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
+
+
 class Writer(Protocol):
     """An engine's own Iceberg writer, on the project's catalog (see the module docstring)."""
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lakemend.build.pii import forbids_pii
+from lakemend.engines.base import interrupt_all
 from lakemend.ops.workers import in_threads
 from lakemend.project.storage import S3Path, is_s3
 
@@ -144,20 +145,13 @@ def _counts(lake: Lake, con: Session, bind: Callable[[Session], None], passes: l
             for session in sessions[1:]:
                 bind(session)
             in_threads(list(zip(sessions, passes, strict=True)), lambda item: item[0].execute(item[1].sql())[0],
-                       len(passes), name="lakemend-verify", stop=lambda: _interrupt(sessions), each=found.append)
+                       len(passes), name="lakemend-verify", stop=lambda: interrupt_all(sessions), each=found.append)
     counts: dict[str, int] = {}
     for one, values in zip(passes, found, strict=True):
         for name, value in zip(one.checks, values, strict=True):
             if name != "read":  # the hash only proves the values decode
                 counts[name] = counts.get(name, 0) + (value or 0)
     return counts
-
-
-def _interrupt(sessions: list[Session]) -> None:
-    for session in sessions:
-        interrupt = getattr(session, "interrupt", None)
-        if interrupt is not None:
-            interrupt()
 
 
 def _rule_sql(spec: TableSpec, present: set[str]) -> str:
