@@ -493,41 +493,41 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
     from lakemend.build.contracts import schema_problems
 
     reads = LakeReads(lake)  # on the embedded catalog: no catalog opened, only the metadata files read
-    plan: list[tuple[TableSpec, list[Damage], list[dt.date]]] = []
-    items: list[tuple[TableSpec, list[DataFile], set[str] | None]] = []
+    table_damage: dict[str, list[Damage]] = {}
+    items: list[tuple[TableSpec, dt.date, list[DataFile], set[str] | None]] = []
     for spec in tables:
         table = reads.table(spec.qualified)
         if table is None:
             continue
         problems = schema_problems(spec.contract, table.schema().as_arrow())
+        table_damage[spec.qualified] = [Damage(spec.qualified, None, f"schema no longer matches the contract: {p}")
+                                        for p in problems]
         listed = _listed_objects(lake, table.location()) if is_s3(table.location()) else None
-        chosen = [(day, files) for day, files in sorted(files_by_day(table).items()) if days is None or day in days]
-        plan.append((spec, [Damage(spec.qualified, None, f"schema no longer matches the contract: {p}") for p in problems],
-                     [day for day, _ in chosen]))
-        items += [(spec, files, listed) for _, files in chosen]
+        items += [(spec, day, files, listed) for day, files in sorted(files_by_day(table).items())
+                  if days is None or day in days]
     cores = max_parallel or VERIFY_THREADS
     threads = min(cores, len(items)) if lake.engine.parallel_sessions else 1
-    found: list[list[str]] = []
-    named = [(spec.qualified, day) for spec, _, chosen_days in plan for day in chosen_days]
+    day_damage: dict[str, list[Damage]] = defaultdict(list)
+    done = 0
 
-    def read(reasons: list[str]) -> None:
-        found.append(reasons)
+    def read(reasons: list[str]) -> None:  # in item order
+        nonlocal done
+        spec, day = items[done][:2]
+        done += 1
+        day_damage[spec.qualified] += [Damage(spec.qualified, day, reason) for reason in reasons]
         if on_day is not None:
-            on_day(*named[len(found) - 1], len(named))
+            on_day(spec.qualified, day, len(items))
+
+    def check(item: tuple[TableSpec, dt.date, list[DataFile], set[str] | None]) -> list[str]:
+        spec, _, files, listed = item  # a day read alone may split its columns over the cores
+        return _day_problems(lake, spec, files, listed, side_by_side=threads, cores=cores if threads <= 1 else 1)
 
     if threads <= 1:
         for item in items:
-            read(_day_problems(lake, *item, side_by_side=1, cores=cores))
+            read(check(item))
     else:
-        in_threads(items, lambda item: _day_problems(lake, *item, side_by_side=threads, cores=1), threads,
-                   name="lakemend-verify-day", each=read)
-    damage: list[Damage] = []
-    reasons = iter(found)
-    for spec, table_damage, chosen_days in plan:
-        damage += table_damage
-        for day in chosen_days:
-            damage += [Damage(spec.qualified, day, reason) for reason in next(reasons)]
-    return damage
+        in_threads(items, check, threads, name="lakemend-verify-day", each=read)
+    return [d for qualified, before in table_damage.items() for d in before + day_damage[qualified]]
 
 
 def _day_problems(lake: Lake, spec: TableSpec, data_files: list[DataFile], listed: set[str] | None,
