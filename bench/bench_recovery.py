@@ -638,10 +638,12 @@ TIMERS: tuple[tuple[str, str, str], ...] = (
     ("stale scan: the input days the shown cells read (upstream_scope)", "lakemend.ops.heatmap", "upstream_scope"),
     ("verify: schema vs contract", "lakemend.build.contracts", "schema_problems"),
     ("verify: Parquet footers (pq.read_metadata)", "pyarrow.parquet", "read_metadata"),
-    ("verify: one aggregate pass over the day, its columns split over the cores (row hash, row rules; content_problems, own part)",
-     "lakemend.ops.recovery", "content_problems"),
+    ("verify: each day's files and rows from the proven records (_recorded_days, own part)", "lakemend.ops.verify",
+     "_recorded_days"),
+    ("verify: one aggregate pass over the day, its columns split over the cores (row hash, row rules, row count; "
+     "content_problems, own part)", "lakemend.ops.verify", "content_problems"),
     ("verify: PII checks on gold (_pii_problems)", "lakemend.ops.day_pass", "_pii_problems"),
-    ("verify: (own part: loop over files)", "lakemend.ops.recovery", "verify"),
+    ("verify: (own part: loop over days)", "lakemend.ops.verify", "verify"),
     ("output (tables, JSON)", "lakemend.cli.output", "Output.table"),
     ("output (tables, JSON)", "lakemend.cli.output", "Output.document"),
 )
@@ -652,8 +654,10 @@ STATUS_IMPORTS = ("lakemend.cli.app", "lakemend.cli.ops", "lakemend.cli.recovery
 """Not pyiceberg nor SQLAlchemy: on these lakes ``status`` and ``gaps`` never import them, even after the
 damage (the records hold each day's file paths; the state DB is read with ``sqlite3``); a table that
 fell back to its manifests would show as "other"."""
-PRE_IMPORTS = ("lakemend.cli.app", "lakemend.cli.ops", "lakemend.cli.recovery", "lakemend.ops.recovery", "lakemend.ops.heatmap",
-               "pyiceberg.table", "lakemend.build.contracts", "pyarrow.parquet", "duckdb", "lakemend.engines.duckdb")
+PRE_IMPORTS = ("lakemend.cli.app", "lakemend.cli.ops", "lakemend.cli.recovery", "lakemend.ops.verify",
+               "lakemend.build.contracts", "duckdb", "lakemend.engines.duckdb")
+"""What ``verify`` imports on these lakes: not pyiceberg nor pyarrow (each day's files come from the proven
+records); a table that fell back to its manifests would show their imports as "other"."""
 
 
 class Timers:
@@ -904,8 +908,9 @@ def section(lakes: list[LakeInfo], pairs: list[tuple[Timed, Timed]] | None, vinf
             "",
             f"`lakemend init --example company --no-data`, {args.verify_rows:,} orders landed for {VERIFY_DAY} with "
             f"`lakemend.examples.data.generate`, built with `lakemend run --date {VERIFY_DAY}` ({vinfo.build_seconds:.0f} s). "
-            f"Then, alternating, `lakemend verify --date {VERIFY_DAY} --table T` (whole CLI subprocess: metadata, footers, "
-            "one streaming aggregate pass over the day's files — a hash of every row, the contract's row rules, and "
+            f"Then, alternating, `lakemend verify --date {VERIFY_DAY} --table T` (whole CLI subprocess: the table's "
+            "metadata JSON and the day's files from the state DB's records it proves current, then one streaming "
+            "aggregate pass over the day's files — a hash of every row, its row count, the contract's row rules, and "
             "for gold the masking and PII checks on every text column) and a Python subprocess running plain DuckDB on the same Parquet files "
             "(the day's files of the current snapshot), reading every column: `SELECT count(*), count(c), max(c), … "
             "FROM read_parquet([...])`. Ratio = verify wall / DuckDB wall (both include their process start-up; the "

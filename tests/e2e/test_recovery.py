@@ -83,7 +83,7 @@ def test_days_read_side_by_side_find_the_same_damage_in_table_then_day_order(fou
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import pyarrow as pa
 
-    from lakemend.ops import recovery
+    from lakemend.ops import verify
 
     silver = sorted((four_days / "lake" / "silver" / "orders_clean" / "day=2025-10-21").glob("*.parquet"))[0]
     silver.write_bytes(silver.read_bytes()[:100])  # truncated
@@ -93,7 +93,7 @@ def test_days_read_side_by_side_find_the_same_damage_in_table_then_day_order(fou
     sorted((four_days / "lake" / "gold" / "daily_revenue" / "day=2025-10-22").glob("*.parquet"))[0].unlink()
     answers = []
     for threads, options in ((1, ()), (3, ()), (3, ("--max-parallel", "1")), (1, ("--max-parallel", "4"))):
-        monkeypatch.setattr(recovery, "VERIFY_THREADS", threads)
+        monkeypatch.setattr(verify, "VERIFY_THREADS", threads)
         result = cli("verify", *options, "--output", "json", cwd=four_days)
         assert result.code == 1
         answers.append(json.loads(result.out))
@@ -110,13 +110,13 @@ def test_verify_reports_each_day_read_in_order_with_the_total(four_days: Path, t
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """What the CLI's progress bar is fed: every day once, in table then day order, with the count of all."""
     from lakemend.lake import Lake
-    from lakemend.ops import recovery
+    from lakemend.ops import verify
 
-    monkeypatch.setattr(recovery, "VERIFY_THREADS", threads)
+    monkeypatch.setattr(verify, "VERIFY_THREADS", threads)
     lake = Lake.open(four_days)
     tables = [lake.project.table("bronze.orders"), lake.project.table("gold.daily_revenue")]
     seen: list[tuple[str, dt.date, int]] = []
-    assert recovery.verify(lake, tables, on_day=lambda *step: seen.append(step)) == []
+    assert verify.verify(lake, tables, on_day=lambda *step: seen.append(step)) == []
     days = [D(2025, 10, 20) + dt.timedelta(days=i) for i in range(4)]
     assert seen == [(t, d, 8) for t in ("bronze.orders", "gold.daily_revenue") for d in days]
 

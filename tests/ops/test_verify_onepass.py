@@ -14,7 +14,7 @@ from conftest import START, build
 from lakemend.build.pii import BUILT_IN, any_pii_sql, detectors
 from lakemend.engines.duckdb import DuckDBEngine
 from lakemend.lake import Lake
-from lakemend.ops import day_pass, recovery
+from lakemend.ops import day_pass, verify
 
 DAY = str(START)
 
@@ -40,7 +40,7 @@ def built(example: Path, request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     assert not build(example, START, START).failed
     if request.param == "split in 3":
         monkeypatch.setattr(day_pass, "SPLIT_ROWS", 0)
-        monkeypatch.setattr(recovery, "VERIFY_THREADS", 3)
+        monkeypatch.setattr(verify, "VERIFY_THREADS", 3)
     return example
 
 

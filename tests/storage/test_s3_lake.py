@@ -17,7 +17,7 @@ import pytest
 
 from conftest import START, build
 from support import configure, content
-from lakemend.ops import day_pass, recovery
+from lakemend.ops import day_pass, verify
 
 DAYS = (START, START + dt.timedelta(days=1))
 LATE_FILE = f"orders/{START}/orders-0001.csv"
@@ -75,7 +75,7 @@ def test_s3_lake_matches_the_local_lake(lakes, cli, monkeypatch) -> None:  # noq
     whole = both(cli, lakes, *one_day)
     with monkeypatch.context() as big_day:  # the day read as a big one: its columns in two passes side by side
         big_day.setattr(day_pass, "SPLIT_ROWS", 0)
-        big_day.setattr(recovery, "VERIFY_THREADS", 2)
+        big_day.setattr(verify, "VERIFY_THREADS", 2)
         assert both(cli, lakes, *one_day) == whole
 
     # late data: the same file re-delivered with one more record, in both landing zones

@@ -6,13 +6,15 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from lakemend.project.coltypes import arrow_matches
 from lakemend.project.config import BronzeTableConfig, Contract
 from lakemend.engines.base import Session as Connection
 from lakemend.engines.sql import lit, q
+
+if TYPE_CHECKING:  # the row rules as SQL (verify's passes) need no Arrow
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ def _arrow_figures(rows: pa.Table, unique: list[str], nullable: list[str], fresh
     Each figure costs a pass over one column, without the engine's per-statement cost (about
     2 ms on DuckDB, most of a small day's checks).
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     def plain(name: str) -> bool:

@@ -73,7 +73,7 @@ def verify(
     Exits 1 with one line per damaged partition. Example: [bold]lakemend verify --table silver.orders_clean[/]
     """
     from lakemend.dates import resolve_days
-    from lakemend.ops.recovery import verify as run_verify
+    from lakemend.ops.verify import verify as run_verify
 
     out = context.output(output)
     days = resolve_days(date, start, end, required=False) or None

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
-from lakemend.engines.arrow import normalize
 from lakemend.engines.base import CANONICAL_DIALECT
 from lakemend.engines.sql import lit
 from lakemend.errors import SqlError
 from lakemend.interrupts import interrupts_not_swallowed
+
+if TYPE_CHECKING:  # pyarrow is imported when Arrow is asked for: verify's passes never ask (0.06 s)
+    import pyarrow as pa
 
 
 class DuckDBEngine:
@@ -79,6 +80,8 @@ class Connection:
         return rows[0][0] if rows else None
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        from lakemend.engines.arrow import normalize
+
         with _translated_errors():
             return normalize(self.raw.sql(sql, params=list(params) if params else None).to_arrow_table())
 
@@ -139,4 +142,4 @@ def _translated_errors() -> Iterator[None]:
         raise
 
 
-__all__ = ["Connection", "DuckDBEngine", "normalize"]
+__all__ = ["Connection", "DuckDBEngine"]

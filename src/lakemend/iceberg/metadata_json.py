@@ -1,8 +1,8 @@
 """A table's current metadata read straight from the catalog database and its metadata JSON.
 
-``status``, ``gaps`` and ``late`` on a big lake need, per table, only its current snapshot
-history (to prove the state DB's records current, ``iceberg.history``) and where its data files
-live. pyiceberg gives both, at a price paid before any work: importing its SQL catalog and
+``status``, ``gaps``, ``late`` and ``verify`` on a big lake need, per table, only its current
+snapshot history (to prove the state DB's records current, ``iceberg.history``), where its data
+files live and (``verify``) its current schema's columns. pyiceberg gives both, at a price paid before any work: importing its SQL catalog and
 SQLAlchemy's ORM, opening the catalog (namespace queries) and parsing each table's whole
 metadata into pydantic models — about half a second on these machines. For the embedded
 catalog (SQLite, the schema pyiceberg's SqlCatalog and Iceberg's JdbcCatalog share) this module
@@ -36,14 +36,18 @@ class SnapshotEntry:
 
 @dataclass(frozen=True)
 class MetadataView:
-    """What ``iceberg.history.records_hold`` and a listing of the day folders need of a table:
-    the methods it calls on a pyiceberg ``Table``, read from its current metadata file."""
+    """What ``iceberg.history.records_hold`` and a listing of the day folders need of a table —
+    the methods it calls on a pyiceberg ``Table`` — and the current schema's columns ``verify``
+    checks against the contract, read from its current metadata file."""
 
     metadata_location: str
     table_location: str
     properties: dict[str, str]
     current_snapshot_id: int | None
     snapshots: dict[int, SnapshotEntry]
+    columns: dict[str, object] | None = None
+    """The current schema's top-level columns: name → Iceberg type as the JSON writes it (``"long"``,
+    ``"decimal(18, 2)"``, a struct as an object); None if the metadata names no current schema."""
 
     def location(self) -> str:
         return self.table_location
@@ -108,7 +112,19 @@ def _view(metadata_location: str, metadata: dict[str, Any]) -> MetadataView:
         for s in metadata.get("snapshots") or []
     }
     return MetadataView(metadata_location, str(metadata["location"]), dict(metadata.get("properties") or {}),
-                        None if current is None or int(current) == -1 else int(current), snapshots)
+                        None if current is None or int(current) == -1 else int(current), snapshots,
+                        _current_columns(metadata))
+
+
+def _current_columns(metadata: dict[str, Any]) -> dict[str, object] | None:
+    """Name → type of the current schema's top-level fields (format v2 ``schemas`` + ``current-schema-id``,
+    or v1's single ``schema``)."""
+    schema = metadata.get("schema")
+    if "current-schema-id" in metadata:
+        schema = next((s for s in metadata.get("schemas") or [] if s.get("schema-id") == metadata["current-schema-id"]), None)
+    if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
+        return None
+    return {str(f["name"]): f["type"] for f in schema["fields"]}
 
 
 def static_table(project: Project, view: MetadataView) -> StaticTable:

@@ -58,11 +58,12 @@ class _Pass:
 
 
 def content_problems(lake: Lake, spec: TableSpec, paths: list[str | None], rows: int, side_by_side: int = 1,
-                     cores: int = 1) -> list[str]:
+                     cores: int = 1, expected_rows: int | None = None) -> list[str]:
     """Read the day (``rows`` rows in the files at ``paths``): it must decode fully, keep its
     contract's row rules, and (gold) hold no PII; the problems found, in words. ``side_by_side``:
     how many days are read at once (then each is read in one pass); ``cores``: how many a day read
-    alone may use (one pass per core)."""
+    alone may use (one pass per core); ``expected_rows``: the rows the files must hold in all
+    (counted in the same pass; the footers were not read)."""
     from lakemend.build.pii import check_patterns, text_columns
 
     local = [p for p in paths if p]
@@ -79,12 +80,16 @@ def content_problems(lake: Lake, spec: TableSpec, paths: list[str | None], rows:
         pii = spec.model is not None and (bool(spec.model.mask) or forbids_pii(spec))
         text = text_columns(con, "_day", skip=list(spec.model.mask)) if pii and forbids_pii(spec) else []  # type: ignore[union-attr]
         passes = [_pass(spec, group, text, pii) for group in column_groups(_weights(spec, columns, text), parts)]
+        if expected_rows is not None:
+            passes[0].checks["rows"] = "count(*)"
         try:
             counts = _counts(lake, con, bind, passes, parts)
         except Exception as exc:  # noqa: BLE001
             if pii:
                 check_patterns(con, spec)  # a pattern RE2 cannot run is a config error, not damage
             return [f"data unreadable: {str(exc).splitlines()[0]}"]
+        if expected_rows is not None and counts["rows"] != expected_rows:
+            return [f"{counts['rows']} rows in the day's files, {expected_rows} recorded"]
         problems = []
         if counts["rule"]:
             rule = _rule_sql(spec, set(columns))

@@ -34,7 +34,7 @@ LAYER_RANK = {"bronze": 0, "silver": 1, "gold": 2}
 
 @dataclass(frozen=True)
 class Verification:
-    """The result of ``recovery.verify`` at close time, or why it could not run."""
+    """The result of ``verify.verify`` at close time, or why it could not run."""
 
     damage: tuple[tuple[str, dt.date | None, str], ...] = ()
     error: str | None = None
@@ -147,9 +147,9 @@ def runs_of_incident(store: StateStore, incident: Incident) -> list[dict[str, An
 
 
 def verify_lake(lake: Lake) -> Verification:
-    """Run ``recovery.verify`` over every table; a failure to verify is reported, not raised."""
+    """Run ``verify.verify`` over every table; a failure to verify is reported, not raised."""
     try:
-        from lakemend.ops.recovery import verify
+        from lakemend.ops.verify import verify
 
         found = verify(lake, lake.project.ordered)
     except Exception as exc:  # noqa: BLE001 - the post-mortem must still be written

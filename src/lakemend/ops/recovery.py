@@ -5,8 +5,7 @@ proves them current (else Iceberg manifests), the landing listing and one listin
 day folders — never data files. ``gaps`` lists the landing zone only down to the day folders where
 the pattern allows, and globs just the days that are not present (:class:`ExpectedDays`);
 ``status`` asks day by day what its cells need (:class:`PresentDays`, :func:`upstream_scope`).
-``verify`` reads data files on purpose: it proves each published day is readable and matches its
-metadata, its contract and the masking rules.
+``verify`` (``ops.verify``) is the one that reads data files.
 """
 
 from __future__ import annotations
@@ -23,16 +22,13 @@ from typing import TYPE_CHECKING
 from lakemend.dates import to_ranges
 from lakemend.iceberg.files import EMPTY_FILES_KEY, files_by_day, files_key, files_of_days
 from lakemend.lake import Lake
-from lakemend.ops.day_pass import content_problems
 from lakemend.ops.plans import downstream_days
 from lakemend.ops.reads import DayFolders, LakeReads, LocalDayFiles, one_day_folder
-from lakemend.ops.workers import in_threads
 from lakemend.project.project import TableSpec
 from lakemend.project.sources import landing_day_candidates, landing_days, landing_entries
 from lakemend.project.storage import S3Path, is_s3, local_path, s3_uri
 
 if TYPE_CHECKING:
-    from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table
 
 
@@ -118,8 +114,8 @@ def present_days_from_manifests(lake: Lake, qualified: str, states: dict[dt.date
     """``present_days`` from the manifests of the current snapshot (what it falls back to)."""
     table = lake.table(qualified)
     files = files_by_day(table)
-    listed = _listed_objects(lake, table.location()) if table is not None and is_s3(table.location()) else None
-    present = {day for day, data_files in files.items() if all(_exists(f.file_path, listed) for f in data_files)}
+    listed = listed_objects(lake, table.location()) if table is not None and is_s3(table.location()) else None
+    present = {day for day, data_files in files.items() if all(object_exists(f.file_path, listed) for f in data_files)}
     for day, state in (lake.state_reader.partition_states(qualified) if states is None else states).items():
         if day not in files and state["rows"] == 0:
             present.add(day)
@@ -167,12 +163,12 @@ def _present_from_records(records: dict[dt.date, dict], root: str, folders: Call
         elif settled is None:
             unresolved.append(day)
     if unresolved:
-        listed = None  # local files are checked one by one (``_exists``); S3 objects against the listing
+        listed = None  # local files are checked one by one (``object_exists``); S3 objects against the listing
         if s3_uri(root) is not None:
             listing = folders() if listing is None else listing
             listed = {s3_uri(f"{root}/day={day.isoformat()}/{n}") for day, names in listing.items() for n in names}
         for day, data_files in files_of_days(table(), unresolved).items():
-            if data_files and all(_exists(f.file_path, listed) for f in data_files):
+            if data_files and all(object_exists(f.file_path, listed) for f in data_files):
                 present.add(day)
     return present
 
@@ -200,12 +196,14 @@ def _listed_match(prefix: str, names: list[str], key: str) -> bool:
     return len(groups) > 1 and any(files_key(prefix + n for n in group) == key for group in groups.values())
 
 
-def _listed_objects(lake: Lake, location: str) -> set[str]:
+def listed_objects(lake: Lake, location: str) -> set[str]:
     """Every object under an S3 table location (one listing instead of a HEAD per file)."""
     return {path.as_uri() for path, _ in S3Path(location, lake.project.s3).files()}
 
 
-def _exists(uri: str, listed: set[str] | None = None) -> bool:
+def object_exists(uri: str, listed: set[str] | None = None) -> bool:
+    """Whether a data file is there: a local file, or an S3 object in ``listed`` (the table's
+    objects; None: not listed, taken as there)."""
     s3 = s3_uri(uri)
     if s3 is not None:
         return listed is None or s3 in listed
@@ -465,98 +463,3 @@ def find_late(lake: Lake) -> tuple[list[LateDay], dict[str, set[dt.date]]]:
         if days:
             rest[table] = days
     return late, rest
-
-
-@dataclass(frozen=True)
-class Damage:
-    table: str
-    day: dt.date | None
-    reason: str
-
-
-VERIFY_THREADS = os.cpu_count() or 1
-"""How many days ``verify`` reads at once: one per core (a 30-day lake of the example's orders
-path, 50,000 orders a day, on 2 cores: 3.8 → 2.1 s)."""
-
-
-def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = None,
-           on_day: Callable[[str, dt.date, int], None] | None = None, max_parallel: int | None = None) -> list[Damage]:
-    """Every published day of the tables (or the given days): files, counts, schema, contract, PII.
-    ``on_day(table, day, days in all)`` as each day is read, in order. ``max_parallel``: at most
-    this many days at once, and a single day's columns over at most this many cores (default: cores).
-
-    On an engine whose sessions run side by side (DuckDB), the days are read side by side, one
-    per core (each one's pass on one core: a day's file is mostly one Parquet row group); a single
-    day instead has its columns split over the cores (``day_pass``). The damage comes out in table
-    order, then day order, whichever day finishes first.
-    """
-    from lakemend.build.contracts import schema_problems
-
-    reads = LakeReads(lake)  # on the embedded catalog: no catalog opened, only the metadata files read
-    table_damage: dict[str, list[Damage]] = {}
-    items: list[tuple[TableSpec, dt.date, list[DataFile], set[str] | None]] = []
-    for spec in tables:
-        table = reads.table(spec.qualified)
-        if table is None:
-            continue
-        problems = schema_problems(spec.contract, table.schema().as_arrow())
-        table_damage[spec.qualified] = [Damage(spec.qualified, None, f"schema no longer matches the contract: {p}")
-                                        for p in problems]
-        listed = _listed_objects(lake, table.location()) if is_s3(table.location()) else None
-        items += [(spec, day, files, listed) for day, files in sorted(files_by_day(table).items())
-                  if days is None or day in days]
-    cores = max_parallel or VERIFY_THREADS
-    threads = min(cores, len(items)) if lake.engine.parallel_sessions else 1
-    day_damage: dict[str, list[Damage]] = defaultdict(list)
-    done = 0
-
-    def read(reasons: list[str]) -> None:  # in item order
-        nonlocal done
-        spec, day = items[done][:2]
-        done += 1
-        day_damage[spec.qualified] += [Damage(spec.qualified, day, reason) for reason in reasons]
-        if on_day is not None:
-            on_day(spec.qualified, day, len(items))
-
-    def check(item: tuple[TableSpec, dt.date, list[DataFile], set[str] | None]) -> list[str]:
-        spec, _, files, listed = item  # a day read alone may split its columns over the cores
-        return _day_problems(lake, spec, files, listed, side_by_side=threads, cores=cores if threads <= 1 else 1)
-
-    if threads <= 1:
-        for item in items:
-            read(check(item))
-    else:
-        in_threads(items, check, threads, name="lakemend-verify-day", each=read)
-    return [d for qualified, before in table_damage.items() for d in before + day_damage[qualified]]
-
-
-def _day_problems(lake: Lake, spec: TableSpec, data_files: list[DataFile], listed: set[str] | None,
-                  side_by_side: int, cores: int) -> list[str]:
-    """One published day: its files present (``listed``: the table's objects, on S3), their footers
-    readable and their row counts as in metadata; then its content (``day_pass``: read beside
-    ``side_by_side`` days in all; alone, on up to ``cores`` cores)."""
-    import pyarrow.parquet as pq
-
-    reasons = []
-    readable: list[str | None] = []
-    rows_read = 0
-    for data_file in data_files:
-        s3 = s3_uri(data_file.file_path)
-        path = s3 or local_path(data_file.file_path)
-        if path is not None and not _exists(path, listed):
-            reasons.append(f"data file missing: {data_file.file_path}")
-            continue
-        try:
-            if s3:
-                where = S3Path(s3, lake.project.s3)
-                rows = pq.read_metadata(where.fs_path, filesystem=where.fs).num_rows
-            else:
-                rows = pq.read_metadata(path).num_rows if path else data_file.record_count
-        except Exception as exc:  # noqa: BLE001 - any unreadable footer is damage
-            reasons.append(f"data file unreadable ({type(exc).__name__}): {data_file.file_path}")
-            continue
-        if rows != data_file.record_count:
-            reasons.append(f"row count {rows} in {data_file.file_path}, metadata says {data_file.record_count}")
-        readable.append(path)
-        rows_read += rows
-    return reasons or content_problems(lake, spec, readable, rows_read, side_by_side, cores)
