@@ -127,3 +127,17 @@ def test_a_commit_outside_lakemend_is_verified_from_the_manifests(lake_root: Pat
     found, read = same_answers(lake_root, monkeypatch)
     assert [(d.table, d.day) for d in found] == [("bronze.orders", D(2025, 10, 20))]
     assert read == {"bronze.orders"}
+
+
+def test_records_made_before_they_kept_file_paths_are_verified_from_the_manifests(lake_root: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lake upgraded from a lakemend whose partition records did not keep a day's data file
+    paths (before state DB revision 0003): such a table is read through its manifests."""
+    from lakemend.state.store import partitions
+
+    with Lake.open(lake_root).state.engine.begin() as conn:
+        conn.execute(partitions.update().where(partitions.c.table_name == "gold.daily_revenue").values(files=None))
+    fewer_rows(day_file(lake_root, "gold.daily_revenue", D(2025, 10, 22)))
+    found, read = same_answers(lake_root, monkeypatch)
+    assert [(d.table, d.day) for d in found] == [("gold.daily_revenue", D(2025, 10, 22))]
+    assert read == {"gold.daily_revenue"}
