@@ -2,9 +2,10 @@
 
 ``status``, ``gaps``, ``late`` and ``verify`` on a big lake need, per table, only its current
 snapshot history (to prove the state DB's records current, ``iceberg.history``), where its data
-files live and (``verify``) its current schema's columns. pyiceberg gives both, at a price paid before any work: importing its SQL catalog and
-SQLAlchemy's ORM, opening the catalog (namespace queries) and parsing each table's whole
-metadata into pydantic models — about half a second on these machines. For the embedded
+files live and (``verify``) its current schema's columns. pyiceberg gives them, at a price paid
+before any work: importing its SQL catalog and SQLAlchemy's ORM, opening the catalog
+(namespace queries) and parsing each table's whole metadata into pydantic models — about half a
+second on these machines. For the embedded
 catalog (SQLite, the schema pyiceberg's SqlCatalog and Iceberg's JdbcCatalog share) this module
 reads the ``iceberg_tables`` pointer rows with the standard library in one query and each
 table's ``*.metadata.json`` with ``json``. Any other catalog, a catalog file that does not

@@ -40,6 +40,7 @@ from lakemend.project.storage import S3Path, is_s3, local_path, s3_uri
 
 if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
+    from pyiceberg.table import Table
 
     from lakemend.project.config import Contract
 
@@ -70,16 +71,24 @@ DayFiles = list["DataFile"] | Recorded
 
 @dataclass
 class _Manifests:
-    """Each table's files by day from its manifests, read once on first need (from any thread)."""
+    """Each table (pyiceberg) and its files by day from its manifests, each read once on first
+    need (from any thread)."""
 
     reads: LakeReads
+    _tables: dict[str, Table | None] = field(default_factory=dict)
     _by_table: dict[str, dict[dt.date, list[DataFile]]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def table(self, qualified: str) -> Table | None:
+        with self._lock:
+            if qualified not in self._tables:
+                self._tables[qualified] = self.reads.table(qualified)
+            return self._tables[qualified]
 
     def days(self, qualified: str) -> dict[dt.date, list[DataFile]]:
         with self._lock:
             if qualified not in self._by_table:
-                self._by_table[qualified] = files_by_day(self.reads.table(qualified))
+                self._by_table[qualified] = files_by_day(self.table(qualified))
             return self._by_table[qualified]
 
 
@@ -140,7 +149,7 @@ def _table_days(reads: LakeReads, manifests: _Manifests, spec: TableSpec,
         return [], dict(recorded), view.location()
     from lakemend.build.contracts import schema_problems
 
-    table = reads.table(spec.qualified)
+    table = manifests.table(spec.qualified)
     if table is None:
         return None
     problems = schema_problems(spec.contract, table.schema().as_arrow())
@@ -151,11 +160,9 @@ def _table_days(reads: LakeReads, manifests: _Manifests, spec: TableSpec,
 def _schema_holds(contract: Contract | None, columns: dict[str, object] | None) -> bool:
     """Whether the table's current columns (from its metadata JSON) surely keep the contract's
     columns and types; False when unsure too (pyiceberg's schema then decides, and words the mismatch)."""
-    if contract is None:
-        return columns is not None
-    return columns is not None and all(
+    return columns is not None and (contract is None or all(
         name in columns and (not col.type or iceberg_type_holds(col.type, columns[name]))
-        for name, col in contract.columns.items())
+        for name, col in contract.columns.items()))
 
 
 def _recorded_days(reads: LakeReads, spec: TableSpec) -> dict[dt.date, Recorded] | None:
