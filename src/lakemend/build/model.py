@@ -65,7 +65,7 @@ def bind_inputs(lake: Lake, con: Session, spec: TableSpec, day: dt.date, overrid
                 row_filter = And(GreaterThanOrEqual("day", first.isoformat()), row_filter)
             if replaced:
                 row_filter = And(row_filter, Not(In("day", {d.isoformat() for d in replaced})))
-            files = (shared.input_files(inp.table, first, last) if shared is not None and not replaced
+            files = (shared.input_files(inp.table, first, last, skip=replaced) if shared is not None
                      else local_data_files(table, row_filter))
             if files is not None and files[0]:
                 read += files[1]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from contextlib import ExitStack, suppress
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from lakemend.engines.base import interrupt_all
@@ -121,9 +121,10 @@ class BuildSession:
                 self._tables[qualified] = self.lake.table(qualified)
             return self._tables[qualified]
 
-    def input_files(self, qualified: str, first: dt.date | None, last: dt.date) -> tuple[list[str], int] | None:
-        """The local data files (and rows) of an input's days ``first … last``, from one manifest
-        scan per input and batch; None when pyiceberg must read the input itself."""
+    def input_files(self, qualified: str, first: dt.date | None, last: dt.date,
+                    skip: Collection[dt.date] = ()) -> tuple[list[str], int] | None:
+        """The local data files (and rows) of an input's days ``first … last`` but ``skip``, from
+        one manifest scan per input and batch; None when pyiceberg must read the input itself."""
         with self._lock:
             if qualified not in self._files:
                 self._files[qualified] = self._plan(qualified)
@@ -133,7 +134,7 @@ class BuildSession:
         paths: list[str] = []
         rows = 0
         for day in sorted(by_day):
-            if (first is None or day >= first) and day <= last:
+            if (first is None or day >= first) and day <= last and day not in skip:
                 paths.extend(by_day[day][0])
                 rows += by_day[day][1]
         return paths, rows

@@ -1,0 +1,91 @@
+"""A dry run over many days builds each table's days as a batch does: it plans each table's files
+once and opens one engine session per table, whatever the number of days — and shows, day for day,
+what a dry run of each day alone shows and what the real rebuild then publishes.
+
+(A one-year ``refresh gold --dry-run`` of the example read every input's manifests three times a
+day and opened two engine sessions a day: 71 s, 14 s since.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from pyiceberg.table import DataScan
+
+from conftest import START, build
+from lakemend.engines.duckdb import DuckDBEngine
+from lakemend.examples.data import generate, parse_fault
+from lakemend.lake import Lake
+from lakemend.iceberg.files import partition_counts
+
+DAYS = (START, START + dt.timedelta(days=2))
+LATE = START + dt.timedelta(days=1)
+
+
+@pytest.fixture
+def three_days(example: Path) -> Path:
+    assert not build(example, *DAYS).failed
+    generate(example / "landing", LATE, LATE, rows=40, faults=[parse_fault(f"late:{LATE}:orders")])
+    return example
+
+
+def dry_run(cli, root: Path, *args: str) -> list[dict]:
+    result = cli(*args, "--dry-run", "--output", "json", cwd=root)
+    assert result.code == 0, result.err
+    return json.loads(result.out)["diffs"]
+
+
+def day_args(first: dt.date, last: dt.date) -> tuple[str, ...]:
+    return ("--start", first.isoformat(), "--end", last.isoformat())
+
+
+@pytest.mark.parametrize("command", [
+    ("rebuild", "silver", "--table", "orders_clean", "--downstream"),  # silver, then both gold tables from it
+    ("refresh", "gold", "--table", "daily_revenue"),  # each day's input checked as published
+])
+def test_more_days_plan_no_more_manifests_and_open_no_more_sessions(three_days: Path, cli, monkeypatch: pytest.MonkeyPatch,
+                                                                    command: tuple[str, ...]) -> None:
+    seen = {"plans": 0, "sessions": 0}
+    plan_files, session = DataScan.plan_files, DuckDBEngine.session
+
+    def counted_plan(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - the real planning, counted
+        seen["plans"] += 1
+        return plan_files(self, *args, **kwargs)
+
+    def counted_session(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - the real session, counted
+        seen["sessions"] += 1
+        return session(self, *args, **kwargs)
+
+    monkeypatch.setattr(DataScan, "plan_files", counted_plan)
+    monkeypatch.setattr(DuckDBEngine, "session", counted_session)
+    counts = []
+    for first in (DAYS[1], DAYS[0]):  # one day, then three
+        seen.update(plans=0, sessions=0)
+        diffs = dry_run(cli, three_days, *command, *day_args(first, DAYS[1]))
+        tables = {d["table"] for d in diffs}
+        assert len(diffs) == len(tables) * ((DAYS[1] - first).days + 1)  # every day of every table diffed
+        counts.append(dict(seen))
+    assert counts[0] == counts[1]
+    assert counts[1]["sessions"] <= 1 + len(tables)  # the diffs' session and one per table
+
+
+def test_a_dry_run_of_many_days_shows_each_day_as_alone_and_as_the_rebuild_publishes(three_days: Path, cli,
+                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ("backfill", "bronze", "orders")
+    together = dry_run(cli, three_days, *args, *day_args(*DAYS))
+    alone = [diff for day in sorted({dt.date.fromisoformat(d["day"]) for d in together})
+             for diff in dry_run(cli, three_days, *args, "--date", day.isoformat())]
+    assert together == alone
+    changed = {d["day"]: d for d in together}
+    assert changed[LATE.isoformat()]["added"] > 0  # the late records: a real difference, shown
+    assert changed[DAYS[0].isoformat()]["added"] == changed[DAYS[0].isoformat()]["removed"] == 0
+
+    monkeypatch.setenv("LAKEMEND_REASON", "late orders")
+    result = cli(*args, *day_args(*DAYS), "--output", "json", cwd=three_days)
+    assert result.code == 0, result.err
+    published = partition_counts(Lake.open(three_days).table("bronze.orders"))
+    assert {d["day"]: d["rows_new"] for d in together} == {day.isoformat(): rows for day, rows in published.items()
+                                                            if DAYS[0] <= day <= DAYS[1]}
