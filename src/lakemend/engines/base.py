@@ -32,6 +32,7 @@ first message line, never the engine library's own exception type.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -93,6 +94,58 @@ class Session(Protocol):
     def __enter__(self) -> Session: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+class ThreadSessions:
+    """One engine session per thread, opened on the thread's first :meth:`get` and kept for its next
+    items of work; :meth:`close` closes them all (from the thread that made this). A DuckDB session
+    costs ~15 ms to open and ~4 to close: ``verify`` of a year of small days spent three quarters of
+    its time opening and closing one session per day."""
+
+    def __init__(self, engine: Engine, *, side_by_side: int = 1) -> None:
+        """``side_by_side``: how many of these sessions work at once (their share of the cores)."""
+        self.engine, self.side_by_side = engine, side_by_side
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._sessions: list[Session] = []
+
+    def get(self) -> Session:
+        """This thread's session."""
+        con: Session | None = getattr(self._local, "con", None)
+        if con is None:
+            con = self.engine.session(side_by_side=self.side_by_side)
+            with self._lock:
+                self._sessions.append(con)
+            self._local.con = con
+        return con
+
+    def discard(self) -> None:
+        """Close this thread's session (after a failure that may have left it unusable): its next
+        :meth:`get` opens a new one."""
+        con: Session | None = getattr(self._local, "con", None)
+        if con is not None:
+            self._local.con = None
+            with self._lock:
+                self._sessions.remove(con)
+            con.close()
+
+    def interrupt(self) -> None:
+        """Stop the statements the sessions are running (from another thread: Ctrl-C)."""
+        with self._lock:
+            sessions = list(self._sessions)
+        interrupt_all(sessions)
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for con in sessions:
+            con.close()
+
+    def __enter__(self) -> ThreadSessions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def interrupt_all(sessions: Sequence[Session]) -> None:

@@ -28,7 +28,7 @@ from lakemend.ops.workers import in_threads
 from lakemend.project.storage import S3Path, is_s3
 
 if TYPE_CHECKING:
-    from lakemend.engines.base import Session
+    from lakemend.engines.base import Session, ThreadSessions
     from lakemend.lake import Lake
     from lakemend.project.project import TableSpec
 
@@ -58,46 +58,66 @@ class _Pass:
 
 
 def content_problems(lake: Lake, spec: TableSpec, paths: list[str | None], rows: int, side_by_side: int = 1,
-                     cores: int = 1, expected_rows: int | None = None) -> list[str]:
+                     cores: int = 1, expected_rows: int | None = None, sessions: ThreadSessions | None = None) -> list[str]:
     """Read the day (``rows`` rows in the files at ``paths``): it must decode fully, keep its
     contract's row rules, and (gold) hold no PII; the problems found, in words. ``side_by_side``:
     how many days are read at once (then each is read in one pass); ``cores``: how many a day read
     alone may use (one pass per core); ``expected_rows``: the rows the files must hold in all
-    (counted in the same pass; the footers were not read)."""
-    from lakemend.build.pii import check_patterns, text_columns
-
+    (counted in the same pass; the footers were not read); ``sessions``: the caller's sessions,
+    one per thread, for a day read in one pass (else the day opens its own)."""
     local = [p for p in paths if p]
     if not local:
         return []
     parts = _parts(lake, rows, cores) if side_by_side <= 1 else 1
-    with lake.engine.session(side_by_side=max(parts, side_by_side)) as con:
-        try:
-            bind = _binder(lake, con, local)
-            bind(con)
-            columns = [r[0] for r in con.execute("DESCRIBE _day")]
-        except Exception as exc:  # noqa: BLE001
-            return [f"data unreadable: {str(exc).splitlines()[0]}"]
-        pii = spec.model is not None and (bool(spec.model.mask) or forbids_pii(spec))
-        text = text_columns(con, "_day", skip=list(spec.model.mask)) if pii and forbids_pii(spec) else []  # type: ignore[union-attr]
-        passes = [_pass(spec, group, text, pii) for group in column_groups(_weights(spec, columns, text), parts)]
-        if expected_rows is not None:
-            passes[0].checks["rows"] = "count(*)"
-        try:
-            counts = _counts(lake, con, bind, passes, parts)
-        except Exception as exc:  # noqa: BLE001
-            if pii:
-                check_patterns(con, spec)  # a pattern RE2 cannot run is a config error, not damage
-            return [f"data unreadable: {str(exc).splitlines()[0]}"]
-        if expected_rows is not None and counts["rows"] != expected_rows:
-            return [f"{counts['rows']} rows in the day's files, {expected_rows} recorded"]
-        problems = []
-        if counts["rule"]:
-            rule = _rule_sql(spec, set(columns))
-            broken = con.execute(f"SELECT {rule} AS r, count(*) FROM _day WHERE {rule} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
-            problems += [f"contract: {count} row(s) break '{reason}'" for reason, count in broken]
+    if sessions is None or parts > 1:
+        with lake.engine.session(side_by_side=max(parts, side_by_side)) as con:
+            return _read_day(lake, con, spec, local, parts, expected_rows)
+    con = sessions.get()
+    try:
+        problems = _read_day(lake, con, spec, local, parts, expected_rows)
+    except BaseException:
+        sessions.discard()
+        raise
+    if problems:  # a damaged file may have left the engine unusable: the thread's next day gets a new session
+        sessions.discard()
+    else:
+        con.execute("DROP VIEW IF EXISTS _day")  # the session's next day binds its own
+        con.unregister("_day")
+    return problems
+
+
+def _read_day(lake: Lake, con: Session, spec: TableSpec, local: list[str], parts: int,
+              expected_rows: int | None) -> list[str]:
+    """:func:`content_problems` in ``con``, the day's passes split in ``parts``."""
+    from lakemend.build.pii import check_patterns, text_columns
+
+    try:
+        bind = _binder(lake, con, local)
+        bind(con)
+        columns = [r[0] for r in con.execute("DESCRIBE _day")]
+    except Exception as exc:  # noqa: BLE001
+        return [f"data unreadable: {str(exc).splitlines()[0]}"]
+    pii = spec.model is not None and (bool(spec.model.mask) or forbids_pii(spec))
+    text = text_columns(con, "_day", skip=list(spec.model.mask)) if pii and forbids_pii(spec) else []  # type: ignore[union-attr]
+    passes = [_pass(spec, group, text, pii) for group in column_groups(_weights(spec, columns, text), parts)]
+    if expected_rows is not None:
+        passes[0].checks["rows"] = "count(*)"
+    try:
+        counts = _counts(lake, con, bind, passes, parts)
+    except Exception as exc:  # noqa: BLE001
         if pii:
-            problems += _pii_problems(con, spec, counts)
-        return problems
+            check_patterns(con, spec)  # a pattern RE2 cannot run is a config error, not damage
+        return [f"data unreadable: {str(exc).splitlines()[0]}"]
+    if expected_rows is not None and counts["rows"] != expected_rows:
+        return [f"{counts['rows']} rows in the day's files, {expected_rows} recorded"]
+    problems = []
+    if counts["rule"]:
+        rule = _rule_sql(spec, set(columns))
+        broken = con.execute(f"SELECT {rule} AS r, count(*) FROM _day WHERE {rule} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
+        problems += [f"contract: {count} row(s) break '{reason}'" for reason, count in broken]
+    if pii:
+        problems += _pii_problems(con, spec, counts)
+    return problems
 
 
 def column_groups(weights: dict[str, int], parts: int) -> list[list[str]]:
@@ -129,7 +149,7 @@ def _binder(lake: Lake, con: Session, local: list[str]) -> Callable[[Session], N
         relation = con.parquet_relation(local)
 
         def view(session: Session) -> None:
-            session.execute(f"CREATE TEMP VIEW _day AS SELECT * FROM {relation}")
+            session.execute(f"CREATE OR REPLACE TEMP VIEW _day AS SELECT * FROM {relation}")
 
         return view
     import pyarrow.parquet as pq

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lakemend.engines.base import ThreadSessions
 from lakemend.iceberg.files import EMPTY_FILES_KEY, files_by_day
 from lakemend.lake import Lake
 from lakemend.ops.day_pass import content_problems
@@ -126,16 +127,17 @@ def verify(lake: Lake, tables: list[TableSpec], days: list[dt.date] | None = Non
         spec, day, files, listed = item  # a day read alone may split its columns over the cores
         side_by_side, alone = threads, cores if threads <= 1 else 1
         if isinstance(files, Recorded):
-            if _sound(lake, spec, files, listed, side_by_side, alone):
+            if _sound(lake, spec, files, listed, side_by_side, alone, sessions):
                 return []
             files = manifests.days(spec.qualified).get(day, [])  # name the damage as the manifests see it
-        return _day_problems(lake, spec, files, listed, side_by_side, alone)
+        return _day_problems(lake, spec, files, listed, side_by_side, alone, sessions)
 
-    if threads <= 1:
-        for item in items:
-            read(check(item))
-    else:
-        in_threads(items, check, threads, name="lakemend-verify-day", each=read)
+    with ThreadSessions(lake.engine, side_by_side=max(1, threads)) as sessions:  # one per thread, for all its days
+        if threads <= 1:
+            for item in items:
+                read(check(item))
+        else:
+            in_threads(items, check, threads, name="lakemend-verify-day", each=read, stop=sessions.interrupt)
     return [d for qualified, before in table_damage.items() for d in before + day_damage[qualified]]
 
 
@@ -181,17 +183,18 @@ def _recorded_days(reads: LakeReads, spec: TableSpec) -> dict[dt.date, Recorded]
     return days
 
 
-def _sound(lake: Lake, spec: TableSpec, day: Recorded, listed: set[str] | None, side_by_side: int, cores: int) -> bool:
+def _sound(lake: Lake, spec: TableSpec, day: Recorded, listed: set[str] | None, side_by_side: int, cores: int,
+           sessions: ThreadSessions) -> bool:
     """Whether a recorded day is sound: its files there, readable in full, as many rows as its
     record says, its content keeping the contract (one pass: ``day_pass``)."""
     paths = [s3_uri(p) or local_path(p) for p in day.paths]
     if None in paths or not all(object_exists(p, listed) for p in day.paths):
         return False
-    return not content_problems(lake, spec, paths, day.rows, side_by_side, cores, expected_rows=day.rows)
+    return not content_problems(lake, spec, paths, day.rows, side_by_side, cores, expected_rows=day.rows, sessions=sessions)
 
 
 def _day_problems(lake: Lake, spec: TableSpec, data_files: list[DataFile], listed: set[str] | None,
-                  side_by_side: int, cores: int) -> list[str]:
+                  side_by_side: int, cores: int, sessions: ThreadSessions) -> list[str]:
     """One published day: its files present (``listed``: the table's objects, on S3), their footers
     readable and their row counts as in metadata; then its content (``day_pass``: read beside
     ``side_by_side`` days in all; alone, on up to ``cores`` cores)."""
@@ -219,4 +222,4 @@ def _day_problems(lake: Lake, spec: TableSpec, data_files: list[DataFile], liste
             reasons.append(f"row count {rows} in {data_file.file_path}, metadata says {data_file.record_count}")
         readable.append(path)
         rows_read += rows
-    return reasons or content_problems(lake, spec, readable, rows_read, side_by_side, cores)
+    return reasons or content_problems(lake, spec, readable, rows_read, side_by_side, cores, sessions=sessions)
