@@ -89,3 +89,18 @@ def break_first_row(root: Path, day: str) -> None:
         values[0] = value
         table = table.set_column(index, table.schema.field(name), pa.array(values, table.schema.field(name).type))
     pq.write_table(table, path)
+
+
+def count_calls(monkeypatch: Any, **targets: tuple[object, str]) -> dict[str, int]:
+    """How often each target is called while the test runs — ``name=(owner, attribute)``, a
+    function of a module or a method of a class; each call still runs the real code."""
+    seen = dict.fromkeys(targets, 0)
+    for name, (owner, attribute) in targets.items():
+        real = getattr(owner, attribute)
+
+        def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            seen[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, attribute, spy)
+    return seen

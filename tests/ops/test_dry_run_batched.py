@@ -16,6 +16,7 @@ import pytest
 from pyiceberg.table import DataScan
 
 from conftest import START, build
+from support import count_calls
 from lakemend.engines.duckdb import DuckDBEngine
 from lakemend.examples.data import generate, parse_fault
 from lakemend.lake import Lake
@@ -48,19 +49,7 @@ def day_args(first: dt.date, last: dt.date) -> tuple[str, ...]:
 ])
 def test_more_days_plan_no_more_manifests_and_open_no_more_sessions(three_days: Path, cli, monkeypatch: pytest.MonkeyPatch,
                                                                     command: tuple[str, ...]) -> None:
-    seen = {"plans": 0, "sessions": 0}
-    plan_files, session = DataScan.plan_files, DuckDBEngine.session
-
-    def counted_plan(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - the real planning, counted
-        seen["plans"] += 1
-        return plan_files(self, *args, **kwargs)
-
-    def counted_session(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - the real session, counted
-        seen["sessions"] += 1
-        return session(self, *args, **kwargs)
-
-    monkeypatch.setattr(DataScan, "plan_files", counted_plan)
-    monkeypatch.setattr(DuckDBEngine, "session", counted_session)
+    seen = count_calls(monkeypatch, plans=(DataScan, "plan_files"), sessions=(DuckDBEngine, "session"))
     counts = []
     for first in (DAYS[1], DAYS[0]):  # one day, then three
         seen.update(plans=0, sessions=0)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import START, build
+from support import count_calls
 
 from lakemend.engines.duckdb import DuckDBEngine
 from lakemend.lake import Lake
@@ -27,18 +28,10 @@ def lake_root(example: Path) -> Path:
 
 def verified(root: Path, monkeypatch: pytest.MonkeyPatch, threads: int) -> tuple[list[tuple[str, dt.date, str]], int]:
     """The damage found over every table and day, and how many engine sessions it opened."""
-    opened = 0
-    session = DuckDBEngine.session
-
-    def counted(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - the real session, counted
-        nonlocal opened
-        opened += 1
-        return session(self, *args, **kwargs)
-
     monkeypatch.setattr(verify_module, "VERIFY_THREADS", threads)
-    monkeypatch.setattr(DuckDBEngine, "session", counted)
+    seen = count_calls(monkeypatch, sessions=(DuckDBEngine, "session"))
     lake = Lake.open(root)
-    return [(d.table, d.day, d.reason) for d in verify(lake, lake.project.ordered)], opened
+    return [(d.table, d.day, d.reason) for d in verify(lake, lake.project.ordered)], seen["sessions"]
 
 
 @pytest.mark.parametrize("threads", [1, 2])
