@@ -73,12 +73,12 @@ print("LOADED:" + ",".join(sorted(m for m in sys.modules if m.startswith(("pyice
 """
 
 
-@pytest.mark.parametrize("args", [["status"], ["gaps"], ["late"]])
+@pytest.mark.parametrize("args", [["status"], ["gaps"], ["late"], ["ls"]])
 def test_status_and_gaps_of_a_lake_lakemend_built_never_open_pyiceberg(built_example: Path, args: list[str]) -> None:
     """Their records are proven from the metadata JSON read with the standard library
     (``iceberg.metadata_json``), and the state DB is read with ``sqlite3`` (``state.sqlite_reads``):
     neither pyiceberg's tables and catalog nor SQLAlchemy load, nor pyarrow (nothing is read from
-    a data file)."""
+    a data file). ``ls`` counts each table's published days the same way."""
     done = subprocess.run([sys.executable, "-c", LOADED, *args], cwd=built_example, capture_output=True, text=True,
                           timeout=300, check=False, env=_env())
     assert "EXIT:0" in done.stdout and "LOADED:\n" in done.stdout, (done.stdout[-2000:], done.stderr[-2000:])
