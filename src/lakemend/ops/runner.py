@@ -173,10 +173,13 @@ def plan_run(lake: Lake, days: list[dt.date], tables: list[TableSpec]) -> list[D
     """
     building: set[tuple[str, dt.date]] = set()
     decisions: list[Decision] = []
+    states: dict[str, dict[dt.date, dict]] = {}  # each table's records, prints and landing read once (nothing is written)
+    prints: dict[str, dict[dt.date, list[Fingerprint]]] = {}
+    landing: dict[str, LandingListing | None] = {}
     for spec in tables:
         cache: dict[str, dict[dt.date, str]] = {}
         for day in days:
-            decision = decide(lake, spec, day, cache)
+            decision = decide(lake, spec, day, cache, states_cache=states, prints_cache=prints, landing_cache=landing)
             if decision.action != "build" and spec.inputs:
                 fed = [inp.table for inp in spec.inputs if _reads_built_day(inp, day, building)]
                 missing = [inp for inp in spec.inputs if inp.mapping == "same" and
