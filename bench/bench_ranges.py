@@ -6,8 +6,8 @@ Run from the repository root with the project's venv:
 
 The example company project gets ``--days`` days of landing data (``--rows`` orders a day) and is
 built with ``lakemend run``. Then each command runs over the whole range and over its last day
-alone, every run a whole CLI subprocess: a dry run of ``refresh gold`` and of ``rebuild silver``,
-the real ``rebuild silver`` (the lake restored from a copy before each run, outside the timing),
+alone, every run a whole CLI subprocess: a dry run of ``run`` (nothing to do), of ``refresh
+gold`` and of ``rebuild silver``, the real ``rebuild silver`` (the lake restored from a copy before each run, outside the timing),
 ``verify`` of every table and ``dq check`` of one table. *per extra day* is (range − one day) ÷
 (days − 1): what the command spends on each day beyond its fixed start. With ``--against REV``
 every run is paired with the same command from lakemend at git revision ``REV`` (a temporary
@@ -49,6 +49,7 @@ class Command:
 
 
 COMMANDS = (
+    Command("run --dry-run", ("run", "--dry-run"), compare=True),
     Command("refresh gold --table daily_revenue --dry-run", ("refresh", "gold", "--table", "daily_revenue", "--dry-run"),
             compare=True),
     Command("rebuild silver --table orders_clean --dry-run", ("rebuild", "silver", "--table", "orders_clean", "--dry-run"),
@@ -156,9 +157,10 @@ def section(results: dict[str, Timings], args: argparse.Namespace, base_rev: str
         *lines,
         "",
         "What it shows: a command over a range should cost its start once and then little per day. Before stop 22 "
-        "the dry runs planned every input's manifests and opened two engine sessions per day, `verify` and `dq check` "
-        "opened a session per day (three quarters of `verify`'s time), and every plan checked each day's inputs "
-        "with a manifest scan — the real rebuild too.",
+        "the backfill dry runs planned every input's manifests and opened two engine sessions per day, `run --dry-run` "
+        "read each table's records and each day's landing fingerprints again for every day (the run itself read them "
+        "once), `verify` and `dq check` opened a session per day (three quarters of `verify`'s time), and every "
+        "backfill plan checked each day's inputs with a manifest scan — the real rebuild too.",
         MARKS[1],
     ])
 
