@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from contextlib import ExitStack, suppress
+from contextlib import suppress
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
-from lakemend.engines.base import interrupt_all
+from lakemend.engines.base import ThreadSessions
 from lakemend.iceberg.files import local_files_by_day, partition_counts
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class BuildSession:
         """``threads``: the build threads that will share the batch (one engine session each)."""
         self.lake, self.engine, self.spec, self.days = lake, engine, spec, sorted(days)
         self.threads = threads
-        self._stack = ExitStack()
+        self._sessions = ThreadSessions(engine, side_by_side=threads)
         self._tables: dict[str, Table | None] = {}
         self._files: dict[str, dict[dt.date, tuple[list[str], int]] | None] = {}
         self._counts: dict[dt.date, int] | None = None
@@ -52,7 +52,6 @@ class BuildSession:
         self._unsettled = set(self.days)
         self._stopped = False
         self._thread = threading.local()
-        self._sessions: list[Session] = []
         self._columns: dict[str, list[str]] = {}
 
     def __enter__(self) -> BuildSession:
@@ -60,26 +59,20 @@ class BuildSession:
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if exc_type is None:
-            self._stack.close()
+            self._sessions.close()
             return
         with suppress(Exception):  # the batch already failed: a session that will not close must not hide why
-            self._stack.close()
+            self._sessions.close()
 
     @property
     def con(self) -> Session:
         """This thread's engine session for the batch, opened on first use."""
-        con: Session | None = getattr(self._thread, "con", None)
-        if con is None:
-            with self._lock:
-                con = self._stack.enter_context(self.engine.session(side_by_side=self.threads))
-                self._sessions.append(con)
-            self._thread.con = con
-        return con
+        return self._sessions.get()
 
     def reset(self) -> None:
         """Drop what one day's build left in this thread's session: its checked rows (the view
         ``_good`` on them is replaced by the next day's)."""
-        con: Session | None = getattr(self._thread, "con", None)
+        con = self._sessions.current()
         if con is not None:
             con.unregister("_checked")
 
@@ -111,8 +104,7 @@ class BuildSession:
         with self._lock:
             self._stopped = True
             self._settled_changed.notify_all()
-            sessions = list(self._sessions)
-        interrupt_all(sessions)
+        self._sessions.interrupt()
 
     def table(self, qualified: str) -> Table | None:
         """An input table, loaded once per batch (inputs are not written while the batch runs)."""

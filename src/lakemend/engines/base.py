@@ -109,9 +109,13 @@ class ThreadSessions:
         self._lock = threading.Lock()
         self._sessions: list[Session] = []
 
+    def current(self) -> Session | None:
+        """This thread's session if it has one (none is opened)."""
+        return getattr(self._local, "con", None)
+
     def get(self) -> Session:
         """This thread's session."""
-        con: Session | None = getattr(self._local, "con", None)
+        con = self.current()
         if con is None:
             con = self.engine.session(side_by_side=self.side_by_side)
             with self._lock:
@@ -122,7 +126,7 @@ class ThreadSessions:
     def discard(self) -> None:
         """Close this thread's session (after a failure that may have left it unusable): its next
         :meth:`get` opens a new one."""
-        con: Session | None = getattr(self._local, "con", None)
+        con = self.current()
         if con is not None:
             self._local.con = None
             with self._lock:
@@ -136,10 +140,17 @@ class ThreadSessions:
         interrupt_all(sessions)
 
     def close(self) -> None:
+        """Close every session (each one, even when another fails to close; the first failure is raised)."""
         with self._lock:
             sessions, self._sessions = self._sessions, []
+        failed: BaseException | None = None
         for con in sessions:
-            con.close()
+            try:
+                con.close()
+            except BaseException as exc:  # noqa: BLE001 - the others are closed first
+                failed = failed or exc
+        if failed is not None:
+            raise failed
 
     def __enter__(self) -> ThreadSessions:
         return self
