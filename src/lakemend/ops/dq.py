@@ -73,10 +73,13 @@ def check_partition(lake: Lake, spec: TableSpec, day: dt.date, published: _Publi
     in the session of ``sessions``; a day that cannot be read closes it (the next day opens another)."""
     from lakemend.build.contracts import schema_problems, table_checks
 
-    con = sessions.get()
-    problem = published.load(con, day)
+    problem = published.missing(day)
+    if problem is None:
+        con = sessions.get()
+        problem = published.load(con, day)
+        if problem is not None:  # an unreadable file may have left the engine unusable: the next day gets another
+            sessions.discard()
     if problem is not None:
-        sessions.discard()
         return [DqResult(spec.qualified, day, "published", problem, "a published day", False)]
     try:
         results = row_rule_results(con, spec, day)
@@ -118,13 +121,23 @@ class _Published:
                 self._planning = exc
         self._states: dict[dt.date, dict] | None = None
 
+    def missing(self, day: dt.date) -> str | None:
+        """Why the day has nothing to check, known without reading it: the table is not built, or
+        its files are planned and the day has none (and was not built empty)."""
+        if self.table is None or self.table.current_snapshot() is None:
+            return "table not built"
+        planned = self._planning is None and self._files is not None
+        if planned and not (day in self._files and self._files[day][0]) and not self._built_empty(day):  # type: ignore[operator]
+            return "not published"
+        return None
+
     def load(self, con: Connection, day: dt.date) -> str | None:
-        """Put the published rows of the day into ``_day``; the reason when that is not possible."""
+        """Put the published rows of the day (not :meth:`missing`) into ``_day``; the reason when
+        they cannot be read."""
         from lakemend.iceberg.files import day_filter
 
         table = self.table
-        if table is None or table.current_snapshot() is None:
-            return "table not built"
+        assert table is not None
         try:
             if self._planning is not None:
                 raise self._planning
@@ -133,11 +146,9 @@ class _Published:
                 con.execute("CREATE TEMP TABLE _day AS SELECT * FROM _dq_rows")
             elif day in self._files and self._files[day][0]:
                 con.execute(f"CREATE TEMP TABLE _day AS SELECT * FROM {con.parquet_relation(self._files[day][0])}")
-            elif self._built_empty(day):
-                con.register("_dq_rows", table.schema().as_arrow().empty_table())  # built, and empty
+            else:  # built, and empty
+                con.register("_dq_rows", table.schema().as_arrow().empty_table())
                 con.execute("CREATE TEMP TABLE _day AS SELECT * FROM _dq_rows")
-            else:
-                return "not published"
         except Exception as exc:  # noqa: BLE001 - missing or unreadable files are a finding, not a crash
             return f"unreadable: {str(exc).splitlines()[0]}"
         return None
