@@ -69,7 +69,7 @@ def dry_run(lake: Lake, plan: BackfillPlan, on_diff: Callable[[PartitionDiff], N
     example took 71 s). Each day still sees exactly the inputs, and the row counts, it sees built alone.
     """
     with lake.engine.session() as diff_con:
-        run = _DryRun(lake, _Published(lake, plan.days_by_table()), diff_con, on_diff, on_schema)
+        run = _DryRun(lake, _PublishedRows(lake, plan.days_by_table()), diff_con, on_diff, on_schema)
         for days in _day_runs(plan.todo):
             run.build(days)
     return run.diffs
@@ -81,7 +81,7 @@ class _DryRun:
     downstream day reads its rebuilt inputs from them), the schema changes told, the diffs."""
 
     lake: Lake
-    published: _Published
+    published: _PublishedRows
     diff_con: Session
     on_diff: Callable[[PartitionDiff], None] | None
     on_schema: Callable[[SchemaChange], None] | None
@@ -140,7 +140,7 @@ def _day_runs(parts: list[PlannedPartition]) -> list[list[PlannedPartition]]:
     return runs
 
 
-class _Published:
+class _PublishedRows:
     """What each table publishes now, day by day, for the diffs: its files planned once for the
     plan's days of it, and each day read as ``table.scan(row_filter=day).to_arrow()`` reads it
     (pyiceberg's Arrow scan of that day's tasks). A day whose files are gone from storage diffs as empty."""

@@ -59,7 +59,7 @@ def run_checks(lake: Lake, tables: Sequence[TableSpec], days: Sequence[dt.date])
     report = DqReport(new_run_id(), utcnow())
     with ThreadSessions(lake.engine) as sessions:
         for spec in tables:
-            published = _Published(lake, spec, days)
+            published = _PublishedFiles(lake, spec, days)
             for day in days:
                 report.results += check_partition(lake, spec, day, published, sessions)
     record_results(lake.state, report.check_run, report.run_at, report.results)
@@ -67,7 +67,7 @@ def run_checks(lake: Lake, tables: Sequence[TableSpec], days: Sequence[dt.date])
     return report
 
 
-def check_partition(lake: Lake, spec: TableSpec, day: dt.date, published: _Published,
+def check_partition(lake: Lake, spec: TableSpec, day: dt.date, published: _PublishedFiles,
                     sessions: ThreadSessions) -> list[DqResult]:
     """All checks of one published day (a single failing ``published`` check if it is not there),
     in the session of ``sessions``; a day that cannot be read closes it (the next day opens another)."""
@@ -102,7 +102,7 @@ def check_partition(lake: Lake, spec: TableSpec, day: dt.date, published: _Publi
     return results
 
 
-class _Published:
+class _PublishedFiles:
     """One table's published days for the checks: the table loaded, its row counts, and the files of
     the checked days planned, once (nothing is written while ``dq check`` reads)."""
 

@@ -35,8 +35,7 @@ def list_tables(lake: Lake, specs: list[TableSpec]) -> list[TableInfo]:
     reads = LakeReads(lake)
     found = []
     for spec in specs:
-        built = reads.view(spec.qualified) is not None or reads.table(spec.qualified) is not None
-        days = sorted(reads.published_days(spec.qualified)) if built else []
+        days = sorted(reads.published_days(spec.qualified)) if reads.exists(spec.qualified) else []
         config = spec.bronze or spec.model
         found.append(TableInfo(
             table=spec.qualified, layer=spec.layer, source=spec.source,

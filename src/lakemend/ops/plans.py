@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from lakemend.errors import PreconditionFailed
 from lakemend.iceberg.files import PartitionStats, partition_stats
 from lakemend.lake import Lake
+from lakemend.ops.reads import LakeReads
 from lakemend.project.project import TableSpec
 from lakemend.project.sources import expected_location, landing_files
 
@@ -68,12 +69,12 @@ def downstream_days(lake: Lake, targets: dict[str, set[dt.date]]) -> dict[str, s
     """
     found: dict[str, set[dt.date]] = defaultdict(set)
     frontier = {t: set(days) for t, days in targets.items()}
-    built = BuiltDays(lake)
+    reads = LakeReads(lake)  # each dependant's built days read once
     while frontier:
         next_frontier: dict[str, set[dt.date]] = defaultdict(set)
         for upstream, days in frontier.items():
             for spec, inp in lake.project.dependants(upstream):
-                candidates = sorted(built.of(spec.qualified) | days)
+                candidates = sorted(reads.built_days(spec.qualified) | days)
                 for changed in days:
                     for day in inp.affected(changed, candidates):
                         if day not in found[spec.qualified] and day not in targets.get(spec.qualified, set()):
@@ -83,30 +84,9 @@ def downstream_days(lake: Lake, targets: dict[str, set[dt.date]]) -> dict[str, s
     return found
 
 
-class BuiltDays:
-    """Each table's built days — published (from the state DB's records when the snapshot history
-    proves them current, else the manifests) or recorded as built — read once per table: a plan
-    writes nothing, and a year-long plan asked them once per day (a manifest scan each)."""
-
-    def __init__(self, lake: Lake) -> None:
-        self.lake = lake
-        self._days: dict[str, set[dt.date]] = {}
-        self._exists: dict[str, bool] = {}
-
-    def of(self, qualified: str) -> set[dt.date]:
-        if qualified not in self._days:
-            self._days[qualified] = set(self.lake.published_days(qualified, from_state=True)) | set(
-                self.lake.state_reader.partition_states(qualified))
-        return self._days[qualified]
-
-    def exists(self, qualified: str) -> bool:
-        if qualified not in self._exists:
-            self._exists[qualified] = self.lake.table(qualified) is not None
-        return self._exists[qualified]
-
-
-def _check_inputs(lake: Lake, spec: TableSpec, day: dt.date, planned: set[tuple[str, dt.date]], built: BuiltDays) -> None:
-    """Landing data for bronze; published (or planned) `same` inputs for silver and gold."""
+def _check_inputs(lake: Lake, spec: TableSpec, day: dt.date, planned: set[tuple[str, dt.date]], reads: LakeReads) -> None:
+    """Landing data for bronze; published (or planned) `same` inputs for silver and gold (each
+    input's built days read once per plan: a year-long plan scanned the input's manifests each day)."""
     if spec.layer == "bronze":
         if not landing_files(lake.project, spec, day):
             raise PreconditionFailed(
@@ -115,11 +95,11 @@ def _check_inputs(lake: Lake, spec: TableSpec, day: dt.date, planned: set[tuple[
             )
         return
     for inp in spec.inputs:
-        if not built.exists(inp.table) and not any(t == inp.table for t, _ in planned):
+        if not reads.exists(inp.table) and not any(t == inp.table for t, _ in planned):
             raise PreconditionFailed(f"input table {inp.table} of {spec.qualified} does not exist",
                                      f"build it first, e.g. lakemend run --date {day}")
         if inp.mapping == "same" and (inp.table, day) not in planned:
-            if day not in built.of(inp.table):
+            if day not in reads.built_days(inp.table):
                 raise PreconditionFailed(f"{spec.qualified} {day} reads {inp.table} {day}, which is not built",
                                          "backfill the upstream day first, or add --downstream to the upstream backfill")
 
@@ -164,9 +144,9 @@ def plan_backfill(lake: Lake, *, command: str, layer: str, targets: dict[str, se
         for day in sorted(extra.get(spec.qualified, set())):
             planned.append((spec, day, "downstream"))
     keys = {(s.qualified, d) for s, d, _ in planned}
-    built = BuiltDays(lake)
+    reads = LakeReads(lake)
     for spec, day, _ in planned:
-        _check_inputs(lake, spec, day, keys, built)
+        _check_inputs(lake, spec, day, keys, reads)
     key = plan_key(command, [f"{t}:{','.join(sorted(d.isoformat() for d in ds))}" for t, ds in targets.items()], days, downstream)
     resume_of, done = _previous_attempt(lake, key) if resume else (None, set())
     stats_cache: dict[str, dict[dt.date, PartitionStats]] = {}

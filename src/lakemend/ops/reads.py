@@ -55,6 +55,7 @@ class LakeReads:
     _locations: dict[str, str] | None = None
     """Table → current metadata location, from the catalog's pointer rows (None: not a SQLite catalog)."""
     _views: dict[str, MetadataView | None] = field(default_factory=dict)
+    _exists: dict[str, bool] = field(default_factory=dict)
 
     def view(self, qualified: str) -> MetadataView | None:
         """The table's current metadata read without pyiceberg (``iceberg.metadata_json``), or None:
@@ -106,6 +107,16 @@ class LakeReads:
                 found = self.lake.recorded_partitions(qualified, records=states)
             self._records[qualified] = found
         return found  # type: ignore[return-value]
+
+    def exists(self, qualified: str) -> bool:
+        """Whether the catalog has the table (from its metadata file where that can be read alone)."""
+        if qualified not in self._exists:
+            self._exists[qualified] = self.view(qualified) is not None or self.table(qualified) is not None
+        return self._exists[qualified]
+
+    def built_days(self, qualified: str) -> set[dt.date]:
+        """The days a table has built: recorded in the state DB or published (records, or manifests)."""
+        return set(self.partition_states(qualified)) | set(self.published_days(qualified))
 
     def published_days(self, qualified: str) -> dict[dt.date, str]:
         """Day → files key of the table's current snapshot: from the proven records, else the manifests."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import os
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from lakemend.ops.plans import downstream_days
 from lakemend.ops.reads import DayFolders, LakeReads, LocalDayFiles, one_day_folder
 from lakemend.project.project import TableSpec
 from lakemend.project.sources import landing_day_candidates, landing_days, landing_entries
-from lakemend.project.storage import S3Path, is_s3, local_path, s3_uri
+from lakemend.project.storage import is_s3, listed_objects, object_exists, s3_uri
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -114,7 +113,7 @@ def present_days_from_manifests(lake: Lake, qualified: str, states: dict[dt.date
     """``present_days`` from the manifests of the current snapshot (what it falls back to)."""
     table = lake.table(qualified)
     files = files_by_day(table)
-    listed = listed_objects(lake, table.location()) if table is not None and is_s3(table.location()) else None
+    listed = listed_objects(table.location(), lake.project.s3) if table is not None and is_s3(table.location()) else None
     present = {day for day, data_files in files.items() if all(object_exists(f.file_path, listed) for f in data_files)}
     for day, state in (lake.state_reader.partition_states(qualified) if states is None else states).items():
         if day not in files and state["rows"] == 0:
@@ -194,21 +193,6 @@ def _listed_match(prefix: str, names: list[str], key: str) -> bool:
         match = _WRITE_ID.match(name)
         groups[match.group(1) if match else name].append(name)
     return len(groups) > 1 and any(files_key(prefix + n for n in group) == key for group in groups.values())
-
-
-def listed_objects(lake: Lake, location: str) -> set[str]:
-    """Every object under an S3 table location (one listing instead of a HEAD per file)."""
-    return {path.as_uri() for path, _ in S3Path(location, lake.project.s3).files()}
-
-
-def object_exists(uri: str, listed: set[str] | None = None) -> bool:
-    """Whether a data file is there: a local file, or an S3 object in ``listed`` (the table's
-    objects; None: not listed, taken as there)."""
-    s3 = s3_uri(uri)
-    if s3 is not None:
-        return listed is None or s3 in listed
-    path = local_path(uri)
-    return True if path is None else os.path.exists(path)
 
 
 def expected_days(lake: Lake, spec: TableSpec, cache: dict[str, set[dt.date]],
@@ -348,11 +332,6 @@ def _late_day(lake: Lake, spec: TableSpec, day: dt.date, listed: list | None = N
     return LateDay(spec.qualified, day, new, changed, removed) if new or removed or changed else None
 
 
-def _built_days(reads: LakeReads, qualified: str) -> set[dt.date]:
-    """The days a table has built: recorded or published (records, or manifests)."""
-    return set(reads.partition_states(qualified)) | set(reads.published_days(qualified))
-
-
 def upstream_scope(lake: Lake, cells: dict[str, set[dt.date]], reads: LakeReads | None = None) -> dict[str, set[dt.date]]:
     """The partitions whose staleness can reach ``cells`` (table → days): the cells themselves and,
     transitively through the partition mappings, every built input day they read (an ``upto``
@@ -367,7 +346,7 @@ def upstream_scope(lake: Lake, cells: dict[str, set[dt.date]], reads: LakeReads 
             windows = _merged([inp.window(day) for day in days])
             starts = [first for first, _ in windows]
             read = scope.setdefault(inp.table, set())
-            for day in _built_days(reads, inp.table):
+            for day in reads.built_days(inp.table):
                 index = bisect.bisect_right(starts, day) - 1
                 if index >= 0 and day <= windows[index][1]:
                     read.add(day)
@@ -398,7 +377,7 @@ def _scan_stale(lake: Lake, reads: LakeReads | None = None,
     late: list[LateDay] = []
     for spec in lake.project.ordered:
         states = reads.partition_states(spec.qualified)
-        built[spec.qualified] = _built_days(reads, spec.qualified)
+        built[spec.qualified] = reads.built_days(spec.qualified)
         days = built[spec.qualified] if scope is None else built[spec.qualified] & scope.get(spec.qualified, set())
         listed = reads.landing if len(days) > LISTED_FROM or spec.qualified in reads.landing else None
         for day in sorted(days):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from lakemend.iceberg.files import EMPTY_FILES_KEY
 from lakemend.lake import Lake
+from lakemend.ops.reads import LakeReads
 from lakemend.ops.workers import in_threads
 from lakemend.project.project import Project, TableSpec
 from lakemend.project.sources import (Fingerprint, LandingListing, ListedFile, content_key, fingerprint,
@@ -173,13 +174,12 @@ def plan_run(lake: Lake, days: list[dt.date], tables: list[TableSpec]) -> list[D
     """
     building: set[tuple[str, dt.date]] = set()
     decisions: list[Decision] = []
-    states: dict[str, dict[dt.date, dict]] = {}  # each table's records, prints and landing read once (nothing is written)
-    prints: dict[str, dict[dt.date, list[Fingerprint]]] = {}
-    landing: dict[str, LandingListing | None] = {}
+    reads = LakeReads(lake)  # each table's records, landing fingerprints and listing read once (nothing is written)
     for spec in tables:
         cache: dict[str, dict[dt.date, str]] = {}
         for day in days:
-            decision = decide(lake, spec, day, cache, states_cache=states, prints_cache=prints, landing_cache=landing)
+            decision = decide(lake, spec, day, cache, states_cache=reads.states, prints_cache=reads.prints,
+                              landing_cache=reads.landing)
             if decision.action != "build" and spec.inputs:
                 fed = [inp.table for inp in spec.inputs if _reads_built_day(inp, day, building)]
                 missing = [inp for inp in spec.inputs if inp.mapping == "same" and

@@ -367,6 +367,21 @@ def delete_file(path: str, settings: S3Settings) -> None:
         os.remove(path)
 
 
+def listed_objects(location: str, settings: S3Settings) -> set[str]:
+    """Every object under an S3 table location, as ``s3://`` URIs (one listing instead of a HEAD per file)."""
+    return {path.as_uri() for path, _ in S3Path(location, settings).files()}
+
+
+def object_exists(uri: str, listed: set[str] | None = None) -> bool:
+    """Whether a data file is there: a local file, or an S3 object in ``listed`` (the table's
+    objects; None: not listed, taken as there)."""
+    s3 = s3_uri(uri)
+    if s3 is not None:
+        return listed is None or s3 in listed
+    path = local_path(uri)
+    return True if path is None else os.path.exists(path)
+
+
 def mtime_iso(stat: StatResult | os.stat_result) -> str:
     """A modification time as fingerprints record it."""
     return dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).isoformat()
